@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Thin, throwing wrappers over POSIX file calls; errors name the path.
+public enum FileIO {
+    /// Opens `path` with `flags`, retrying on EINTR.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw OCIError.io(path: path, operation: (flags & (O_WRONLY | O_RDWR)) != 0 ? "write" : "open", errno: errno)
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OCIError.io(path: path, operation: "write", errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw OCIError.io(path: path, operation: "read", errno: errno)
+        }
+    }
+
+    /// Reads a whole (small) file.
+    public static func readFile(_ path: String) throws -> Data {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        var data = Data()
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let n = try read(fd, into: chunk, path: path)
+            if n == 0 { return data }
+            data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+        }
+    }
+
+    /// fsyncs a directory so a rename inside it survives a crash.
+    public static func syncDirectory(_ path: String) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Creates `path` and its parents (mode 0755); succeeds if it already exists.
+    public static func makeDirectories(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw OCIError.io(path: path, operation: "create directory", errno: (error as NSError).code == 0 ? EIO : Int32(truncatingIfNeeded: errno))
+        }
+    }
+
+    /// True if something (not following a final symlink) exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// A short random hex string for temporary names.
+    public static func randomSuffix() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+}
+
+/// Reads a file sequentially.
+public final class FileSource: ByteSource {
+    public let path: String
+    private let fd: Int32
+
+    public init(path: String) throws {
+        self.path = path
+        self.fd = try FileIO.open(path, O_RDONLY)
+    }
+
+    deinit { close(fd) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try FileIO.read(fd, into: buffer, path: path)
+    }
+}
+
+/// Writes to a file descriptor through a buffer, so many small writes cost few syscalls.
+public final class FileSink: ByteSink {
+    public let path: String
+    let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var used = 0
+
+    /// Wraps an open descriptor (not closed by the sink unless `owns`).
+    public init(fd: Int32, path: String, owns: Bool = false, bufferSize: Int = 1 << 20) {
+        self.fd = fd
+        self.path = path
+        self.ownsDescriptor = owns
+        self.buffer = .allocate(byteCount: bufferSize, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if ownsDescriptor { close(fd) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= buffer.count {
+            try flush()
+            try FileIO.writeAll(fd, bytes, path: path)
+            return
+        }
+        if used + bytes.count > buffer.count { try flush() }
+        (buffer.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        used += bytes.count
+    }
+
+    /// Writes the buffered bytes out.
+    public func flush() throws {
+        if used > 0 {
+            try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<used]), path: path)
+            used = 0
+        }
+    }
+
+    public func finish() throws { try flush() }
+}
+
+/// Writes a file atomically: bytes go to a temporary file in the destination's directory,
+/// which `commit()` fsyncs and renames over the destination. Until then the destination is
+/// untouched; if the writer is dropped or the process dies, only a `.tmp-` file is left, which
+/// `OCILayoutStore.gc` or a later `abort()` removes.
+public final class AtomicFileWriter: ByteSink {
+    public let destination: String
+    public let temporaryPath: String
+    private let sink: FileSink
+    private var done = false
+
+    /// Creates the temporary file beside `destination` with `mode`.
+    public init(destination: String, mode: mode_t = 0o644) throws {
+        self.destination = destination
+        let dir = (destination as NSString).deletingLastPathComponent
+        let base = (destination as NSString).lastPathComponent
+        self.temporaryPath = (dir.isEmpty ? "." : dir) + "/.tmp-\(FileIO.randomSuffix())-\(base)"
+        let fd = try FileIO.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        self.sink = FileSink(fd: fd, path: temporaryPath, owns: true)
+    }
+
+    deinit { if !done { unlink(temporaryPath) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try sink.write(bytes) }
+
+    /// Flushes; the file stays temporary until `commit()`.
+    public func finish() throws { try sink.flush() }
+
+    /// Flushes, fsyncs and renames the temporary file over the destination, or over
+    /// `path` when given (it must be in the same directory, for the rename to be atomic).
+    public func commit(renamingTo path: String? = nil) throws {
+        let target = path ?? destination
+        try sink.flush()
+        guard fsync(sink.fd) == 0 else { throw OCIError.io(path: temporaryPath, operation: "fsync", errno: errno) }
+        guard rename(temporaryPath, target) == 0 else {
+            let code = errno
+            unlink(temporaryPath)
+            done = true
+            throw OCIError.io(path: target, operation: "rename into place", errno: code)
+        }
+        done = true
+        FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
+    }
+
+    /// Removes the temporary file; the destination is left as it was.
+    public func abort() {
+        if !done { unlink(temporaryPath); done = true }
+    }
+
+    /// Writes `data` to `path` atomically.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        let writer = try AtomicFileWriter(destination: path, mode: mode)
+        try writer.write(contentsOf: data)
+        try writer.commit()
+    }
+}
