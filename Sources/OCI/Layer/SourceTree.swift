@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A file or directory on the host to be placed at `destination` inside a layer.
+public struct LayerSource: Sendable, Hashable {
+    /// Absolute host path. A symlink here is followed (as docker's COPY does).
+    public var source: String
+    /// Absolute path inside the image.
+    public var destination: String
+    /// Permission bits for a single-file source; nil keeps the file's own.
+    public var mode: UInt32?
+    /// Follow symlinks inside a directory source (loops are detected and refused).
+    public var followSymlinks: Bool
+    /// Glob patterns (fnmatch) matched against paths relative to `source`, and against base names.
+    public var exclude: [String]
+
+    public init(source: String, destination: String, mode: UInt32? = nil, followSymlinks: Bool = false, exclude: [String] = []) {
+        self.source = source
+        self.destination = destination
+        self.mode = mode
+        self.followSymlinks = followSymlinks
+        self.exclude = exclude
+    }
+}
+
+/// An entry planned for a layer, with the host file that supplies a regular file's content.
+public struct PlannedEntry: Sendable {
+    public var entry: TarEntry
+    public var contentPath: String?
+}
+
+/// Walks layer sources into a sorted list of tar entries (no file content is read here).
+public enum SourceTree {
+    /// Plans the entries of one layer from `sources`, sorted depth first; later sources
+    /// replace earlier ones at the same path. Parent directories of each destination are added
+    /// (mode 0755) when no source provides them.
+    public static func plan(_ sources: [LayerSource]) throws -> [PlannedEntry] {
+        var byPath: [String: PlannedEntry] = [:]
+        for source in sources {
+            var walker = Walker(source: source)
+            try walker.run { byPath[$0.entry.path] = $0 }
+            for parent in parents(of: relative(source.destination)) where byPath[parent] == nil {
+                byPath[parent] = PlannedEntry(entry: TarEntry(path: parent, kind: .directory, mode: 0o755), contentPath: nil)
+            }
+        }
+        var entries = Array(byPath.values)
+        entries.sort { tarPathPrecedes($0.entry.path, $1.entry.path) }
+        assignHardlinks(&entries)
+        return entries
+    }
+
+    static func relative(_ destination: String) -> String {
+        var s = Substring(destination)
+        while s.hasPrefix("/") { s = s.dropFirst() }
+        while s.hasSuffix("/") { s = s.dropLast() }
+        return String(s)
+    }
+
+    static func parents(of path: String) -> [String] {
+        var out: [String] = []
+        var components = path.split(separator: "/").map(String.init)
+        components.removeLast(min(1, components.count))
+        var current = ""
+        for c in components {
+            current = current.isEmpty ? c : current + "/" + c
+            out.append(current)
+        }
+        return out
+    }
+
+    /// The first path (in archive order) of each multiply-linked inode stays a file; the others
+    /// become hardlinks to it, so the layer's bytes depend only on the order, never on the walk.
+    private static func assignHardlinks(_ entries: inout [PlannedEntry]) {
+        var firstPath: [String: String] = [:]
+        for i in entries.indices {
+            guard let key = entries[i].entry.extraPAXRecords.removeValue(forKey: Walker.inodeKey) else { continue }
+            if let first = firstPath[key] {
+                entries[i].entry.kind = .hardlink
+                entries[i].entry.linkTarget = first
+                entries[i].entry.size = 0
+                entries[i].contentPath = nil
+            } else {
+                firstPath[key] = entries[i].entry.path
+            }
+        }
+    }
+
+    private struct Walker {
+        static let inodeKey = "stackship.inode"
+        let source: LayerSource
+        var ancestors: Set<[UInt64]> = []
+
+        init(source: LayerSource) { self.source = source }
+
+        mutating func run(_ emit: (PlannedEntry) -> Void) throws {
+            var st = stat()
+            guard stat(source.source, &st) == 0 else {
+                let code = errno
+                switch code {
+                case ELOOP: throw OCIError.sourceTree(path: source.source, reason: "is a symlink loop; make the link point at a real file or directory")
+                case ENOENT: throw OCIError.sourceTree(path: source.source, reason: "does not exist (or is a dangling symlink); fix the path or create it first")
+                default: throw OCIError.io(path: source.source, operation: "stat", errno: code)
+                }
+            }
+            let dest = relative(source.destination)
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                if !dest.isEmpty {
+                    emit(PlannedEntry(entry: TarEntry(path: dest, kind: .directory, mode: UInt32(st.st_mode) & 0o7777, mtime: Int64(st.st_mtim.tv_sec)), contentPath: nil))
+                }
+                ancestors.insert([UInt64(st.st_dev), UInt64(st.st_ino)])
+                try walk(directory: source.source, relativeTo: "", destination: dest, emit)
+            } else {
+                guard !dest.isEmpty else { throw OCIError.sourceTree(path: source.source, reason: "is a file but its destination is '/'; give a file path as destination") }
+                var planned = try entry(path: source.source, st: st, archivePath: dest, followed: true)
+                if let mode = source.mode { planned.entry.mode = mode & 0o7777 }
+                emit(planned)
+            }
+        }
+
+        private mutating func walk(directory: String, relativeTo rel: String, destination: String, _ emit: (PlannedEntry) -> Void) throws {
+            guard let dir = opendir(directory) else {
+                throw OCIError.io(path: directory, operation: "read directory", errno: errno)
+            }
+            var names: [String] = []
+            while let ent = readdir(dir) {
+                let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                if name == "." || name == ".." { continue }
+                names.append(name)
+            }
+            closedir(dir)
+            names.sort { tarPathPrecedes($0, $1) }
+            for name in names {
+                let childRel = rel.isEmpty ? name : rel + "/" + name
+                if excluded(childRel, name: name) { continue }
+                let hostPath = directory + "/" + name
+                let archivePath = destination.isEmpty ? childRel : destination + "/" + childRel
+                var st = stat()
+                if source.followSymlinks {
+                    guard stat(hostPath, &st) == 0 else {
+                        let code = errno
+                        if code == ELOOP { throw OCIError.sourceTree(path: hostPath, reason: "is a symlink loop; fix the link or set follow_symlinks: false") }
+                        if code == ENOENT { throw OCIError.sourceTree(path: hostPath, reason: "is a dangling symlink; fix the link or set follow_symlinks: false") }
+                        throw OCIError.io(path: hostPath, operation: "stat", errno: code)
+                    }
+                } else {
+                    guard lstat(hostPath, &st) == 0 else { throw OCIError.io(path: hostPath, operation: "stat", errno: errno) }
+                }
+                let type = st.st_mode & S_IFMT
+                if type == S_IFSOCK { continue } // sockets cannot be archived; tar skips them too
+                emit(try entry(path: hostPath, st: st, archivePath: archivePath, followed: source.followSymlinks))
+                if type == S_IFDIR {
+                    let key = [UInt64(st.st_dev), UInt64(st.st_ino)]
+                    if ancestors.contains(key) {
+                        throw OCIError.sourceTree(path: hostPath, reason: "is a symlink loop: it leads back to a directory that contains it; fix the link or set follow_symlinks: false")
+                    }
+                    ancestors.insert(key)
+                    try walk(directory: hostPath, relativeTo: childRel, destination: destination, emit)
+                    ancestors.remove(key)
+                }
+            }
+        }
+
+        private func excluded(_ rel: String, name: String) -> Bool {
+            source.exclude.contains { pattern in
+                fnmatch(pattern, rel, FNM_PATHNAME) == 0 || (!pattern.contains("/") && fnmatch(pattern, name, 0) == 0)
+            }
+        }
+
+        private func entry(path: String, st: stat, archivePath: String, followed: Bool) throws -> PlannedEntry {
+            let mode = UInt32(st.st_mode) & 0o7777
+            let mtime = Int64(st.st_mtim.tv_sec)
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                var e = TarEntry(path: archivePath, kind: .regular, mode: mode, size: Int64(st.st_size), mtime: mtime)
+                if st.st_nlink > 1 && !followed { e.extraPAXRecords[Self.inodeKey] = "\(st.st_dev):\(st.st_ino)" }
+                return PlannedEntry(entry: e, contentPath: path)
+            case S_IFDIR:
+                return PlannedEntry(entry: TarEntry(path: archivePath, kind: .directory, mode: mode, mtime: mtime), contentPath: nil)
+            case S_IFLNK:
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlink(path, &buffer, buffer.count - 1)
+                guard n >= 0 else { throw OCIError.io(path: path, operation: "read link", errno: errno) }
+                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return PlannedEntry(entry: TarEntry(path: archivePath, kind: .symlink, mode: 0o777, linkTarget: target, mtime: mtime), contentPath: nil)
+            case S_IFIFO:
+                return PlannedEntry(entry: TarEntry(path: archivePath, kind: .fifo, mode: mode, mtime: mtime), contentPath: nil)
+            case S_IFCHR, S_IFBLK:
+                var e = TarEntry(path: archivePath, kind: (st.st_mode & S_IFMT) == S_IFCHR ? .characterDevice : .blockDevice, mode: mode, mtime: mtime)
+                e.deviceMajor = UInt32((st.st_rdev >> 8) & 0xfff) | UInt32((st.st_rdev >> 32) & ~0xfff)
+                e.deviceMinor = UInt32(st.st_rdev & 0xff) | UInt32((st.st_rdev >> 12) & ~0xff)
+                return PlannedEntry(entry: e, contentPath: nil)
+            default:
+                throw OCIError.sourceTree(path: path, reason: "is of a type that cannot go in a layer")
+            }
+        }
+    }
+}

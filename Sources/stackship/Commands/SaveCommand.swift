@@ -1,0 +1,4 @@
+import ArgumentParser
+struct SaveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "TODO")
+}

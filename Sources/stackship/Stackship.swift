@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import OCI
+
+@main
+struct Stackship: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stackship",
+        abstract: "Build, run, test, publish and deploy container images from a stack file, with no Docker daemon.",
+        discussion: """
+        Images are built reproducibly into a local OCI image layout (the store), at \
+        .stackship/store beside the stack file unless --store or STACKSHIP_STORE says otherwise.
+
+        Quick start:
+          stackship build                 # build every image in ./stack.yaml
+          stackship images                # list what the store holds
+          stackship save hello -o hello.tar --format docker
+        """,
+        version: "0.1.0",
+        subcommands: [
+            BuildCommand.self, ImagesCommand.self, InspectCommand.self, SaveCommand.self, LoadCommand.self,
+            TagCommand.self, RmiCommand.self, GCCommand.self, LayerCommand.self,
+        ]
+    )
+}
