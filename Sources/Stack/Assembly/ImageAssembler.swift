@@ -1,0 +1,231 @@
+import Foundation
+import OCI
+
+/// What happens during a build, for the CLI to show; the library never prints.
+public enum BuildEvent: Sendable {
+    case imageStarted(name: String, layers: Int)
+    case baseResolved(name: String, base: String, digest: Digest?)
+    case layerStarted(name: String, index: Int, total: Int, source: String)
+    case layerProgress(name: String, index: Int, LayerProgress)
+    case layerFinished(name: String, index: Int, BuiltLayer)
+    case imageFinished(BuiltImage)
+}
+
+/// An image written to the store.
+public struct BuiltImage: Sendable, Hashable {
+    public var name: String
+    /// The manifest's descriptor in the store.
+    public var manifest: Descriptor
+    /// The config descriptor (its digest is docker's image ID).
+    public var config: Descriptor
+    /// The references tagged in the store.
+    public var tags: [ImageReference]
+    /// The layers this build added (base layers are not listed).
+    public var layers: [BuiltLayer]
+}
+
+/// Options that apply to every image of a build.
+public struct AssemblyOptions: Sendable {
+    /// mtimes are clamped to this and `created` is set to it (SOURCE_DATE_EPOCH, 0 by default).
+    public var epoch: Int64
+    /// Compression threads (0: one per core); never changes the output.
+    public var threads: Int
+    /// Compression level override; nil for each algorithm's default.
+    public var level: Int?
+
+    public init(epoch: Int64 = 0, threads: Int = 0, level: Int? = nil) {
+        self.epoch = epoch
+        self.threads = threads
+        self.level = level
+    }
+}
+
+/// Assembles images from a stack file into a store: base, one layer per `layers` entry,
+/// then config, manifest and tags. The same inputs always give the same manifest digest.
+public enum ImageAssembler {
+    /// Builds `image` into `store`. Layers land atomically as they are built; the tags move
+    /// only once the whole image is written, so a killed build leaves the store consistent.
+    public static func build(_ image: ImageSpec, stack: StackFile, store: OCILayoutStore, options: AssemblyOptions,
+                             events: (BuildEvent) -> Void = { _ in }) throws -> BuiltImage {
+        try store.withWriteSession {
+            events(.imageStarted(name: image.name, layers: image.layers.count))
+            let base = try resolveBase(image, store: store)
+            events(.baseResolved(name: image.name, base: base.label, digest: base.manifestDigest))
+
+            var built: [BuiltLayer] = []
+            for (i, layer) in image.layers.enumerated() {
+                let shown = displayPath(layer.source, stack: stack)
+                events(.layerStarted(name: image.name, index: i, total: image.layers.count, source: shown))
+                let result = try LayerBuilder.build(
+                    [LayerSource(source: layer.source, destination: layer.destination, mode: layer.mode,
+                                 followSymlinks: layer.followSymlinks, exclude: layer.exclude)],
+                    options: LayerOptions(compression: image.compression, level: options.level, threads: options.threads, epoch: options.epoch),
+                    into: store
+                ) { events(.layerProgress(name: image.name, index: i, $0)) }
+                events(.layerFinished(name: image.name, index: i, result))
+                built.append(result)
+            }
+
+            let created = rfc3339(options.epoch)
+            var history = base.config?.history ?? []
+            for (layer, _) in zip(image.layers, built) {
+                history.append(ImageConfig.History(created: created, createdBy: "stackship: add \(displayPath(layer.source, stack: stack)) \(layer.destination)", comment: layer.comment))
+            }
+            let config = ImageConfig(
+                platform: image.platform,
+                created: created,
+                config: merge(base: base.config?.config, with: image.config),
+                diffIDs: (base.config?.rootfs.diff_ids ?? []) + built.map(\.diffID),
+                history: history.isEmpty ? nil : history
+            )
+            let configDescriptor = try store.writeJSON(config, mediaType: MediaType.ociConfig)
+            var annotations = image.annotations
+            if let name = base.referenceName { annotations[AnnotationKey.baseName] = name }
+            if let digest = base.manifestDigest { annotations[AnnotationKey.baseDigest] = digest.description }
+            let manifest = Manifest(config: configDescriptor, layers: base.layers + built.map(\.descriptor),
+                                    annotations: annotations.isEmpty ? nil : annotations)
+            var manifestDescriptor = try store.writeJSON(manifest, mediaType: MediaType.ociManifest)
+            manifestDescriptor.platform = image.platform
+            for tag in image.tags { try store.tag(manifestDescriptor, as: tag) }
+            let result = BuiltImage(name: image.name, manifest: manifestDescriptor, config: configDescriptor, tags: image.tags, layers: built)
+            events(.imageFinished(result))
+            return result
+        }
+    }
+
+    struct ResolvedBase {
+        var label: String
+        var referenceName: String?
+        var manifestDigest: Digest?
+        var config: ImageConfig?
+        var layers: [Descriptor]
+    }
+
+    static func resolveBase(_ image: ImageSpec, store: OCILayoutStore) throws -> ResolvedBase {
+        let descriptor: Descriptor
+        let label: String
+        var referenceName: String?
+        switch image.base {
+        case .scratch:
+            return ResolvedBase(label: "scratch", referenceName: nil, manifestDigest: nil, config: nil, layers: [])
+        case .store(let ref):
+            do {
+                descriptor = try store.resolve(ref).descriptor
+            } catch OCIError.imageNotFound {
+                throw StackBuildError.baseNotFound(image: image.name, base: ref, store: store.root)
+            }
+            label = ref
+            referenceName = (try? ImageReference(parsing: ref))?.description
+        case .ociArchive(let path, let ref), .dockerArchive(let path, let ref):
+            let loaded = try ImageArchive.load(path, into: store).images
+            label = "\(path)\(ref.map { ":\($0)" } ?? "")"
+            if let ref {
+                let wanted = try ImageReference(parsing: ref)
+                guard let hit = loaded.first(where: { $0.references.contains { $0.name == wanted.name && $0.tag == wanted.tag } }) else {
+                    throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: ref,
+                                                           available: loaded.flatMap(\.references).map(\.familiar))
+                }
+                descriptor = hit.descriptor
+                referenceName = wanted.description
+            } else {
+                guard loaded.count == 1 else {
+                    throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: nil,
+                                                           available: loaded.flatMap(\.references).map(\.familiar))
+                }
+                descriptor = loaded[0].descriptor
+                referenceName = loaded[0].references.first?.description
+            }
+        }
+        let manifest = try store.manifest(for: descriptor, platform: image.platform)
+        let config = try store.config(of: manifest)
+        guard config.platform.matches(image.platform) || (config.os == image.platform.os && config.architecture == image.platform.architecture) else {
+            throw StackBuildError.platformMismatch(image: image.name, base: label, basePlatform: config.platform.description, wanted: image.platform.description)
+        }
+        let layers = manifest.layers.map { layer -> Descriptor in
+            var l = layer
+            if !l.mediaType.hasPrefix("application/vnd.oci.") { l.mediaType = MediaType.ociLayer(MediaType.compression(ofLayer: l.mediaType)) }
+            return l
+        }
+        return ResolvedBase(label: label, referenceName: referenceName, manifestDigest: descriptor.digest, config: config, layers: layers)
+    }
+
+    /// Applies the stack file's config over the base's, as a Dockerfile would: lists replace,
+    /// env and labels merge by key, ports and volumes add up; a new entrypoint clears the
+    /// base's cmd unless cmd is given too.
+    static func merge(base: ImageConfig.Config?, with spec: ConfigSpec) -> ImageConfig.Config {
+        var c = base ?? ImageConfig.Config()
+        if let entrypoint = spec.entrypoint {
+            c.Entrypoint = entrypoint
+            if spec.cmd == nil { c.Cmd = nil }
+        }
+        if let cmd = spec.cmd { c.Cmd = cmd }
+        if !spec.env.isEmpty {
+            var env = c.Env ?? []
+            for variable in spec.env {
+                let line = "\(variable.name)=\(variable.value)"
+                if let i = env.firstIndex(where: { $0.split(separator: "=", maxSplits: 1).first.map(String.init) == variable.name }) {
+                    env[i] = line
+                } else {
+                    env.append(line)
+                }
+            }
+            c.Env = env
+        }
+        if let workdir = spec.workdir { c.WorkingDir = workdir }
+        if let user = spec.user { c.User = user }
+        if !spec.exposedPorts.isEmpty {
+            var ports = c.ExposedPorts ?? [:]
+            for p in spec.exposedPorts { ports[p] = EmptyObject() }
+            c.ExposedPorts = ports
+        }
+        if !spec.labels.isEmpty { c.Labels = (c.Labels ?? [:]).merging(spec.labels) { $1 } }
+        if let signal = spec.stopSignal { c.StopSignal = signal }
+        if !spec.volumes.isEmpty {
+            var volumes = c.Volumes ?? [:]
+            for v in spec.volumes { volumes[v] = EmptyObject() }
+            c.Volumes = volumes
+        }
+        return c
+    }
+
+    /// A path as the stack file's reader knows it: relative to the stack file's directory,
+    /// so history (and so the digest) does not depend on where the checkout lives.
+    static func displayPath(_ path: String, stack: StackFile) -> String {
+        let dir = stack.directory.hasSuffix("/") ? stack.directory : stack.directory + "/"
+        if path.hasPrefix(dir) { return String(path.dropFirst(dir.count)) }
+        if path == stack.directory { return "." }
+        return (path as NSString).lastPathComponent
+    }
+
+    /// `1970-01-01T00:00:00Z` style, for `created`.
+    public static func rfc3339(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+}
+
+/// Errors of assembling images from a stack file.
+public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    case baseNotFound(image: String, base: String, store: String)
+    case baseNotInArchive(image: String, archive: String, reference: String?, available: [String])
+    case platformMismatch(image: String, base: String, basePlatform: String, wanted: String)
+
+    public var description: String {
+        switch self {
+        case let .baseNotFound(image, base, store):
+            return "image '\(image)': base '\(base)' is not in the store at \(store); build or load it first (`stackship load FILE`), or use an oci-archive: or docker-archive: base"
+        case let .baseNotInArchive(image, archive, reference, available):
+            let names = available.isEmpty ? "no named images" : available.joined(separator: ", ")
+            if let reference {
+                return "image '\(image)': \(archive) has no image '\(reference)' (it has \(names))"
+            }
+            return "image '\(image)': \(archive) holds several images (\(names)); name one as ARCHIVE:REFERENCE"
+        case let .platformMismatch(image, base, basePlatform, wanted):
+            return "image '\(image)': base '\(base)' is for \(basePlatform) but the image is for \(wanted); set platform: \(basePlatform) or pick a base for \(wanted)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

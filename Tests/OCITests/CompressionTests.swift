@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import OCI
+
+@Suite struct CompressionTests {
+    static func sample(_ n: Int) -> Data {
+        var data = Data(capacity: n)
+        var x: UInt32 = 12345
+        let words = ["layer", "digest", "manifest", "config", "stack", "image", "tar", "zstd", "\n"]
+        while data.count < n {
+            x = x &* 1_103_515_245 &+ 12345
+            data.append(contentsOf: words[Int(x >> 16) % words.count].utf8)
+            data.append(0x20)
+        }
+        return data.prefix(n)
+    }
+
+    func compress(_ data: Data, _ c: Compression, threads: Int) throws -> Data {
+        let out = DataSink()
+        let sink = try Compressor.sink(c, threads: threads, next: out)
+        // Odd chunk sizes, so block boundaries never line up with writes.
+        var i = 0
+        while i < data.count {
+            let n = min(9_999, data.count - i)
+            try sink.write(contentsOf: data[data.startIndex + i ..< data.startIndex + i + n])
+            i += n
+        }
+        try sink.finish()
+        return out.data
+    }
+
+    func decompress(_ data: Data, _ c: Compression) throws -> Data {
+        let out = DataSink()
+        try Decompressor.source(c, DataSource(data)).copy(to: out)
+        return out.data
+    }
+
+    @Test(arguments: [Compression.gzip, .zstd])
+    func outputDoesNotDependOnThreads(_ c: Compression) throws {
+        let data = Self.sample(3 << 20)
+        let one = try compress(data, c, threads: 1)
+        let two = try compress(data, c, threads: 2)
+        let eight = try compress(data, c, threads: 8)
+        #expect(one == two)
+        #expect(two == eight)
+        #expect(try decompress(one, c) == data)
+        #expect(one.count < data.count / 2)
+    }
+
+    @Test(arguments: [0, 1, 32 * 1024, 128 * 1024, 128 * 1024 + 1])
+    func gzipEdgeSizesRoundTrip(_ size: Int) throws {
+        let data = Self.sample(size)
+        let gz = try compress(data, .gzip, threads: 2)
+        #expect(Array(gz.prefix(2)) == [0x1f, 0x8b])
+        #expect(try decompress(gz, .gzip) == data)
+    }
+
+    @Test func gzipIsReadableByGzip() throws {
+        let data = Self.sample(1 << 20)
+        let gz = try compress(data, .gzip, threads: 2)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try gz.write(to: dir.appendingPathComponent("x.gz"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = ["-t", dir.appendingPathComponent("x.gz").path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    @Test func corruptInputIsAnError() throws {
+        var gz = try compress(Self.sample(100_000), .gzip, threads: 1)
+        gz[gz.count / 2] ^= 0xff
+        #expect { _ = try decompress(gz, .gzip) } throws: { "\($0)".contains("gzip") }
+        let zst = try compress(Self.sample(100_000), .zstd, threads: 1)
+        #expect { _ = try decompress(zst.prefix(zst.count - 10), .zstd) } throws: { "\($0)".contains("zstd") }
+    }
+
+    @Test func sniffing() {
+        #expect(Compression.sniff([0x1f, 0x8b, 8, 0]) == .gzip)
+        #expect(Compression.sniff([0x28, 0xb5, 0x2f, 0xfd]) == .zstd)
+        #expect(Compression.sniff(Array("ustar".utf8)) == .none)
+    }
+}
