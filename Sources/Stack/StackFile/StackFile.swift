@@ -1,0 +1,244 @@
+import Foundation
+import OCI
+
+/// A parsed and validated `stack.yaml` (format version 1): the images to build, in file order.
+///
+/// ```yaml
+/// version: 1
+/// images:
+///   hello:
+///     base: scratch
+///     tags: [hello:latest]
+///     layers:
+///       - source: ./build/hello
+///         destination: /usr/local/bin/hello
+///         mode: 0755
+///     config:
+///       entrypoint: [/usr/local/bin/hello]
+/// ```
+///
+/// Loading checks everything that can be checked before a build: unknown keys, types,
+/// references, platforms, paths inside the image, and that every layer source and base archive
+/// exists and is readable. The first problem, in file order, is thrown as a ``StackFileError``
+/// pointing at the offending line and column.
+///
+/// YAML conveniences: an optional key with an empty value (`cmd:` or `cmd: ~`) counts as absent;
+/// `<<: *anchor` merge keys work in every mapping; and top-level keys starting with `x-` are
+/// ignored, as a place to define anchors (`x-defaults: &defaults {...}`).
+public struct StackFile: Sendable {
+    /// The path of the stack file as it was given (used in error locations).
+    public var path: String
+    /// The absolute directory containing the file; relative sources resolve against it.
+    public var directory: String
+    /// The format version; always 1.
+    public var version: Int
+    /// The images, in file order.
+    public var images: [ImageSpec]
+    /// Where the `images:` key is, for errors about image names.
+    var imagesLocation: SourceLocation?
+
+    /// Creates a stack file from parts that are already valid.
+    public init(path: String, directory: String, version: Int = 1, images: [ImageSpec]) {
+        self.path = path
+        self.directory = directory
+        self.version = version
+        self.images = images
+    }
+
+    /// Reads, parses and validates the stack file at `path` (relative paths resolve against the
+    /// current directory, and error locations show `path` as given).
+    ///
+    /// - Throws: ``StackFileError``; with a `nil` location when the file cannot be read.
+    public static func load(path: String) throws -> StackFile {
+        let absolute = StackPaths.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            throw StackFileError(location: nil, message: "no stack file at \(path)",
+                                 hint: "create one (see README) or pass its path")
+        }
+        if isDirectory.boolValue {
+            throw StackFileError(location: nil, message: "\(path) is a directory, not a stack file",
+                                 hint: "pass the path of the stack.yaml inside it")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: absolute))
+        } catch {
+            let reason = access(absolute, R_OK) != 0 ? "permission denied" : "\(error.localizedDescription)"
+            throw StackFileError(location: nil, message: "cannot read stack file \(path) (\(reason))",
+                                 hint: "check the file's permissions")
+        }
+        guard let yaml = String(validating: data, as: UTF8.self) else {
+            let (line, column) = StackPaths.position(ofFirstInvalidUTF8In: data)
+            throw StackFileError(location: SourceLocation(file: path, line: line, column: column),
+                                 message: "\(path) is not UTF-8 text",
+                                 hint: "save the file as UTF-8")
+        }
+        return try parse(yaml: yaml, path: path, directory: StackPaths.parent(of: absolute))
+    }
+
+    /// Parses and validates `yaml` as the contents of the stack file at `path`.
+    ///
+    /// - Parameters:
+    ///   - yaml: The file's text.
+    ///   - path: The file's path as the user gave it; it appears in error locations.
+    ///   - directory: The directory relative layer sources and base archives resolve against
+    ///     (made absolute against the current directory if it is relative).
+    /// - Throws: ``StackFileError``.
+    public static func parse(yaml: String, path: String, directory: String) throws -> StackFile {
+        let directory = StackPaths.absolute(directory, relativeTo: FileManager.default.currentDirectoryPath)
+        var parser = StackFileParser(file: path, directory: directory)
+        return try parser.parse(yaml: yaml)
+    }
+
+    /// The image called `name`.
+    ///
+    /// - Throws: ``StackFileError`` naming the images the file does define, with the closest
+    ///   name as a hint.
+    public func image(named name: String) throws -> ImageSpec {
+        if let image = images.first(where: { $0.name == name }) { return image }
+        let names = images.map(\.name)
+        let hint: String
+        if let close = Suggestions.closest(to: name, in: names) {
+            hint = "did you mean '\(close)'?"
+        } else {
+            hint = "the images are \(Suggestions.list(names))"
+        }
+        throw StackFileError(location: imagesLocation ?? SourceLocation(file: path, line: 1, column: 1),
+                             message: "no image named '\(name)' in \(path)", hint: hint)
+    }
+}
+
+/// One image to build: an entry under `images:`.
+public struct ImageSpec: Sendable {
+    /// The image's name, the key under `images:` (`[a-z0-9][a-z0-9._-]*`).
+    public var name: String
+    /// Where the image's name is in the stack file.
+    public var location: SourceLocation
+    /// What the image starts from (`base:`); ``BaseSpec/scratch`` when absent.
+    public var base: BaseSpec
+    /// The references the built image is tagged with (`tags:`); `NAME:latest` when absent.
+    public var tags: [ImageReference]
+    /// The platform the image is for (`platform:`); ``OCI/Platform/host`` when absent.
+    public var platform: Platform
+    /// How new layers are compressed (`compression:`); gzip when absent.
+    public var compression: Compression
+    /// The layers added on top of the base, in order (`layers:`).
+    public var layers: [LayerSpec]
+    /// The runtime configuration (`config:`).
+    public var config: ConfigSpec
+    /// Annotations for the image manifest (`annotations:`).
+    public var annotations: [String: String]
+
+    /// Creates an image spec from parts that are already valid.
+    public init(name: String, location: SourceLocation, base: BaseSpec = .scratch, tags: [ImageReference],
+                platform: Platform = .host, compression: Compression = .gzip, layers: [LayerSpec] = [],
+                config: ConfigSpec = ConfigSpec(), annotations: [String: String] = [:]) {
+        self.name = name
+        self.location = location
+        self.base = base
+        self.tags = tags
+        self.platform = platform
+        self.compression = compression
+        self.layers = layers
+        self.config = config
+        self.annotations = annotations
+    }
+}
+
+/// What an image starts from.
+public enum BaseSpec: Sendable, Hashable {
+    /// An empty image: `base: scratch`, or no `base:` key.
+    case scratch
+    /// An image in the local store, by reference as written (`alpine:3.20`, `localhost/base:1`).
+    case store(String)
+    /// An OCI archive (`oci-archive:PATH[:REF]`): the absolute path of the tar file, and the
+    /// `org.opencontainers.image.ref.name` to pick when the archive holds several images.
+    case ociArchive(path: String, reference: String?)
+    /// A `docker save` archive (`docker-archive:PATH[:REF]`): the absolute path of the tar file,
+    /// and the image to pick (a reference, or `@N` for the N-th image) when it holds several.
+    case dockerArchive(path: String, reference: String?)
+}
+
+/// A layer made from a file or directory on the build host.
+public struct LayerSpec: Sendable {
+    /// Where the layer's entry in `layers:` is in the stack file.
+    public var location: SourceLocation
+    /// The absolute path of the source file or directory (`source:`, resolved against the stack
+    /// file's directory). It existed and was readable when the file was loaded.
+    public var source: String
+    /// The absolute, normalised path inside the image (`destination:`): no `.` or `..`
+    /// components, no trailing slash except for `/` itself.
+    public var destination: String
+    /// Permission bits for a single-file source (`mode:`, read as octal like chmod).
+    public var mode: UInt32?
+    /// Whether symlinks inside the source are followed (`follow_symlinks:`, default false).
+    public var followSymlinks: Bool
+    /// Glob patterns, relative to the source, of paths to leave out (`exclude:`).
+    public var exclude: [String]
+    /// A note recorded in the image history (`comment:`).
+    public var comment: String?
+
+    /// Creates a layer spec from parts that are already valid.
+    public init(location: SourceLocation, source: String, destination: String, mode: UInt32? = nil,
+                followSymlinks: Bool = false, exclude: [String] = [], comment: String? = nil) {
+        self.location = location
+        self.source = source
+        self.destination = destination
+        self.mode = mode
+        self.followSymlinks = followSymlinks
+        self.exclude = exclude
+        self.comment = comment
+    }
+}
+
+/// The runtime configuration of an image (`config:`); absent keys leave the base image's values.
+public struct ConfigSpec: Sendable, Hashable {
+    /// `entrypoint:`; a plain string becomes `["/bin/sh", "-c", STRING]` (Docker's shell form).
+    public var entrypoint: [String]?
+    /// `cmd:`; same rules as ``entrypoint``.
+    public var cmd: [String]?
+    /// `env:`, in file order.
+    public var env: [EnvVar]
+    /// `workdir:`, an absolute normalised path.
+    public var workdir: String?
+    /// `user:`: `uid`, `uid:gid`, `name` or `name:group`.
+    public var user: String?
+    /// `exposed_ports:`, normalised to `PORT/PROTOCOL` (`80/tcp`, `53/udp`).
+    public var exposedPorts: [String]
+    /// `labels:`.
+    public var labels: [String: String]
+    /// `stop_signal:`: a name such as `SIGTERM`, or a number such as `15`.
+    public var stopSignal: String?
+    /// `volumes:`, absolute normalised paths.
+    public var volumes: [String]
+
+    /// Creates a config spec from parts that are already valid.
+    public init(entrypoint: [String]? = nil, cmd: [String]? = nil, env: [EnvVar] = [], workdir: String? = nil,
+                user: String? = nil, exposedPorts: [String] = [], labels: [String: String] = [:],
+                stopSignal: String? = nil, volumes: [String] = []) {
+        self.entrypoint = entrypoint
+        self.cmd = cmd
+        self.env = env
+        self.workdir = workdir
+        self.user = user
+        self.exposedPorts = exposedPorts
+        self.labels = labels
+        self.stopSignal = stopSignal
+        self.volumes = volumes
+    }
+}
+
+/// An environment variable set in the image.
+public struct EnvVar: Sendable, Hashable {
+    /// The variable's name (`[A-Za-z_][A-Za-z0-9_]*`).
+    public var name: String
+    /// Its value.
+    public var value: String
+
+    /// Creates an environment variable.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
