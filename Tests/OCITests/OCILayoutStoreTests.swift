@@ -68,7 +68,7 @@ import Testing
         try store.tag(idx, as: try ImageReference(parsing: "multi"))
         let orphan = try store.write(Data("orphan".utf8), mediaType: "x")
         let leftover = store.root + "/blobs/sha256/.tmp-dead-ingest"
-        FileManager.default.createFile(atPath: leftover, contents: Data("partial".utf8))
+        _ = FileManager.default.createFile(atPath: leftover, contents: Data("partial".utf8))
 
         let dry = try store.gc(dryRun: true)
         #expect(dry.removedBlobs == [orphan.digest])

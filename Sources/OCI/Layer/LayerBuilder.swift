@@ -56,7 +56,7 @@ public enum LayerBuilder {
     /// Writes the tar stream of `entries` into `sink` (finishing it) and returns the diffID
     /// and uncompressed size. Owners are normalised to 0:0 and mtimes clamped to `epoch`.
     public static func writeTar(_ entries: [PlannedEntry], epoch: Int64, to sink: ByteSink,
-                                progress: ((LayerProgress) -> Void)? = nil) throws -> (diffID: Digest, size: Int64) {
+                                progress: (LayerProgress) -> Void = { _ in }) throws -> (diffID: Digest, size: Int64) {
         let digesting = DigestingSink(next: sink)
         let tar = TarWriter(sink: digesting)
         let bufferSize = 1 << 20
@@ -88,20 +88,20 @@ public enum LayerBuilder {
                 done += Int64(n)
             }
             try tar.finishContent(size: e.size)
-            if let progress, done - lastReport >= 8 << 20 || index == entries.count - 1 {
+            if done - lastReport >= 8 << 20 || index == entries.count - 1 {
                 lastReport = done
                 progress(LayerProgress(bytesDone: done, bytesTotal: total, filesDone: index + 1, filesTotal: entries.count))
             }
         }
         try tar.finish()
-        progress?(LayerProgress(bytesDone: done, bytesTotal: total, filesDone: entries.count, filesTotal: entries.count))
+        progress(LayerProgress(bytesDone: done, bytesTotal: total, filesDone: entries.count, filesTotal: entries.count))
         return (digesting.digest, digesting.count)
     }
 
     /// Builds a layer from `sources` into `store` and returns its descriptor and diffID.
     /// Nothing appears in the store unless the whole layer was written.
     public static func build(_ sources: [LayerSource], options: LayerOptions, into store: ContentStore,
-                             progress: ((LayerProgress) -> Void)? = nil) throws -> BuiltLayer {
+                             progress: (LayerProgress) -> Void = { _ in }) throws -> BuiltLayer {
         let entries = try SourceTree.plan(sources)
         let blob = try store.ingest()
         do {
@@ -118,7 +118,7 @@ public enum LayerBuilder {
 
     /// Builds a layer from `sources` into the file at `path` (written atomically).
     public static func build(_ sources: [LayerSource], options: LayerOptions, toFile path: String,
-                             progress: ((LayerProgress) -> Void)? = nil) throws -> BuiltLayer {
+                             progress: (LayerProgress) -> Void = { _ in }) throws -> BuiltLayer {
         let entries = try SourceTree.plan(sources)
         let file = try AtomicFileWriter(destination: path)
         let digesting = DigestingSink(next: file)
