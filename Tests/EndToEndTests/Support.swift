@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// Finds the built `stackship` executable: $STACKSHIP_BIN, else beside the test bundle.
+func stackshipBinary() throws -> String {
+    if let env = ProcessInfo.processInfo.environment["STACKSHIP_BIN"] { return env }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("stackship").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let fallback = root.appendingPathComponent(".build/debug/stackship").path
+    guard FileManager.default.isExecutableFile(atPath: fallback) else {
+        throw ToolMissing(tool: "stackship", hint: "run `swift build` first (scripts/test does), or set STACKSHIP_BIN")
+    }
+    return fallback
+}
+
+struct ToolMissing: Error, CustomStringConvertible {
+    var tool: String
+    var hint: String
+    var description: String { "\(tool) is not installed: \(hint)" }
+}
+
+/// Fails (never skips) when a tool the test needs is absent, with the install hint.
+func requireTool(_ tool: String, package: String) throws {
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    guard paths.contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) else {
+        throw ToolMissing(tool: tool, hint: "run scripts/setup, or apt-get install \(package)")
+    }
+}
+
+struct Result {
+    var status: Int32
+    var out: String
+    var err: String
+}
+
+/// Runs a program and waits for it.
+@discardableResult
+func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:], prefix: [String] = []) throws -> Result {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = prefix + [program] + args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "STACKSHIP_STORE")
+    environment["CI"] = "true"
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+    let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
+    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outFile)
+        try? FileManager.default.removeItem(at: errFile)
+    }
+    p.standardOutput = try FileHandle(forWritingTo: outFile)
+    p.standardError = try FileHandle(forWritingTo: errFile)
+    try p.run()
+    p.waitUntilExit()
+    return Result(status: p.terminationStatus,
+                  out: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
+                  err: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+}
+
+/// Runs the stackship CLI.
+@discardableResult
+func stackship(_ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> Result {
+    try run(try stackshipBinary(), args, cwd: cwd, env: env)
+}
+
+/// A scratch project directory, removed afterwards.
+final class Project {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("stackship-e2e-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var store: String { path + "/.stackship/store" }
+
+    func write(_ rel: String, _ content: String, mode: Int = 0o644) throws {
+        let p = path + "/" + rel
+        try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(content.utf8).write(to: URL(fileURLWithPath: p))
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: p)
+    }
+
+    /// A small app tree and a stack file with one image.
+    func makeHello(extraConfig: String = "") throws {
+        try write("app/bin/hello", "#!/bin/sh\necho Hello, world.\n", mode: 0o755)
+        try write("app/share/hello/greeting.txt", "Hello, world.\n")
+        try write("app/share/hello/" + String(repeating: "long-name-", count: 12) + ".txt", "a long path\n")
+        try FileManager.default.createSymbolicLink(atPath: path + "/app/bin/hi", withDestinationPath: "hello")
+        try write("stack.yaml", """
+        images:
+          hello:
+            tags: [hello:latest, hello:1.0]
+            layers:
+              - source: ./app
+                destination: /opt/hello
+            config:
+              entrypoint: [/opt/hello/bin/hello]
+              env: {GREETING: hi}
+              exposed_ports: [8080]
+        \(extraConfig)
+        """)
+    }
+
+    func digest(of reference: String) throws -> String {
+        let r = try stackship(["images", "--digests", "--json"], cwd: path)
+        struct Row: Decodable { var repository: String; var tag: String; var digest: String }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(r.out.utf8))
+        let parts = reference.split(separator: ":")
+        guard let row = rows.first(where: { $0.repository == String(parts[0]) && $0.tag == String(parts.count > 1 ? parts[1] : "latest") }) else {
+            throw ToolMissing(tool: reference, hint: "not in the store: \(r.out) \(r.err)")
+        }
+        return row.digest
+    }
+}
