@@ -10,6 +10,9 @@ small_files = int(sys.argv[3]) if len(sys.argv) > 3 else 40000
 marker = os.path.join(root, ".complete")
 if os.path.exists(marker) and open(marker).read() == f"{total} {small_files}":
     sys.exit(0)
+if os.path.exists(root):
+    import shutil
+    shutil.rmtree(root)  # made with other parameters: start again so the input is exact
 
 rng = random.Random(20261122)
 identifiers = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randint(3, 14))) for _ in range(3000)]

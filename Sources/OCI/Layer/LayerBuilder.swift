@@ -53,25 +53,57 @@ public struct LayerProgress: Sendable {
 /// Builds layers in one streaming pass: tar → diffID hash → compressor → digest hash → blob,
 /// in constant memory whatever the size of the tree.
 public enum LayerBuilder {
-    /// Writes the tar stream of `entries` into `sink` (finishing it) and returns the diffID
-    /// and uncompressed size. Owners are normalised to 0:0 and mtimes clamped to `epoch`.
+    /// Writes the tar stream of `sources` into `sink` (finishing it) and returns the diffID,
+    /// the uncompressed size and the number of entries. Owners are normalised to 0:0 and
+    /// mtimes clamped to `epoch`. The tree is walked twice (once to size it for progress, once
+    /// to write it), so no list of its files is ever held.
+    public static func writeTar(_ sources: [LayerSource], epoch: Int64, to sink: ByteSink,
+                                progress: (LayerProgress) -> Void = { _ in }) throws -> (diffID: Digest, size: Int64, entries: Int) {
+        let totals = try SourceTree.measure(sources)
+        var count = 0
+        let (diffID, size) = try writeTar(epoch: epoch, to: sink, totals: totals, progress: progress) { emit in
+            try SourceTree.walk(sources) { count += 1; try emit($0) }
+        }
+        return (diffID, size, count)
+    }
+
+    /// Writes the tar stream of planned `entries` into `sink` (finishing it).
     public static func writeTar(_ entries: [PlannedEntry], epoch: Int64, to sink: ByteSink,
                                 progress: (LayerProgress) -> Void = { _ in }) throws -> (diffID: Digest, size: Int64) {
+        let bytes = entries.reduce(Int64(0)) { $0 + ($1.contentPath != nil ? $1.entry.size : 0) }
+        return try writeTar(epoch: epoch, to: sink, totals: (entries.count, bytes), progress: progress) { emit in
+            for e in entries { try emit(e) }
+        }
+    }
+
+    private static func writeTar(epoch: Int64, to sink: ByteSink, totals: (entries: Int, bytes: Int64),
+                                 progress: (LayerProgress) -> Void,
+                                 produce: ((PlannedEntry) throws -> Void) throws -> Void) throws -> (diffID: Digest, size: Int64) {
+        // The entry callback reports progress; it runs only during `produce`, never after.
+        try withoutActuallyEscaping(progress) { progress in
+            try streamTar(epoch: epoch, to: sink, totals: totals, progress: progress, produce: produce)
+        }
+    }
+
+    private static func streamTar(epoch: Int64, to sink: ByteSink, totals: (entries: Int, bytes: Int64),
+                                  progress: @escaping (LayerProgress) -> Void,
+                                  produce: ((PlannedEntry) throws -> Void) throws -> Void) throws -> (diffID: Digest, size: Int64) {
         let digesting = DigestingSink(next: sink)
         let tar = TarWriter(sink: digesting)
         let bufferSize = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
         defer { buffer.deallocate() }
-        let total = entries.reduce(Int64(0)) { $0 + ($1.contentPath != nil ? $1.entry.size : 0) }
         var done: Int64 = 0
         var lastReport: Int64 = 0
-        for (index, planned) in entries.enumerated() {
+        var index = 0
+        try produce { planned in
+            index += 1
             var e = planned.entry
             e.uid = 0; e.gid = 0; e.uname = ""; e.gname = ""
             e.mtime = min(max(e.mtime, 0), epoch)
             guard let path = planned.contentPath, e.kind == .regular else {
                 try tar.writeHeader(e)
-                continue
+                return
             }
             let fd = try FileIO.open(path, O_RDONLY)
             defer { close(fd) }
@@ -88,13 +120,13 @@ public enum LayerBuilder {
                 done += Int64(n)
             }
             try tar.finishContent(size: e.size)
-            if done - lastReport >= 8 << 20 || index == entries.count - 1 {
+            if done - lastReport >= 8 << 20 {
                 lastReport = done
-                progress(LayerProgress(bytesDone: done, bytesTotal: total, filesDone: index + 1, filesTotal: entries.count))
+                progress(LayerProgress(bytesDone: done, bytesTotal: totals.bytes, filesDone: index, filesTotal: totals.entries))
             }
         }
         try tar.finish()
-        progress(LayerProgress(bytesDone: done, bytesTotal: total, filesDone: entries.count, filesTotal: entries.count))
+        progress(LayerProgress(bytesDone: done, bytesTotal: totals.bytes, filesDone: index, filesTotal: totals.entries))
         return (digesting.digest, digesting.count)
     }
 
@@ -102,14 +134,13 @@ public enum LayerBuilder {
     /// Nothing appears in the store unless the whole layer was written.
     public static func build(_ sources: [LayerSource], options: LayerOptions, into store: ContentStore,
                              progress: (LayerProgress) -> Void = { _ in }) throws -> BuiltLayer {
-        let entries = try SourceTree.plan(sources)
         let blob = try store.ingest()
         do {
             let compressor = try Compressor.sink(options.compression, level: options.level, threads: options.threads, next: blob)
-            let (diffID, size) = try writeTar(entries, epoch: options.epoch, to: compressor, progress: progress)
+            let (diffID, size, count) = try writeTar(sources, epoch: options.epoch, to: compressor, progress: progress)
             let (digest, blobSize) = try blob.commit()
             return BuiltLayer(descriptor: Descriptor(mediaType: MediaType.ociLayer(options.compression), digest: digest, size: blobSize),
-                              diffID: diffID, uncompressedSize: size, entryCount: entries.count)
+                              diffID: diffID, uncompressedSize: size, entryCount: count)
         } catch {
             blob.abort()
             throw error
@@ -119,13 +150,12 @@ public enum LayerBuilder {
     /// Builds a layer from `sources` into the file at `path` (written atomically).
     public static func build(_ sources: [LayerSource], options: LayerOptions, toFile path: String,
                              progress: (LayerProgress) -> Void = { _ in }) throws -> BuiltLayer {
-        let entries = try SourceTree.plan(sources)
         let file = try AtomicFileWriter(destination: path)
         let digesting = DigestingSink(next: file)
         let compressor = try Compressor.sink(options.compression, level: options.level, threads: options.threads, next: digesting)
-        let (diffID, size) = try writeTar(entries, epoch: options.epoch, to: compressor, progress: progress)
+        let (diffID, size, count) = try writeTar(sources, epoch: options.epoch, to: compressor, progress: progress)
         try file.commit()
         return BuiltLayer(descriptor: Descriptor(mediaType: MediaType.ociLayer(options.compression), digest: digesting.digest, size: digesting.count),
-                          diffID: diffID, uncompressedSize: size, entryCount: entries.count)
+                          diffID: diffID, uncompressedSize: size, entryCount: count)
     }
 }

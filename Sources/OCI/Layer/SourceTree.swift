@@ -31,11 +31,41 @@ public struct PlannedEntry: Sendable {
     public var contentPath: String?
 }
 
-/// Walks layer sources into a sorted list of tar entries (no file content is read here).
+/// Walks layer sources into tar entries in archive order (no file content is read here).
+///
+/// Archive order is depth first with siblings sorted by name, which is the order
+/// `tarPathPrecedes` gives; a single source is walked in that order directly, so memory
+/// depends on the tree's depth and widest directory, never on its number of files.
 public enum SourceTree {
-    /// Plans the entries of one layer from `sources`, sorted depth first; later sources
-    /// replace earlier ones at the same path. Parent directories of each destination are added
-    /// (mode 0755) when no source provides them.
+    /// Visits the entries of one layer from `sources` in archive order. Parent directories of
+    /// each destination come first (mode 0755). With several sources, later ones replace
+    /// earlier ones at the same path, which needs the whole plan in memory.
+    public static func walk(_ sources: [LayerSource], _ visit: (PlannedEntry) throws -> Void) throws {
+        guard sources.count == 1, let source = sources.first else {
+            for entry in try plan(sources) { try visit(entry) }
+            return
+        }
+        for parent in parents(of: relative(source.destination)) {
+            try visit(PlannedEntry(entry: TarEntry(path: parent, kind: .directory, mode: 0o755), contentPath: nil))
+        }
+        var links = HardlinkTracker()
+        var walker = Walker(source: source)
+        try walker.run { entry in try visit(links.resolve(entry)) }
+    }
+
+    /// Counts what `walk` would visit: entries and content bytes (for progress totals).
+    public static func measure(_ sources: [LayerSource]) throws -> (entries: Int, bytes: Int64) {
+        var entries = 0
+        var bytes: Int64 = 0
+        try walk(sources) { planned in
+            entries += 1
+            if planned.contentPath != nil { bytes += planned.entry.size }
+        }
+        return (entries, bytes)
+    }
+
+    /// Plans all the entries of one layer in memory, sorted in archive order; later sources
+    /// replace earlier ones at the same path.
     public static func plan(_ sources: [LayerSource]) throws -> [PlannedEntry] {
         var byPath: [String: PlannedEntry] = [:]
         for source in sources {
@@ -47,8 +77,8 @@ public enum SourceTree {
         }
         var entries = Array(byPath.values)
         entries.sort { tarPathPrecedes($0.entry.path, $1.entry.path) }
-        assignHardlinks(&entries)
-        return entries
+        var links = HardlinkTracker()
+        return entries.map { links.resolve($0) }
     }
 
     static func relative(_ destination: String) -> String {
@@ -72,18 +102,22 @@ public enum SourceTree {
 
     /// The first path (in archive order) of each multiply-linked inode stays a file; the others
     /// become hardlinks to it, so the layer's bytes depend only on the order, never on the walk.
-    private static func assignHardlinks(_ entries: inout [PlannedEntry]) {
-        var firstPath: [String: String] = [:]
-        for i in entries.indices {
-            guard let key = entries[i].entry.extraPAXRecords.removeValue(forKey: Walker.inodeKey) else { continue }
+    /// Only inodes with several links are remembered.
+    struct HardlinkTracker {
+        private var firstPath: [String: String] = [:]
+
+        mutating func resolve(_ planned: PlannedEntry) -> PlannedEntry {
+            var p = planned
+            guard let key = p.entry.extraPAXRecords.removeValue(forKey: Walker.inodeKey) else { return p }
             if let first = firstPath[key] {
-                entries[i].entry.kind = .hardlink
-                entries[i].entry.linkTarget = first
-                entries[i].entry.size = 0
-                entries[i].contentPath = nil
+                p.entry.kind = .hardlink
+                p.entry.linkTarget = first
+                p.entry.size = 0
+                p.contentPath = nil
             } else {
-                firstPath[key] = entries[i].entry.path
+                firstPath[key] = p.entry.path
             }
+            return p
         }
     }
 
@@ -94,7 +128,7 @@ public enum SourceTree {
 
         init(source: LayerSource) { self.source = source }
 
-        mutating func run(_ emit: (PlannedEntry) -> Void) throws {
+        mutating func run(_ emit: (PlannedEntry) throws -> Void) throws {
             var st = stat()
             guard stat(source.source, &st) == 0 else {
                 let code = errno
@@ -107,7 +141,7 @@ public enum SourceTree {
             let dest = relative(source.destination)
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if !dest.isEmpty {
-                    emit(PlannedEntry(entry: TarEntry(path: dest, kind: .directory, mode: UInt32(st.st_mode) & 0o7777, mtime: Int64(st.st_mtim.tv_sec)), contentPath: nil))
+                    try emit(PlannedEntry(entry: TarEntry(path: dest, kind: .directory, mode: UInt32(st.st_mode) & 0o7777, mtime: Int64(st.st_mtim.tv_sec)), contentPath: nil))
                 }
                 ancestors.insert([UInt64(st.st_dev), UInt64(st.st_ino)])
                 try walk(directory: source.source, relativeTo: "", destination: dest, emit)
@@ -115,11 +149,11 @@ public enum SourceTree {
                 guard !dest.isEmpty else { throw OCIError.sourceTree(path: source.source, reason: "is a file but its destination is '/'; give a file path as destination") }
                 var planned = try entry(path: source.source, st: st, archivePath: dest, followed: true)
                 if let mode = source.mode { planned.entry.mode = mode & 0o7777 }
-                emit(planned)
+                try emit(planned)
             }
         }
 
-        private mutating func walk(directory: String, relativeTo rel: String, destination: String, _ emit: (PlannedEntry) -> Void) throws {
+        private mutating func walk(directory: String, relativeTo rel: String, destination: String, _ emit: (PlannedEntry) throws -> Void) throws {
             guard let dir = opendir(directory) else {
                 throw OCIError.io(path: directory, operation: "read directory", errno: errno)
             }
@@ -151,7 +185,7 @@ public enum SourceTree {
                 }
                 let type = st.st_mode & S_IFMT
                 if type == S_IFSOCK { continue } // sockets cannot be archived; tar skips them too
-                emit(try entry(path: hostPath, st: st, archivePath: archivePath, followed: source.followSymlinks))
+                try emit(try entry(path: hostPath, st: st, archivePath: archivePath, followed: source.followSymlinks))
                 if type == S_IFDIR {
                     let key = [UInt64(st.st_dev), UInt64(st.st_ino)]
                     if ancestors.contains(key) {
