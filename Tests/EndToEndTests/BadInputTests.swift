@@ -105,6 +105,16 @@ import Testing
         expectCleanFailure(try stackship(["load", p.path + "/absent.tar"], cwd: p.path), ["absent.tar", "No such file"])
     }
 
+    @Test func saveIntoAMissingDirectoryNamesThePath() throws {
+        let p = Project()
+        try p.makeHello()
+        #expect(try stackship(["build"], cwd: p.path).status == 0)
+        let target = p.path + "/no/such/dir/out.tar"
+        let r = try stackship(["save", "hello", "-o", target], cwd: p.path)
+        expectCleanFailure(r, ["cannot write \(target)", "No such file or directory"])
+        #expect(!r.err.contains(".tmp-"))
+    }
+
     @Test func noStackFile() throws {
         let p = Project()
         expectCleanFailure(try stackship(["build"], cwd: p.path), ["stack.yaml"])

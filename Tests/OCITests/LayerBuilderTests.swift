@@ -66,6 +66,26 @@ import Testing
         #expect { try LayerOptions.sourceDateEpoch(["SOURCE_DATE_EPOCH": "yesterday"]) } throws: { "\($0)".contains("SOURCE_DATE_EPOCH") }
     }
 
+    @Test func streamingWalkMatchesThePlan() throws {
+        let t = TempDir("layer")
+        try makeTree(t)
+        #expect(link(t.path + "/src/bin/app", t.path + "/src/bin/app-hard") == 0)
+        try t.file("src/a-b/x", "1")
+        try t.file("src/a/b", "2")
+        try t.file("src/a.c", "3")
+        let source = LayerSource(source: t.path + "/src", destination: "/deep/dest", exclude: ["*.tmp"])
+        var streamed: [TarEntry] = []
+        try SourceTree.walk([source]) { streamed.append($0.entry) }
+        let planned = try SourceTree.plan([source]).map(\.entry)
+        #expect(streamed == planned)
+        #expect(streamed.map(\.path) == streamed.map(\.path).sorted(by: tarPathPrecedes))
+        #expect(streamed.prefix(3).map(\.path) == ["deep", "deep/dest", "deep/dest/a"])
+        #expect(streamed.first { $0.path == "deep/dest/bin/app-hard" }?.kind == .hardlink)
+        let counted = try SourceTree.measure([source])
+        #expect(counted.entries == streamed.count)
+        #expect(counted.bytes == streamed.filter { $0.kind == .regular }.reduce(0) { $0 + $1.size })
+    }
+
     @Test func hardlinksBecomeLinksToTheFirstPath() throws {
         let t = TempDir("layer")
         try t.file("src/a", "same inode")

@@ -36,6 +36,26 @@ import Testing
         #expect(contents["ünïcode"] == Data([1]))
     }
 
+    @Test func headerOnlyEntriesIgnoreADeclaredSize() throws {
+        // Some writers put the target's size on a hardlink header; the entry still has no data.
+        let sink = DataSink()
+        let w = TarWriter(sink: sink)
+        try w.writeHeader(TarEntry(path: "dir", kind: .directory, mode: 0o755))
+        try w.write(TarEntry(path: "next", kind: .regular, mode: 0o644), content: [9])
+        try w.finish()
+        var bytes = [UInt8](sink.data)
+        // Declare a size of 1000 on the directory header and fix its checksum.
+        let size = Array(String(format: "%011o", 1000).utf8)
+        for (i, b) in size.enumerated() { bytes[124 + i] = b }
+        for i in 148..<156 { bytes[i] = 0x20 }
+        let sum = bytes[0..<512].reduce(0) { $0 + Int($1) }
+        for (i, b) in Array(String(format: "%06o", sum).utf8).enumerated() { bytes[148 + i] = b }
+        bytes[154] = 0
+        let entries = try listTar(Data(bytes))
+        #expect(entries.map(\.path) == ["dir", "next"])
+        #expect(entries[0].size == 0)
+    }
+
     @Test func largeSizesUsePAX() throws {
         let sink = DataSink()
         let w = TarWriter(sink: sink)

@@ -83,11 +83,6 @@ public enum ImageArchive {
     }
 
     private static func writeDocker(_ images: [ArchiveImage], from store: OCILayoutStore, tar: TarWriter) throws {
-        struct DockerManifestEntry: Codable {
-            var Config: String
-            var RepoTags: [String]?
-            var Layers: [String]
-        }
         var entries: [DockerManifestEntry] = []
         var written = Set<String>()
         var files: [(path: String, write: () throws -> Void)] = []
@@ -229,11 +224,6 @@ public enum ImageArchive {
 
     private static func loadDocker(path: String, manifestData: Data, blob: (String, Digest?) throws -> (digest: Digest, size: Int64),
                                    store: OCILayoutStore) throws -> [LoadedImage] {
-        struct DockerManifestEntry: Decodable {
-            var Config: String
-            var RepoTags: [String]?
-            var Layers: [String]
-        }
         let entries = try CanonicalJSON.decode([DockerManifestEntry].self, from: manifestData, what: "manifest.json in \(path)")
         var images: [LoadedImage] = []
         for entry in entries {
@@ -269,6 +259,13 @@ public enum ImageArchive {
     }
 
     private static func normalize(_ p: String) -> String { TarReader.cleanPath(p) }
+}
+
+/// One image of a docker archive's `manifest.json`.
+private struct DockerManifestEntry: Codable {
+    var Config: String
+    var RepoTags: [String]?
+    var Layers: [String]
 }
 
 /// Writes file content into a tar writer (the header was already written).

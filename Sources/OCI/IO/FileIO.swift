@@ -62,10 +62,12 @@ public enum FileIO {
 
     /// Creates `path` and its parents (mode 0755); succeeds if it already exists.
     public static func makeDirectories(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw OCIError.io(path: path, operation: "create directory", errno: (error as NSError).code == 0 ? EIO : Int32(truncatingIfNeeded: errno))
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw OCIError.io(path: current, operation: "create directory", errno: errno)
+            }
         }
     }
 
@@ -157,8 +159,9 @@ public final class AtomicFileWriter: ByteSink {
         let dir = (destination as NSString).deletingLastPathComponent
         let base = (destination as NSString).lastPathComponent
         self.temporaryPath = (dir.isEmpty ? "." : dir) + "/.tmp-\(FileIO.randomSuffix())-\(base)"
-        let fd = try FileIO.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
-        self.sink = FileSink(fd: fd, path: temporaryPath, owns: true)
+        let fd = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw OCIError.io(path: destination, operation: "write", errno: errno) }
+        self.sink = FileSink(fd: fd, path: destination, owns: true)
     }
 
     deinit { if !done { unlink(temporaryPath) } }

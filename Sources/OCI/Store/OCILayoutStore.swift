@@ -21,6 +21,14 @@ public final class OCILayoutStore: ContentStore {
         public var name: String?
         /// The manifest or index it points to.
         public var descriptor: Descriptor
+        /// The reference `resolve` matched by name; nil when it matched a digest or an ID.
+        public var matchedReference: ImageReference?
+
+        public init(name: String?, descriptor: Descriptor, matchedReference: ImageReference? = nil) {
+            self.name = name
+            self.descriptor = descriptor
+            self.matchedReference = matchedReference
+        }
     }
 
     /// Opens the layout at `root`, creating it if `create` (the default) and it is absent.
@@ -183,7 +191,8 @@ public final class OCILayoutStore: ContentStore {
                     let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: data, what: "manifest \(digest)")
                     return Entry(name: nil, descriptor: Descriptor(mediaType: probe.inferredMediaType, digest: digest, size: Int64(data.count)))
                 }
-            } else if let e = entries.last(where: { Self.matches($0.descriptor, reference) }) {
+            } else if var e = entries.last(where: { Self.matches($0.descriptor, reference) }) {
+                e.matchedReference = reference
                 return e
             }
         }

@@ -94,7 +94,8 @@ public final class TarReader {
                 default: entry.extraPAXRecords[k] = v
                 }
             }
-            let dataSize: Int64 = (kind == .regular || type == UInt8(ascii: "7")) ? entry.size : (kind == .hardlink ? entry.size : 0)
+            // Links, directories, devices and FIFOs are header-only: any size they declare is ignored.
+            let dataSize: Int64 = kind == .regular ? entry.size : 0
             if kind != .regular { entry.size = 0 }
             remaining = dataSize
             padding = (512 - dataSize % 512) % 512

@@ -29,8 +29,7 @@ struct RmiCommand: ParsableCommand {
             let store = try storeOptions.open(create: false)
             for reference in references {
                 let entry = try store.resolve(reference)
-                if let parsed = try? ImageReference(parsing: reference), parsed.digest == nil, entry.name != nil,
-                   !(reference.hasPrefix("sha256:") || reference.allSatisfy(\.isHexDigit)) {
+                if let parsed = entry.matchedReference {
                     try store.untag(parsed)
                     print("Untagged: \(parsed.familiar)")
                 } else {

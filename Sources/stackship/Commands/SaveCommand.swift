@@ -38,21 +38,13 @@ struct SaveCommand: ParsableCommand {
             var images: [ArchiveImage] = []
             for reference in references {
                 let entry = try store.resolve(reference)
-                var refs: [ImageReference] = []
-                if let parsed = try? ImageReference(parsing: reference), parsed.digest == nil, entry.name != nil, !looksLikeID(reference) {
-                    refs.append(parsed)
-                } else if let name = entry.name, let parsed = try? ImageReference(parsing: name) {
-                    refs.append(parsed)
-                }
-                images.append(ArchiveImage(descriptor: entry.descriptor, references: refs))
+                // Named as the user named it; an image picked by digest keeps the name it has.
+                let name = entry.matchedReference ?? entry.name.flatMap { try? ImageReference(parsing: $0) }
+                images.append(ArchiveImage(descriptor: entry.descriptor, references: name.map { [$0] } ?? []))
             }
             try ImageArchive.save(images, from: store, format: format, to: CLI.absolute(output))
             FileHandle.standardError.write(Data("saved \(images.count) image\(images.count == 1 ? "" : "s") to \(output) (\(format.rawValue) archive)\n".utf8))
         }
-    }
-
-    private func looksLikeID(_ s: String) -> Bool {
-        s.hasPrefix("sha256:") || (s.count >= 4 && s.allSatisfy { $0.isHexDigit })
     }
 }
 
