@@ -34,16 +34,18 @@ rm -rf "$out"; mkdir -p "$out"
 find "$tree" -type f -print0 | xargs -0 cat > /dev/null
 tarbytes=$(tar -cf - -C "$tree" . | wc -c)
 
-names=(); commands=()
-add() { names+=("$1"); commands+=("$2"); }
+names=(); commands=(); outputs=()
+add() { names+=("$1"); commands+=("$2"); outputs+=("$3"); }
+# The size of what a tool wrote: a file, or the largest blob of umoci's layout.
+output_size() { case "$1" in umoci) ls -S "$out"/umoci/blobs/sha256/* | head -1 | xargs stat -c %s ;; *) stat -c %s "$1" ;; esac; }
 umoci init --layout "$out/umoci" >/dev/null 2>&1
 umoci new --image "$out/umoci:base" >/dev/null 2>&1
-add "stackship layer (gzip -6)"  "$bin layer $tree -o $out/s.tar.gz --compression gzip --level 6"
-add "tar -cf - | gzip -6"        "tar -cf - -C $tree . | gzip -6 > $out/g.tar.gz"
-add "tar -cf - | pigz -p 2 -6"   "tar -cf - -C $tree . | pigz -p 2 -6 > $out/p.tar.gz"
-add "umoci insert"               "umoci insert --image $out/umoci:base $tree /data-\$RANDOM"
-add "stackship layer (zstd -3)"  "$bin layer $tree -o $out/s.tar.zst --compression zstd --level 3"
-add "tar -cf - | zstd -T2 -3"    "tar -cf - -C $tree . | zstd -q -T2 -3 > $out/z.tar.zst"
+add "stackship layer (gzip -6)"  "$bin layer $tree -o $out/s.tar.gz --compression gzip --level 6" "$out/s.tar.gz"
+add "tar -cf - | gzip -6"        "tar -cf - -C $tree . | gzip -6 > $out/g.tar.gz" "$out/g.tar.gz"
+add "tar -cf - | pigz -p 2 -6"   "tar -cf - -C $tree . | pigz -p 2 -6 > $out/p.tar.gz" "$out/p.tar.gz"
+add "umoci insert"               "umoci insert --image $out/umoci:base $tree /data-\$RANDOM" umoci
+add "stackship layer (zstd -3)"  "$bin layer $tree -o $out/s.tar.zst --compression zstd --level 3" "$out/s.tar.zst"
+add "tar -cf - | zstd -T2 -3"    "tar -cf - -C $tree . | zstd -q -T2 -3 > $out/z.tar.zst" "$out/z.tar.zst"
 
 declare -A times rsses
 for run in $(seq 1 "$runs"); do
@@ -63,7 +65,8 @@ for i in "${!names[@]}"; do
   secs=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" ${times[$i]})
   rss=$(python3 -c "import sys; print(max(int(x) for x in sys.argv[1:]))" ${rsses[$i]})
   mbps=$(python3 -c "print(f'{$tarbytes/1e6/$secs:.0f}')")
-  results+=("${names[$i]};$secs;$mbps;$rss")
+  bytes=$(output_size "${outputs[$i]}")
+  results+=("${names[$i]};$secs;$mbps;$rss;$((bytes / 1000000))")
 done
 
 field() { # name, field number (2: seconds, 3: MB/s, 4: RSS)
@@ -83,9 +86,9 @@ zstd_vs_gzip=$(check "$sg / $sz >= 3")
 zstd_vs_tar_gzip=$(check "$sgz / $sz >= 3")
 rss_ok=$(check "max($(rss "stackship layer (gzip -6)"), $(rss "stackship layer (zstd -3)")) < 100")
 
-table="| tool | seconds (median of $runs) | MB/s (of the $((tarbytes / 1000000)) MB tar) | peak RSS (MiB) |
-| --- | ---: | ---: | ---: |"
-for r in "${results[@]}"; do IFS=';' read -r n s m k <<<"$r"; table+=$'\n'"| \`${n//|/\\|}\` | $s | $m | $k |"; done
+table="| tool | seconds (median of $runs) | MB/s (of the $((tarbytes / 1000000)) MB tar) | peak RSS (MiB) | output (MB) |
+| --- | ---: | ---: | ---: | ---: |"
+for r in "${results[@]}"; do IFS=';' read -r n s m k o <<<"$r"; table+=$'\n'"| \`${n//|/\\|}\` | $s | $m | $k | $o |"; done
 targets="- gzip layers at least as fast as \`tar | pigz -p 2\`: $gzip_vs_pigz ($sg s vs $sp s)
 - zstd layers at least 3x faster than \`tar | gzip\`: $zstd_vs_tar_gzip ($(python3 -c "print(f'{$sgz/$sz:.1f}')")x)
 - zstd layers at least 3x faster than our (parallel) gzip layers: $zstd_vs_gzip ($(python3 -c "print(f'{$sg/$sz:.1f}')")x)

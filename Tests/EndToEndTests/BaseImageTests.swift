@@ -92,6 +92,24 @@ import Testing
         }
     }
 
+    @Test func archiveSelectorsAsSkopeoWritesThem() throws {
+        try requireTool("skopeo", package: "skopeo")
+        let p = Project()
+        try p.makeHello()
+        #expect(try stackship(["build"], cwd: p.path).status == 0)
+        // skopeo names an OCI archive's image by a bare tag, and a docker archive by position.
+        #expect(try run("skopeo", ["copy", "oci:\(p.store):hello:latest", "oci-archive:\(p.path)/bare.tar:latest"]).status == 0)
+        #expect(try run("skopeo", ["copy", "oci:\(p.store):hello:latest", "docker-archive:\(p.path)/two.tar:first/one:1"]).status == 0)
+        for (n, base) in ["oci-archive:./bare.tar:latest", "docker-archive:./two.tar:@0", "docker-archive:./two.tar:first/one:1"].enumerated() {
+            try p.write("child\(n).yaml", "images:\n  child\(n):\n    base: \(base)\n")
+            let r = try stackship(["build", "child\(n).yaml", "--store", p.store], cwd: p.path)
+            #expect(r.status == 0, "\(base): \(r.err)")
+        }
+        try p.write("bad.yaml", "images:\n  bad:\n    base: docker-archive:./two.tar:@7\n")
+        let bad = try stackship(["build", "bad.yaml", "--store", p.store], cwd: p.path)
+        #expect(bad.status == 1 && bad.err.contains("has no image '@7'"), "\(bad.err)")
+    }
+
     @Test func missingBaseAndWrongArchiveReferenceAreClearErrors() throws {
         let p = Project()
         try p.makeHello()

@@ -13,6 +13,15 @@ public struct LoadedImage: Sendable, Hashable {
     public var references: [ImageReference]
     /// The manifest or index now in the store.
     public var descriptor: Descriptor
+    /// An OCI archive's `org.opencontainers.image.ref.name` values as written (often a bare
+    /// tag such as `latest`), which skopeo's `oci-archive:PATH:NAME` matches literally.
+    public var refNames: [String] = []
+
+    public init(references: [ImageReference], descriptor: Descriptor, refNames: [String] = []) {
+        self.references = references
+        self.descriptor = descriptor
+        self.refNames = refNames
+    }
 }
 
 /// One image to put in an archive: its manifest in the store and the names to record.
@@ -209,14 +218,16 @@ public enum ImageArchive {
             } else if let name = d.annotations?[AnnotationKey.refName], name.contains(":") || name.contains("/"), let r = try? ImageReference(parsing: name) {
                 refs.append(r)
             }
+            let refNames = [d.annotations?[AnnotationKey.refName]].compactMap { $0 }
             var clean = d
             clean.annotations?.removeValue(forKey: AnnotationKey.refName)
             clean.annotations?.removeValue(forKey: AnnotationKey.containerdImageName)
             if clean.annotations?.isEmpty ?? false { clean.annotations = nil }
             if let i = images.firstIndex(where: { $0.descriptor.digest == d.digest }) {
                 images[i].references.append(contentsOf: refs)
+                images[i].refNames.append(contentsOf: refNames)
             } else {
-                images.append(LoadedImage(references: refs, descriptor: clean))
+                images.append(LoadedImage(references: refs, descriptor: clean, refNames: refNames))
             }
         }
         return images

@@ -120,13 +120,12 @@ public enum ImageAssembler {
             let loaded = try ImageArchive.load(path, into: store).images
             label = "\(path)\(ref.map { ":\($0)" } ?? "")"
             if let ref {
-                let wanted = try ImageReference(parsing: ref)
-                guard let hit = loaded.first(where: { $0.references.contains { $0.name == wanted.name && $0.tag == wanted.tag } }) else {
+                guard let hit = select(ref, from: loaded) else {
                     throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: ref,
                                                            available: loaded.flatMap(\.references).map(\.familiar))
                 }
                 descriptor = hit.descriptor
-                referenceName = wanted.description
+                referenceName = hit.references.first?.description
             } else {
                 guard loaded.count == 1 else {
                     throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: nil,
@@ -147,6 +146,17 @@ public enum ImageAssembler {
             return l
         }
         return ResolvedBase(label: label, referenceName: referenceName, manifestDigest: descriptor.digest, config: config, layers: layers)
+    }
+
+    /// Picks an archive's image as skopeo does: `@N` is the N-th image (docker archives), an
+    /// OCI ref.name matches as written (`latest`), and a reference matches once normalised.
+    static func select(_ selector: String, from loaded: [LoadedImage]) -> LoadedImage? {
+        if selector.hasPrefix("@"), let n = Int(selector.dropFirst()) {
+            return loaded.indices.contains(n) ? loaded[n] : nil
+        }
+        if let hit = loaded.first(where: { $0.refNames.contains(selector) }) { return hit }
+        guard let wanted = try? ImageReference(parsing: selector) else { return nil }
+        return loaded.first { $0.references.contains { $0.name == wanted.name && $0.tag == wanted.tag } }
     }
 
     /// Applies the stack file's config over the base's, as a Dockerfile would: lists replace,
