@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "OCI", targets: ["OCI"]),
+        .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Stack", targets: ["Stack"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
@@ -13,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (installed by scripts/setup).
@@ -27,6 +31,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Registry",
+            dependencies: [
+                "OCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "Stack",
             dependencies: [
                 "OCI",
@@ -36,12 +50,13 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Stack",
+                "OCI", "Registry", "Stack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI"]),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack"]),
     ],
