@@ -254,6 +254,13 @@ public final class OCILayoutStore: ContentStore {
         try withLock(root + "/.gc.lock", exclusive: false, body)
     }
 
+    /// The async form of `withWriteSession` (for pulls, which write as blobs arrive).
+    public func withAsyncWriteSession<T>(_ body: () async throws -> T) async throws -> T {
+        let fd = try acquireLock(root + "/.gc.lock", exclusive: false)
+        defer { releaseLock(fd) }
+        return try await body()
+    }
+
     /// What a garbage collection removed.
     public struct GCReport: Sendable {
         public var removedBlobs: [Digest] = []
@@ -302,13 +309,26 @@ public final class OCILayoutStore: ContentStore {
     }
 
     private func withLock<T>(_ lockPath: String, exclusive: Bool, _ body: () throws -> T) throws -> T {
-        let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
-        defer { close(fd) }
-        while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno != EINTR { throw OCIError.io(path: lockPath, operation: "lock", errno: errno) }
-        }
-        defer { flock(fd, LOCK_UN) }
+        let fd = try acquireLock(lockPath, exclusive: exclusive)
+        defer { releaseLock(fd) }
         return try body()
+    }
+
+    private func acquireLock(_ lockPath: String, exclusive: Bool) throws -> Int32 {
+        let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
+        while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+            if errno != EINTR {
+                let code = errno
+                close(fd)
+                throw OCIError.io(path: lockPath, operation: "lock", errno: code)
+            }
+        }
+        return fd
+    }
+
+    private func releaseLock(_ fd: Int32) {
+        flock(fd, LOCK_UN)
+        close(fd)
     }
 }
 

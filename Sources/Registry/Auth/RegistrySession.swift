@@ -1,0 +1,195 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The state of talking to one registry: the scheme found by pinging it, its auth challenge,
+/// and bearer tokens cached per set of scopes until they expire. Concurrent requests that need
+/// the same token wait for one fetch.
+actor RegistrySession {
+    let registry: String
+    let apiHost: String
+    let credential: RegistryCredential?
+    let transport: HTTPTransport
+
+    private(set) var scheme: String?
+    private var challenge: AuthChallenge?
+    private var tokens: [String: (value: String, expires: ContinuousClock.Instant)] = [:]
+    private var inFlight: [String: Task<String, Error>] = [:]
+    private var refreshToken: String?
+    /// Token requests made (for tests and diagnostics).
+    private(set) var tokenRequests = 0
+
+    init(registry: String, apiHost: String, credential: RegistryCredential?, transport: HTTPTransport) {
+        self.registry = registry
+        self.apiHost = apiHost
+        self.credential = credential
+        self.transport = transport
+        self.refreshToken = credential?.identityToken
+    }
+
+    var isLoopback: Bool { TransportOptions.isLoopback(apiHost) }
+
+    /// `scheme://host`, pinging `/v2/` once to learn the scheme and the auth challenge. Only
+    /// HTTPS, unless plain HTTP is allowed (loopback registries, or --insecure): then both are
+    /// probed at once and the first real answer wins, as go-containerregistry does; a plain
+    /// HTTP server never answers a TLS handshake, so trying HTTPS first would wait for a timeout.
+    func baseURL() async throws -> String {
+        if let scheme { return "\(scheme)://\(apiHost)" }
+        let allowHTTP = isLoopback || transport.options.insecure
+        let candidates = allowHTTP ? ["https", "http"] : ["https"]
+        let transport = self.transport, apiHost = self.apiHost, registry = self.registry
+        let outcome: (scheme: String, challenge: AuthChallenge?)? = try await withThrowingTaskGroup(of: (String, Result<AuthChallenge?, Error>).self) { group in
+            for candidate in candidates {
+                group.addTask {
+                    do {
+                        return (candidate, .success(try await Self.probe(candidate, apiHost: apiHost, registry: registry, transport: transport)))
+                    } catch {
+                        return (candidate, .failure(error))
+                    }
+                }
+            }
+            var errors: [String: Error] = [:]
+            for try await (candidate, result) in group {
+                switch result {
+                case .success(let challenge):
+                    group.cancelAll()
+                    return (candidate, challenge)
+                case .failure(let error):
+                    errors[candidate] = error
+                }
+            }
+            let error = errors["https"] ?? errors["http"]
+            if !allowHTTP, let e = error, String(reflecting: type(of: e)).contains("SSL") {
+                throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); trust its CA with --ca-cert, or pass --insecure")
+            }
+            if let e = error as? RegistryError { throw e }
+            throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
+        }
+        guard let outcome else { throw RegistryError.unreachable(registry: registry, detail: "no answer") }
+        scheme = outcome.scheme
+        challenge = outcome.challenge
+        return "\(outcome.scheme)://\(apiHost)"
+    }
+
+    /// `GET /v2/`: 200 (no auth) or 401 with a challenge is a registry; anything else is not.
+    private static func probe(_ scheme: String, apiHost: String, registry: String, transport: HTTPTransport) async throws -> AuthChallenge? {
+        let url = "\(scheme)://\(apiHost)/v2/"
+        let response = try await transport.send("ping \(registry)") { HTTPClientRequest(url: url) }
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        switch response.status {
+        case .ok: return nil
+        case .unauthorized: return response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.init(header:))
+        default:
+            throw RegistryError.unexpectedStatus(operation: "ping", url: url, status: Int(response.status.code), detail: "not an OCI registry API")
+        }
+    }
+
+    /// The Authorization header value for a request needing `scopes`, or nil when the registry
+    /// asked for none (or we have nothing to offer).
+    func authorization(for scopes: [AuthScope]) async throws -> String? {
+        guard let challenge else { return nil }
+        switch challenge.scheme {
+        case .basic:
+            guard let credential else { return nil }
+            try checkCredentialsMayBeSent(to: "\(scheme ?? "https")://\(apiHost)")
+            return "Basic " + Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()
+        case .bearer:
+            return "Bearer " + (try await token(for: scopes, challenge: challenge))
+        }
+    }
+
+    /// Takes a 401/403 answer's challenge into account; returns true if retrying may help.
+    func handleRejection(_ header: String?, scopes: [AuthScope]) -> Bool {
+        guard let header, let new = AuthChallenge(header: header) else { return false }
+        let key = Self.key(scopes)
+        let hadToken = tokens[key] != nil
+        tokens[key] = nil
+        let changed = new != challenge
+        challenge = new
+        // Retry when the challenge is new (first contact, or a wider scope), or a cached token may have expired early.
+        return changed || hadToken || new.isInsufficientScope
+    }
+
+    private func token(for scopes: [AuthScope], challenge: AuthChallenge) async throws -> String {
+        var all = Set(scopes.map(\.description))
+        if challenge.isInsufficientScope, let extra = challenge.scope { all.formUnion(extra.split(separator: " ").map(String.init)) }
+        let key = all.sorted().joined(separator: " ")
+        if let cached = tokens[key], cached.expires > .now { return cached.value }
+        if let running = inFlight[key] { return try await running.value }
+        let task = Task { try await self.fetchToken(scopes: all.sorted(), challenge: challenge) }
+        inFlight[key] = task
+        defer { inFlight[key] = nil }
+        return try await task.value
+    }
+
+    private func fetchToken(scopes: [String], challenge: AuthChallenge) async throws -> String {
+        guard let realm = challenge.realm, var components = URLComponents(string: realm), components.host != nil else {
+            throw RegistryError.badResponse(url: "\(apiHost)/v2/", detail: "a Bearer challenge without a usable realm")
+        }
+        tokenRequests += 1
+        let sendsCredentials = credential != nil
+        if sendsCredentials { try checkCredentialsMayBeSent(to: realm) }
+        let response: HTTPClientResponse
+        if let refresh = refreshToken {
+            // OAuth2 refresh-token grant (docker's identity tokens).
+            var form = URLComponents()
+            form.queryItems = [URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: refresh),
+                               URLQueryItem(name: "client_id", value: "stackship"), URLQueryItem(name: "service", value: challenge.service ?? "")]
+                + (scopes.isEmpty ? [] : [URLQueryItem(name: "scope", value: scopes.joined(separator: " "))])
+            let body = form.percentEncodedQuery ?? ""
+            response = try await transport.send("token request to \(realm)") {
+                var request = HTTPClientRequest(url: realm)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: body))
+                return request
+            }
+        } else {
+            var items = components.queryItems ?? []
+            if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
+            for scope in scopes { items.append(URLQueryItem(name: "scope", value: scope)) }
+            if let credential { items.append(URLQueryItem(name: "account", value: credential.username)) }
+            components.queryItems = items
+            guard let url = components.string else { throw RegistryError.badResponse(url: realm, detail: "cannot build the token URL") }
+            let basic = credential.map { "Basic " + Data("\($0.username):\($0.password)".utf8).base64EncodedString() }
+            response = try await transport.send("token request to \(realm)") {
+                var request = HTTPClientRequest(url: url)
+                if let basic { request.headers.add(name: "Authorization", value: basic) }
+                return request
+            }
+        }
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            let detail = await response.registryErrorDetail()
+            if status == 401 || status == 403 { throw RegistryError.unauthorized(registry: registry, repository: nil, detail: "token server: \(detail)") }
+            throw RegistryError.tokenRequestFailed(realm: realm, status: status, detail: detail)
+        }
+        struct TokenResponse: Decodable {
+            var token: String?
+            var access_token: String?
+            var expires_in: Int?
+            var refresh_token: String?
+        }
+        let buffer = try await response.body.collect(upTo: 1 << 20)
+        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: Data(buffer.readableBytesView)),
+              let value = parsed.access_token ?? parsed.token, !value.isEmpty else {
+            throw RegistryError.tokenRequestFailed(realm: realm, status: status, detail: "the answer has no token")
+        }
+        if let refresh = parsed.refresh_token { refreshToken = refresh }
+        // Expire a little early so a token never lapses mid-request; 60 s is the spec's default.
+        let lifetime = max(1, (parsed.expires_in ?? 60) - 5)
+        tokens[scopes.joined(separator: " ")] = (value, .now + .seconds(lifetime))
+        return value
+    }
+
+    /// Credentials go only over HTTPS, or plain HTTP on loopback.
+    func checkCredentialsMayBeSent(to url: String) throws {
+        guard let components = URLComponents(string: url), let host = components.host else { return }
+        if components.scheme?.lowercased() == "http" && !TransportOptions.isLoopback(host) {
+            throw RegistryError.insecureCredentials(registry: registry)
+        }
+    }
+
+    static func key(_ scopes: [AuthScope]) -> String { scopes.map(\.description).sorted().joined(separator: " ") }
+}

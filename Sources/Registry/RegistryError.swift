@@ -1,0 +1,51 @@
+import Foundation
+import OCI
+
+/// Errors talking to a registry. Cases carry the facts; descriptions say what happened and
+/// what to do, and never contain a credential.
+public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Sendable {
+    /// The registry answered with an unexpected status; `detail` is its error message, if any.
+    case unexpectedStatus(operation: String, url: String, status: Int, detail: String)
+    case unauthorized(registry: String, repository: String?, detail: String)
+    case denied(registry: String, repository: String?, detail: String)
+    case notFound(what: String, registry: String)
+    case unreachable(registry: String, detail: String)
+    case insecureCredentials(registry: String)
+    case plainHTTPRefused(registry: String)
+    case manifestTooLarge(reference: String, limit: Int)
+    case badResponse(url: String, detail: String)
+    case noMatchingPlatform(reference: String, wanted: String, available: [String])
+    case tokenRequestFailed(realm: String, status: Int, detail: String)
+    case retriesExhausted(operation: String, attempts: Int, last: String)
+
+    public var description: String {
+        switch self {
+        case let .unexpectedStatus(operation, url, status, detail):
+            return "\(operation) failed: \(url) answered \(status)\(detail.isEmpty ? "" : ": \(detail)")"
+        case let .unauthorized(registry, repository, detail):
+            return "\(registry)\(repository.map { "/\($0)" } ?? ""): authentication required or refused\(detail.isEmpty ? "" : " (\(detail))"); log in with `stackship login \(registry)`, or pass --creds USER:PASSWORD"
+        case let .denied(registry, repository, detail):
+            return "\(registry)\(repository.map { "/\($0)" } ?? ""): access denied\(detail.isEmpty ? "" : " (\(detail))"); check that these credentials may push or pull this repository"
+        case let .notFound(what, registry):
+            return "\(what) not found on \(registry); check the name and tag (`stackship tags \(registry)/REPOSITORY` lists tags)"
+        case let .unreachable(registry, detail):
+            return "cannot reach registry \(registry): \(detail); check the host and port, HTTPS_PROXY/NO_PROXY, and that the registry is running"
+        case let .insecureCredentials(registry):
+            return "refusing to send credentials to \(registry) over plain HTTP; use HTTPS (give its CA with --ca-cert), or use the registry anonymously"
+        case let .plainHTTPRefused(registry):
+            return "\(registry) does not speak HTTPS, and plain HTTP is only used for loopback registries; pass --insecure to allow it"
+        case let .manifestTooLarge(reference, limit):
+            return "the manifest of \(reference) is larger than \(limit / (1 << 20)) MiB, the limit registries and clients agree on; it is refused"
+        case let .badResponse(url, detail):
+            return "unexpected answer from \(url): \(detail)"
+        case let .noMatchingPlatform(reference, wanted, available):
+            return "\(reference) has no image for \(wanted) (it has \(available.joined(separator: ", "))); pick one with --platform, or copy them all with --all"
+        case let .tokenRequestFailed(realm, status, detail):
+            return "the token server \(realm) answered \(status)\(detail.isEmpty ? "" : ": \(detail)"); check the credentials (stackship login)"
+        case let .retriesExhausted(operation, attempts, last):
+            return "\(operation) failed after \(attempts) attempts; the last error was: \(last)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

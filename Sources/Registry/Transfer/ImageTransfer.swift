@@ -1,0 +1,250 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import OCI
+
+/// What happened to one blob of a transfer.
+public enum BlobOutcome: String, Sendable {
+    case existed, mounted, uploaded, downloaded, alreadyLocal
+}
+
+/// Progress of a push, pull or copy, for the CLI to show.
+public enum TransferEvent: Sendable {
+    case blobStarted(Digest, size: Int64)
+    case blobProgress(Digest, done: Int64, size: Int64)
+    case blobFinished(Digest, size: Int64, BlobOutcome)
+    case manifestWritten(String, Digest)
+}
+
+/// Options of a transfer.
+public struct TransferOptions: Sendable {
+    /// Blobs moved at once.
+    public var jobs: Int
+    /// The platform taken from an index (ignored with `allPlatforms`).
+    public var platform: Platform
+    /// Keep a whole index with every child, instead of one platform.
+    public var allPlatforms: Bool
+
+    public init(jobs: Int = 4, platform: Platform = .host, allPlatforms: Bool = false) {
+        self.jobs = max(1, jobs)
+        self.platform = platform
+        self.allPlatforms = allPlatforms
+    }
+}
+
+/// Moves images between the local store and registries, and between registries.
+public enum ImageTransfer {
+    public typealias Events = @Sendable (TransferEvent) -> Void
+
+    // MARK: Push
+
+    /// Pushes the image `descriptor` (a manifest or an index with its children) from `store` to
+    /// `destination`. Blobs the repository has are skipped; base layers recorded in the image's
+    /// annotations are mounted from the base's repository when it is on the same registry.
+    /// Manifests go up only after everything they reference.
+    @discardableResult
+    public static func push(_ descriptor: Descriptor, from store: OCILayoutStore, to destination: ImageReference,
+                            client: RegistryClient, options: TransferOptions = TransferOptions(),
+                            events: @escaping Events = { _ in }) async throws -> Descriptor {
+        let repository = destination.repository
+        let bytes = try store.read(descriptor)
+        let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: bytes, what: "manifest \(descriptor.digest)")
+        if let children = probe.manifests {
+            for child in children where store.contains(child.digest) {
+                try await pushImageManifest(child, from: store, repository: repository, tag: nil, client: client, options: options, events: events)
+            }
+        } else {
+            try await pushBlobs(of: bytes, from: store, repository: repository, client: client, options: options, events: events)
+        }
+        let reference = destination.tag ?? descriptor.digest.description
+        try await client.putManifest(repository, reference: reference, bytes: bytes, mediaType: probe.inferredMediaType)
+        events(.manifestWritten("\(destination.name):\(reference)", descriptor.digest))
+        return descriptor
+    }
+
+    private static func pushImageManifest(_ descriptor: Descriptor, from store: OCILayoutStore, repository: String, tag: String?,
+                                          client: RegistryClient, options: TransferOptions, events: @escaping Events) async throws {
+        let bytes = try store.read(descriptor)
+        try await pushBlobs(of: bytes, from: store, repository: repository, client: client, options: options, events: events)
+        try await client.putManifest(repository, reference: tag ?? descriptor.digest.description, bytes: bytes, mediaType: descriptor.mediaType)
+        events(.manifestWritten("\(repository)@\(descriptor.digest)", descriptor.digest))
+    }
+
+    private static func pushBlobs(of manifestBytes: Data, from store: OCILayoutStore, repository: String, client: RegistryClient,
+                                  options: TransferOptions, events: @escaping Events) async throws {
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: manifestBytes, what: "manifest")
+        let base = manifest.annotations?[AnnotationKey.baseName].flatMap { try? ImageReference(parsing: $0) }
+        let mountFrom = base?.registry == client.registry ? base?.repository : nil
+        let blobs = [manifest.config] + manifest.layers
+        let root = store
+        try await forEach(blobs, jobs: options.jobs) { blob in
+            // Verify before sending: a corrupt local blob must not be published.
+            guard root.size(of: blob.digest) == blob.size else {
+                throw root.contains(blob.digest)
+                    ? OCIError.sizeMismatch(digest: blob.digest, expected: blob.size, actual: root.size(of: blob.digest) ?? 0, source: root.root)
+                    : OCIError.blobNotFound(blob.digest, store: root.root)
+            }
+            try await verifyLocal(blob, in: root)
+            events(.blobStarted(blob.digest, size: blob.size))
+            let path = root.path(of: blob.digest)
+            let result = try await client.uploadBlob(repository, descriptor: blob, mountFrom: mountFrom) { offset, length in
+                .stream(FileChunks(path: path, offset: offset, length: length), length: .known(length))
+            }
+            events(.blobFinished(blob.digest, size: blob.size, BlobOutcome(result)))
+        }
+    }
+
+    /// Hashes a local blob before it is published (cheap next to the upload, and it keeps a
+    /// corrupted store from spreading).
+    static func verifyLocal(_ blob: Descriptor, in store: OCILayoutStore) async throws {
+        try store.open(blob).copy(to: NullSink())
+    }
+
+    // MARK: Pull
+
+    /// Pulls `source` into `store`: for an index, the child for `options.platform` (or all of
+    /// them with `allPlatforms`). Every blob is verified as it streams. Tags the store with
+    /// `source` (when it has a tag) and returns the stored manifest's descriptor.
+    @discardableResult
+    public static func pull(_ source: ImageReference, client: RegistryClient, into store: OCILayoutStore,
+                            options: TransferOptions = TransferOptions(), events: @escaping Events = { _ in }) async throws -> Descriptor {
+        let repository = source.repository
+        let top = try await client.manifest(repository, reference: source.digest?.description ?? source.tag ?? "latest")
+        var stored: Descriptor
+        if MediaType.isIndex(top.descriptor.mediaType) {
+            let index = try CanonicalJSON.decode(Index.self, from: top.bytes, what: "index \(source)")
+            if options.allPlatforms {
+                for child in index.manifests where MediaType.isManifest(child.mediaType) {
+                    try await pullImageManifest(child.digest.description, repository: repository, client: client, store: store, options: options, events: events)
+                }
+                stored = try store.write(top.bytes, mediaType: top.descriptor.mediaType)
+            } else {
+                guard let child = index.manifests.first(where: { $0.platform?.matches(options.platform) ?? false }) else {
+                    throw RegistryError.noMatchingPlatform(reference: source.description, wanted: options.platform.description,
+                                                           available: index.manifests.compactMap { $0.platform?.description })
+                }
+                stored = try await pullImageManifest(child.digest.description, repository: repository, client: client, store: store, options: options, events: events)
+                stored.platform = child.platform
+            }
+        } else {
+            try await pullBlobs(of: top.bytes, repository: repository, client: client, store: store, options: options, events: events)
+            stored = try store.write(top.bytes, mediaType: top.descriptor.mediaType)
+        }
+        if source.tag != nil && source.digest == nil {
+            try store.tag(stored, as: source)
+        } else {
+            try store.updateIndex { index in
+                if !index.manifests.contains(where: { $0.digest == stored.digest }) { index.manifests.append(stored) }
+            }
+        }
+        events(.manifestWritten(source.description, stored.digest))
+        return stored
+    }
+
+    @discardableResult
+    private static func pullImageManifest(_ reference: String, repository: String, client: RegistryClient, store: OCILayoutStore,
+                                          options: TransferOptions, events: @escaping Events) async throws -> Descriptor {
+        let fetched = try await client.manifest(repository, reference: reference)
+        guard MediaType.isManifest(fetched.descriptor.mediaType) else {
+            throw RegistryError.badResponse(url: "\(client.registry)/\(repository)@\(reference)", detail: "expected an image manifest, got \(fetched.descriptor.mediaType)")
+        }
+        try await pullBlobs(of: fetched.bytes, repository: repository, client: client, store: store, options: options, events: events)
+        return try store.write(fetched.bytes, mediaType: fetched.descriptor.mediaType)
+    }
+
+    private static func pullBlobs(of manifestBytes: Data, repository: String, client: RegistryClient, store: OCILayoutStore,
+                                  options: TransferOptions, events: @escaping Events) async throws {
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: manifestBytes, what: "manifest from \(client.registry)/\(repository)")
+        try await forEach([manifest.config] + manifest.layers, jobs: options.jobs) { blob in
+            if store.contains(blob.digest) {
+                events(.blobFinished(blob.digest, size: blob.size, .alreadyLocal))
+                return
+            }
+            events(.blobStarted(blob.digest, size: blob.size))
+            try await client.fetchBlob(repository, descriptor: blob, into: store) { done in
+                events(.blobProgress(blob.digest, done: done, size: blob.size))
+            }
+            events(.blobFinished(blob.digest, size: blob.size, .downloaded))
+        }
+    }
+
+    // MARK: Copy
+
+    /// Copies `source` to `destination` between registries without a local copy: blobs stream
+    /// from one to the other (or are mounted, on the same registry). With `allPlatforms`, an
+    /// index is copied whole; otherwise the child for `options.platform`.
+    @discardableResult
+    public static func copy(_ source: ImageReference, from sourceClient: RegistryClient, to destination: ImageReference,
+                            client: RegistryClient, options: TransferOptions = TransferOptions(),
+                            events: @escaping Events = { _ in }) async throws -> Descriptor {
+        let top = try await sourceClient.manifest(source.repository, reference: source.digest?.description ?? source.tag ?? "latest")
+        var root = top
+        if MediaType.isIndex(top.descriptor.mediaType) {
+            let index = try CanonicalJSON.decode(Index.self, from: top.bytes, what: "index \(source)")
+            if options.allPlatforms {
+                for child in index.manifests where MediaType.isManifest(child.mediaType) {
+                    let fetched = try await sourceClient.manifest(source.repository, reference: child.digest.description)
+                    try await copyBlobs(of: fetched.bytes, source: source, sourceClient: sourceClient, destination: destination, client: client, options: options, events: events)
+                    try await client.putManifest(destination.repository, reference: child.digest.description, bytes: fetched.bytes, mediaType: fetched.descriptor.mediaType)
+                }
+            } else {
+                guard let child = index.manifests.first(where: { $0.platform?.matches(options.platform) ?? false }) else {
+                    throw RegistryError.noMatchingPlatform(reference: source.description, wanted: options.platform.description,
+                                                           available: index.manifests.compactMap { $0.platform?.description })
+                }
+                root = try await sourceClient.manifest(source.repository, reference: child.digest.description)
+                try await copyBlobs(of: root.bytes, source: source, sourceClient: sourceClient, destination: destination, client: client, options: options, events: events)
+            }
+        } else {
+            try await copyBlobs(of: top.bytes, source: source, sourceClient: sourceClient, destination: destination, client: client, options: options, events: events)
+        }
+        let reference = destination.tag ?? root.descriptor.digest.description
+        try await client.putManifest(destination.repository, reference: reference, bytes: root.bytes, mediaType: root.descriptor.mediaType)
+        events(.manifestWritten("\(destination.name):\(reference)", root.descriptor.digest))
+        return root.descriptor
+    }
+
+    private static func copyBlobs(of manifestBytes: Data, source: ImageReference, sourceClient: RegistryClient, destination: ImageReference,
+                                  client: RegistryClient, options: TransferOptions, events: @escaping Events) async throws {
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: manifestBytes, what: "manifest of \(source)")
+        let sameRegistry = sourceClient.registry == client.registry
+        try await forEach([manifest.config] + manifest.layers, jobs: options.jobs) { blob in
+            events(.blobStarted(blob.digest, size: blob.size))
+            // The destination registry checks the digest of what it receives before it keeps it.
+            let result = try await client.uploadBlob(destination.repository, descriptor: blob, mountFrom: sameRegistry ? source.repository : nil) { offset, length in
+                let stream = try await sourceClient.blobStream(source.repository, digest: blob.digest,
+                                                               offset: offset, length: offset == 0 && length == blob.size ? nil : length)
+                return .stream(stream, length: .known(length))
+            }
+            events(.blobFinished(blob.digest, size: blob.size, BlobOutcome(result)))
+        }
+    }
+
+    // MARK: Concurrency
+
+    /// Runs `body` for each item with at most `jobs` at once; the first error cancels the rest.
+    static func forEach<T: Sendable>(_ items: [T], jobs: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for item in items {
+                if running >= jobs {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await body(item) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+extension BlobOutcome {
+    init(_ result: BlobUploadResult) {
+        switch result {
+        case .existed: self = .existed
+        case .mounted: self = .mounted
+        case .uploaded: self = .uploaded
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// One registry's HTTP connection pool: TLS with the system trust store plus `--ca-cert`, the
+/// proxy from the environment, no automatic redirects (they are followed by hand, so
+/// credentials can be dropped when a redirect leaves the registry's origin), and retries.
+///
+/// Call `shutdown()` when done; the connections are closed there.
+public final class HTTPTransport: Sendable {
+    public let options: TransportOptions
+    let client: HTTPClient
+
+    /// A transport for `host` (`host[:port]`).
+    public init(host: String, options: TransportOptions) {
+        self.options = options
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if options.insecure { tls.certificateVerification = .none }
+        if !options.caCertificates.isEmpty { tls.additionalTrustRoots = options.caCertificates.map { .file($0) } }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(20), read: .seconds(120)),
+            proxy: options.proxy(for: host, https: true).map { .server(host: $0.host, port: $0.port) },
+            decompression: .disabled
+        )
+        configuration.httpVersion = .http1Only
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Closes the connections.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Sends a request built by `make` (called again for each attempt, so a body can be
+    /// replayed), retrying connection failures and 408/429/5xx with backoff; Retry-After is
+    /// honoured. A response with another status is returned as is.
+    func send(_ operation: String, retry: RetryPolicy? = nil,
+              _ make: () throws -> HTTPClientRequest) async throws -> HTTPClientResponse {
+        let policy = retry ?? options.retry
+        var attempt = 0
+        while true {
+            attempt += 1
+            let request = try make()
+            do {
+                let timeout = TimeAmount.nanoseconds(Int64(options.requestTimeout.components.seconds) * 1_000_000_000)
+                let response = try await client.execute(request, timeout: timeout)
+                let status = Int(response.status.code)
+                if RetryPolicy.isRetryable(status: status) && attempt < policy.maxAttempts {
+                    let retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
+                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    try await Task.sleep(for: policy.delay(afterAttempt: attempt, retryAfter: retryAfter))
+                    continue
+                }
+                return response
+            } catch {
+                if error is CancellationError { throw error }
+                guard Self.isTransient(error), attempt < policy.maxAttempts else {
+                    if attempt > 1 {
+                        throw RegistryError.retriesExhausted(operation: operation, attempts: attempt, last: Self.describe(error))
+                    }
+                    throw error
+                }
+                try await Task.sleep(for: policy.delay(afterAttempt: attempt))
+            }
+        }
+    }
+
+    /// Connection-level failures that a later attempt may not meet; TLS failures are not.
+    static func isTransient(_ error: Error) -> Bool {
+        if error is RegistryError || error is CancellationError { return false }
+        if let e = error as? HTTPClientError {
+            return [HTTPClientError.remoteConnectionClosed, .connectTimeout, .readTimeout, .writeTimeout,
+                    .deadlineExceeded, .requestStreamCancelled].contains(e)
+        }
+        if error is NIOSSLError { return false }
+        let name = String(reflecting: type(of: error))
+        return !name.contains("SSL") && !name.contains("TLS")
+    }
+
+    /// A short description of a transport error, for messages.
+    static func describe(_ error: Error) -> String {
+        if let e = error as? HTTPClientError { return "\(e)" }
+        if let e = error as? IOError { return e.description }
+        return "\(error)"
+    }
+}
+
+extension HTTPClientResponse {
+    /// The body as text, at most `limit` bytes (for error messages).
+    func text(limit: Int = 64 * 1024) async -> String {
+        guard let buffer = try? await body.collect(upTo: limit) else { return "" }
+        return String(buffer: buffer)
+    }
+
+    /// The registry's error message from an OCI error body (`{"errors":[{"code","message"}]}`).
+    func registryErrorDetail() async -> String {
+        let text = await self.text()
+        struct Body: Decodable {
+            struct E: Decodable { var code: String?; var message: String? }
+            var errors: [E]?
+        }
+        if let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)), let errors = body.errors, !errors.isEmpty {
+            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+        }
+        return String(text.prefix(200)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

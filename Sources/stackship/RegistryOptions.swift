@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+
+/// Flags shared by every command that talks to a registry (crane's and skopeo's spellings).
+struct RegistryOptions: ParsableArguments {
+    @Flag(name: .long, help: "Allow plain HTTP and skip TLS verification (loopback registries may use HTTP anyway).")
+    var insecure = false
+
+    @Option(name: .customLong("ca-cert"), help: ArgumentHelp("A PEM file of a certificate authority to trust, besides the system's (repeatable).", valueName: "file"))
+    var caCert: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Credentials for the registry, instead of those from `stackship login` or docker's config.json.", valueName: "user:password"))
+    var creds: String?
+
+    @Option(name: .long, help: "Blobs transferred at once.")
+    var jobs: Int = 4
+
+    var transport: TransportOptions {
+        TransportOptions(insecure: insecure, caCertificates: caCert.map(CLI.absolute))
+    }
+
+    /// The credentials to use for `registry`: --creds, else the credential chain.
+    func credential(for registry: String) throws -> RegistryCredential? {
+        if let creds {
+            guard let colon = creds.firstIndex(of: ":") else {
+                throw ValidationError("--creds takes USER:PASSWORD")
+            }
+            return RegistryCredential(username: String(creds[..<colon]), password: String(creds[creds.index(after: colon)...]))
+        }
+        return try CredentialStore().credential(for: registry)
+    }
+
+    /// A client for `registry`.
+    func client(for registry: String) throws -> RegistryClient {
+        RegistryClient(registry: registry, credential: try credential(for: registry), options: transport)
+    }
+
+    /// Runs `body` with a client for `registry`, shutting it down however `body` ends.
+    func withClient<T: Sendable>(for registry: String, _ body: (RegistryClient) async throws -> T) async throws -> T {
+        let client = try client(for: registry)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// Runs an async body from a synchronous command, with stackship's error reporting.
+enum AsyncCLI {
+    static func run(_ body: @escaping @Sendable () async throws -> Void) throws {
+        try CLI.run {
+            let box = ResultBox()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do { try await body() } catch { box.set(error) }
+                done.signal()
+            }
+            done.wait()
+            if let error = box.error { throw error }
+        }
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var error: Error? { lock.withLock { stored } }
+    func set(_ e: Error) { lock.withLock { stored = e } }
+}
+
+/// Shows transfer progress: one line per blob in flight on a terminal, plain lines in CI.
+final class TransferView: @unchecked Sendable {
+    private let lock = NSLock()
+    private var active: [Digest: (done: Int64, size: Int64)] = [:]
+    private var order: [Digest] = []
+    private var drawnLines = 0
+    private var lastDraw = Date.distantPast
+    let verb: String
+
+    init(verb: String) { self.verb = verb }
+
+    func handle(_ event: TransferEvent) {
+        lock.withLock {
+            switch event {
+            case let .blobStarted(d, size):
+                active[d] = (0, size)
+                order.append(d)
+                redraw(force: true)
+            case let .blobProgress(d, done, size):
+                active[d] = (done, size)
+                redraw(force: false)
+            case let .blobFinished(d, size, outcome):
+                active[d] = nil
+                order.removeAll { $0 == d }
+                clear()
+                FileHandle.standardError.write(Data("\(d.shortHex): \(Self.describe(outcome)) (\(Format.bytes(size)))\n".utf8))
+                redraw(force: true)
+            case let .manifestWritten(ref, d):
+                clear()
+                FileHandle.standardError.write(Data("manifest \(d.shortHex): \(ref)\n".utf8))
+            }
+        }
+    }
+
+    static func describe(_ outcome: BlobOutcome) -> String {
+        switch outcome {
+        case .existed: return "already there"
+        case .mounted: return "mounted"
+        case .uploaded: return "pushed"
+        case .downloaded: return "pulled"
+        case .alreadyLocal: return "already in the store"
+        }
+    }
+
+    private func clear() {
+        guard CLI.isTerminal, drawnLines > 0 else { return }
+        FileHandle.standardError.write(Data((String(repeating: "\u{1B}[1A\u{1B}[2K", count: drawnLines)).utf8))
+        drawnLines = 0
+    }
+
+    private func redraw(force: Bool) {
+        guard CLI.isTerminal, force || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = Date()
+        clear()
+        var text = ""
+        for d in order.prefix(8) {
+            guard let p = active[d] else { continue }
+            let fraction = p.size > 0 ? Double(p.done) / Double(p.size) : 0
+            let filled = Int(fraction * 24)
+            text += "\(d.shortHex) [\(String(repeating: "=", count: filled))\(String(repeating: " ", count: 24 - filled))] \(Format.bytes(p.done))/\(Format.bytes(p.size))\n"
+        }
+        drawnLines = text.filter { $0 == "\n" }.count
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
