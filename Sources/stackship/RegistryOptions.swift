@@ -23,13 +23,7 @@ struct RegistryOptions: ParsableArguments {
 
     /// The credentials to use for `registry`: --creds, else the credential chain.
     func credential(for registry: String) throws -> RegistryCredential? {
-        if let creds {
-            guard let colon = creds.firstIndex(of: ":") else {
-                throw ValidationError("--creds takes USER:PASSWORD")
-            }
-            return RegistryCredential(username: String(creds[..<colon]), password: String(creds[creds.index(after: colon)...]))
-        }
-        return try CredentialStore().credential(for: registry)
+        try CredentialStore(explicit: try creds.map(RegistryCredential.init(parsingCreds:))).credential(for: registry)
     }
 
     /// A client for `registry`.

@@ -30,46 +30,31 @@ actor RegistrySession {
 
     var isLoopback: Bool { TransportOptions.isLoopback(apiHost) }
 
-    /// `scheme://host`, pinging `/v2/` once to learn the scheme and the auth challenge. Only
-    /// HTTPS, unless plain HTTP is allowed (loopback registries, or --insecure): then both are
-    /// probed at once and the first real answer wins, as go-containerregistry does; a plain
-    /// HTTP server never answers a TLS handshake, so trying HTTPS first would wait for a timeout.
+    /// `scheme://host`, pinging `/v2/` once to learn the scheme and the auth challenge.
+    ///
+    /// HTTPS only, unless plain HTTP is allowed. A loopback registry is asked over plain HTTP
+    /// first: a TLS server answers that at once with a 400, and a plain one with 200 or 401,
+    /// whereas a plain server never answers a TLS handshake (HTTPS first would wait for a
+    /// timeout). A remote registry with --insecure is asked over HTTPS first.
     func baseURL() async throws -> String {
         if let scheme { return "\(scheme)://\(apiHost)" }
-        let allowHTTP = isLoopback || transport.options.insecure
-        let candidates = allowHTTP ? ["https", "http"] : ["https"]
-        let transport = self.transport, apiHost = self.apiHost, registry = self.registry
-        let outcome: (scheme: String, challenge: AuthChallenge?)? = try await withThrowingTaskGroup(of: (String, Result<AuthChallenge?, Error>).self) { group in
-            for candidate in candidates {
-                group.addTask {
-                    do {
-                        return (candidate, .success(try await Self.probe(candidate, apiHost: apiHost, registry: registry, transport: transport)))
-                    } catch {
-                        return (candidate, .failure(error))
-                    }
-                }
+        let candidates = isLoopback ? ["http", "https"] : (transport.options.insecure ? ["https", "http"] : ["https"])
+        var errors: [String: Error] = [:]
+        for candidate in candidates {
+            do {
+                challenge = try await Self.probe(candidate, apiHost: apiHost, registry: registry, transport: transport)
+                scheme = candidate
+                return "\(candidate)://\(apiHost)"
+            } catch {
+                errors[candidate] = error
             }
-            var errors: [String: Error] = [:]
-            for try await (candidate, result) in group {
-                switch result {
-                case .success(let challenge):
-                    group.cancelAll()
-                    return (candidate, challenge)
-                case .failure(let error):
-                    errors[candidate] = error
-                }
-            }
-            let error = errors["https"] ?? errors["http"]
-            if !allowHTTP, let e = error, String(reflecting: type(of: e)).contains("SSL") {
-                throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); trust its CA with --ca-cert, or pass --insecure")
-            }
-            if let e = error as? RegistryError { throw e }
-            throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
         }
-        guard let outcome else { throw RegistryError.unreachable(registry: registry, detail: "no answer") }
-        scheme = outcome.scheme
-        challenge = outcome.challenge
-        return "\(outcome.scheme)://\(apiHost)"
+        let error = errors["https"] ?? errors["http"]
+        if let e = error, String(reflecting: type(of: e)).contains("SSL") {
+            throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); trust its CA with --ca-cert, or pass --insecure")
+        }
+        if let e = error as? RegistryError, case .unexpectedStatus = e, errors["https"] == nil { throw e }
+        throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
     }
 
     /// `GET /v2/`: 200 (no auth) or 401 with a challenge is a registry; anything else is not.

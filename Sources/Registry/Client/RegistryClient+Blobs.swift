@@ -99,9 +99,9 @@ extension RegistryClient {
     ///
     /// A failed upload is started again from scratch (after checking it did not in fact land),
     /// never continued blind: a half-sent PATCH may have left partial bytes in the session.
-    public func uploadBlob(_ repository: String, descriptor: Descriptor, mountFrom: String? = nil,
+    public func uploadBlob(_ repository: String, descriptor: Descriptor, mountFrom: String? = nil, checkFirst: Bool = true,
                            body: @escaping @Sendable (_ offset: Int64, _ length: Int64) async throws -> HTTPClientRequest.Body) async throws -> BlobUploadResult {
-        if try await blobExists(repository, digest: descriptor.digest) { return .existed }
+        if checkFirst, try await blobExists(repository, digest: descriptor.digest) { return .existed }
         let policy = transport.options.retry
         var attempt = 0
         while true {
@@ -201,19 +201,23 @@ extension RegistryClient {
     }
 }
 
-/// A file region read as a stream of buffers (an upload body).
+/// A file region read as a stream of buffers (an upload body). Given the digest of the whole
+/// file, it hashes as it reads and throws instead of yielding the last chunk if the bytes do
+/// not match, so a corrupt local blob is never completed on the far side.
 public struct FileChunks: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     let path: String
     let offset: Int64
     let length: Int64
     let chunkSize: Int
+    let expected: Digest?
 
-    public init(path: String, offset: Int64 = 0, length: Int64, chunkSize: Int = 1 << 20) {
+    public init(path: String, offset: Int64 = 0, length: Int64, chunkSize: Int = 1 << 20, verifying expected: Digest? = nil) {
         self.path = path
         self.offset = offset
         self.length = length
         self.chunkSize = chunkSize
+        self.expected = offset == 0 ? expected : nil
     }
 
     public func makeAsyncIterator() -> Iterator { Iterator(self) }
@@ -223,11 +227,13 @@ public struct FileChunks: AsyncSequence, Sendable {
         private var fd: Int32 = -1
         private var position: Int64
         private let end: Int64
+        private var digester: Digester?
 
         init(_ chunks: FileChunks) {
             self.chunks = chunks
             self.position = chunks.offset
             self.end = chunks.offset + chunks.length
+            self.digester = chunks.expected.map { Digester(algorithm: $0.algorithm) }
         }
 
         deinit { if fd >= 0 { close(fd) } }
@@ -242,8 +248,16 @@ public struct FileChunks: AsyncSequence, Sendable {
                 if got < 0 { throw OCIError.io(path: chunks.path, operation: "read", errno: errno) }
                 return got
             }
-            guard n > 0 else { throw OCIError.sizeMismatch(digest: Digest.compute(Data()), expected: end, actual: position, source: chunks.path) }
+            guard n > 0 else {
+                throw OCIError.sizeMismatch(digest: chunks.expected ?? Digest.compute(Data()), expected: end, actual: position, source: chunks.path)
+            }
             position += Int64(n)
+            if digester != nil {
+                buffer.withUnsafeReadableBytes { digester!.update($0) }
+                if position == end, let expected = chunks.expected, let actual = digester?.finalize(), actual != expected {
+                    throw OCIError.digestMismatch(expected: expected, actual: actual, source: chunks.path)
+                }
+            }
             return buffer
         }
     }

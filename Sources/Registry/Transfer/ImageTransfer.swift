@@ -78,26 +78,24 @@ public enum ImageTransfer {
         let blobs = [manifest.config] + manifest.layers
         let root = store
         try await forEach(blobs, jobs: options.jobs) { blob in
-            // Verify before sending: a corrupt local blob must not be published.
+            if try await client.blobExists(repository, digest: blob.digest) {
+                events(.blobFinished(blob.digest, size: blob.size, .existed))
+                return
+            }
             guard root.size(of: blob.digest) == blob.size else {
                 throw root.contains(blob.digest)
                     ? OCIError.sizeMismatch(digest: blob.digest, expected: blob.size, actual: root.size(of: blob.digest) ?? 0, source: root.root)
                     : OCIError.blobNotFound(blob.digest, store: root.root)
             }
-            try await verifyLocal(blob, in: root)
             events(.blobStarted(blob.digest, size: blob.size))
             let path = root.path(of: blob.digest)
-            let result = try await client.uploadBlob(repository, descriptor: blob, mountFrom: mountFrom) { offset, length in
-                .stream(FileChunks(path: path, offset: offset, length: length), length: .known(length))
+            // Hashed as it streams: a corrupt local blob fails before its last byte is sent.
+            let result = try await client.uploadBlob(repository, descriptor: blob, mountFrom: mountFrom, checkFirst: false) { offset, length in
+                .stream(FileChunks(path: path, offset: offset, length: length, verifying: offset == 0 && length == blob.size ? blob.digest : nil),
+                        length: .known(length))
             }
             events(.blobFinished(blob.digest, size: blob.size, BlobOutcome(result)))
         }
-    }
-
-    /// Hashes a local blob before it is published (cheap next to the upload, and it keeps a
-    /// corrupted store from spreading).
-    static func verifyLocal(_ blob: Descriptor, in store: OCILayoutStore) async throws {
-        try store.open(blob).copy(to: NullSink())
     }
 
     // MARK: Pull
