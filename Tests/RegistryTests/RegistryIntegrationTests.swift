@@ -1,0 +1,116 @@
+import Foundation
+import OCI
+import Testing
+@testable import Registry
+
+/// Push and pull against the real CNCF registry in its four set-ups.
+@Suite(.serialized) struct RegistryIntegrationTests {
+    @Test(arguments: RegistryFixture.Setup.allCases)
+    func pushListPullRoundTrip(_ setup: RegistryFixture.Setup) async throws {
+        let registry = try await RegistryFixture.start(setup)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("app:1", layers: [300_000, 5_000_000, 64])
+        let target = try ImageReference(parsing: "\(registry.host)/team/app:1")
+
+        try await using(registry.client()) { client in
+            let pushed = try await ImageTransfer.push(image, from: source.store, to: target, client: client)
+            #expect(pushed.digest == image.digest)
+            #expect(try await client.tags("team/app") == ["1"])
+            // A second push sends no blob again.
+            let outcomes = OutcomeLog()
+            try await ImageTransfer.push(image, from: source.store, to: target, client: client) { outcomes.record($0) }
+            #expect(outcomes.all.allSatisfy { $0 == .existed } && outcomes.all.count == 4)
+            if setup == .token { #expect(await client.tokenRequestCount <= 2, "tokens are cached per scope") }
+        }
+
+        let destination = try ScratchStore()
+        try await using(registry.client()) { client in
+            let pulled = try await ImageTransfer.pull(target, client: client, into: destination.store)
+            #expect(pulled.digest == image.digest)
+        }
+        let manifest = try destination.store.manifest(for: try destination.store.resolve(target.description).descriptor)
+        for blob in [manifest.config] + manifest.layers {
+            #expect(try destination.store.read(blob).count == Int(blob.size))
+        }
+    }
+
+    @Test func wrongPasswordIsAClearError() async throws {
+        let registry = try await RegistryFixture.start(.basic)
+        defer { registry.stop() }
+        await #expect {
+            try await using(registry.client(password: "wrong")) { try await $0.tags("x") }
+        } throws: { error in
+            "\(error)".contains("authentication required or refused") && "\(error)".contains("stackship login") && !"\(error)".contains("wrong")
+        }
+    }
+
+    @Test func tokenServerRefusesBadCredentialsAndGrantsOnlyWhatIsAsked() async throws {
+        let registry = try await RegistryFixture.start(.token)
+        defer { registry.stop() }
+        await #expect {
+            try await using(registry.client(password: "wrong")) { try await $0.tags("x") }
+        } throws: { "\($0)".contains("token server") }
+        let source = try ScratchStore()
+        let image = try source.makeImage("t:1", layers: [1000])
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/a/b:1"), client: client)
+        }
+        let scopes = (registry.tokenServer?.requests() ?? []).flatMap { $0.scopes ?? [] }
+        #expect(scopes.contains("repository:a/b:pull,push"))
+        #expect(!scopes.contains { $0.contains("*") })
+    }
+
+    @Test func tlsWithoutTheCAIsRefusedWithAHint() async throws {
+        let registry = try await RegistryFixture.start(.tls)
+        defer { registry.stop() }
+        // The registry is on loopback, so plain HTTP is tried too; neither may silently succeed.
+        await #expect {
+            try await using(registry.client(caCertificates: [])) { try await $0.tags("x") }
+        } throws: { error in
+            "\(error)".contains("--ca-cert") || "\(error)".contains("TLS") || "\(error)".contains("certificate")
+        }
+        // With the CA it works, over verified TLS.
+        let source = try ScratchStore()
+        let image = try source.makeImage("tls:1", layers: [2000])
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/secure/app:1"), client: client)
+            #expect(try await client.tags("secure/app") == ["1"])
+        }
+    }
+
+    @Test func manifestsOver4MiBAreRefusedBothWays() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let big = Data(repeating: UInt8(ascii: " "), count: (4 << 20) + 1)
+        try await using(registry.client()) { client in
+            await #expect {
+                try await client.putManifest("big/one", reference: "1", bytes: big, mediaType: MediaType.ociManifest)
+            } throws: { "\($0)".contains("larger than 4 MiB") }
+        }
+        // A registry (here the fault proxy) serving one: refused while reading, nothing kept.
+        let huge = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"annotations\":{\"x\":\"" + String(repeating: "a", count: 5 << 20) + "\"}}"
+        let proxy = try await FaultProxy.start(upstream: registry.url, rules: [
+            FaultRule(method: "GET", path: "/v2/big/two/manifests/.*", action: .status(200, body: huge, headers: ["Content-Type": MediaType.ociManifest]), times: FaultRule.always),
+        ])
+        defer { proxy.stop() }
+        let destination = try ScratchStore()
+        let client = RegistryClient(registry: proxy.host, credential: nil, options: TransportOptions(retry: .fastTests))
+        try await using(client) { client in
+            await #expect {
+                try await ImageTransfer.pull(try ImageReference(parsing: "\(proxy.host)/big/two:1"), client: client, into: destination.store)
+            } throws: { "\($0)".contains("larger than 4 MiB") }
+        }
+        #expect(try destination.store.entries().isEmpty)
+    }
+}
+
+/// Collects blob outcomes from transfer events.
+final class OutcomeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcomes: [BlobOutcome] = []
+    func record(_ event: TransferEvent) {
+        if case let .blobFinished(_, _, outcome) = event { lock.withLock { outcomes.append(outcome) } }
+    }
+    var all: [BlobOutcome] { lock.withLock { outcomes } }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import OCI
+import Testing
+@testable import Registry
+
+/// skopeo and umoci read what stackship pushes, and stackship pulls what skopeo pushes.
+@Suite(.serialized) struct RegistryInteropTests {
+    @discardableResult
+    func tool(_ name: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [name] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw ToolFailure(description: "\(name) \(args.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))")
+        }
+        return String(decoding: o, as: UTF8.self)
+    }
+
+    struct ToolFailure: Error, CustomStringConvertible { var description: String }
+
+    @Test func skopeoCopiesOutWhatWePushedAndUmociUnpacksIt() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("i:1", layers: [40_000, 70_000])
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/interop/i:1"), client: client)
+        }
+        let layout = source.root + "/skopeo-layout"
+        try tool("skopeo", ["copy", "--src-tls-verify=false", "docker://\(registry.host)/interop/i:1", "oci:\(layout):i"])
+        let inspected = try tool("skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/interop/i:1"])
+        #expect(inspected.contains(image.digest.description))
+        // The manifest skopeo wrote is byte for byte ours.
+        #expect(FileManager.default.fileExists(atPath: "\(layout)/blobs/sha256/\(image.digest.encoded)"))
+        let bundle = source.root + "/bundle"
+        try tool("umoci", ["unpack", "--image", "\(layout):i", bundle])
+        #expect(FileManager.default.fileExists(atPath: bundle + "/rootfs/layer0/data.bin"))
+        #expect((try FileManager.default.attributesOfItem(atPath: bundle + "/rootfs/layer1/data.bin")[.size] as? Int) == 70_000)
+    }
+
+    @Test func wePullWhatSkopeoPushedWithIdenticalDigests() async throws {
+        let registry = try await RegistryFixture.start(.basic)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("k:1", layers: [30_000])
+        try tool("skopeo", ["copy", "--dest-tls-verify=false", "--dest-creds", "\(registry.username ?? ""):\(registry.password ?? "")",
+                            "oci:\(source.store.root):k:1", "docker://\(registry.host)/from-skopeo/k:2"])
+        let destination = try ScratchStore()
+        try await using(registry.client()) { client in
+            let pulled = try await ImageTransfer.pull(try ImageReference(parsing: "\(registry.host)/from-skopeo/k:2"), client: client, into: destination.store)
+            #expect(pulled.digest == image.digest)
+        }
+        let original = try source.store.manifest(for: image)
+        let copied = try destination.store.manifest(for: try destination.store.resolve("\(registry.host)/from-skopeo/k:2").descriptor)
+        #expect(original == copied)
+    }
+}
