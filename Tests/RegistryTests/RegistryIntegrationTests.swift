@@ -35,6 +35,38 @@ import Testing
         }
     }
 
+    @Test func multiPlatformIndexesPushPullAndCopy() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let arm = Platform(os: "linux", architecture: "arm64")
+        let index = try source.makeIndex("multi:1", platforms: [.host, arm])
+        let target = try ImageReference(parsing: "\(registry.host)/multi:1")
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(index, from: source.store, to: target, client: client)
+            // One platform, chosen from the index.
+            let one = try ScratchStore()
+            let pulled = try await ImageTransfer.pull(target, client: client, into: one.store, options: TransferOptions(platform: arm))
+            let config = try one.store.config(of: try one.store.manifest(for: pulled))
+            #expect(config.architecture == "arm64")
+            // Every platform, with the index itself.
+            let all = try ScratchStore()
+            let whole = try await ImageTransfer.pull(target, client: client, into: all.store, options: TransferOptions(allPlatforms: true))
+            #expect(whole.digest == index.digest)
+            #expect(try all.store.manifest(for: whole, platform: arm).layers.count == 1)
+            // Copy --all between repositories of the same registry (blobs are mounted).
+            let outcomes = OutcomeLog()
+            let copied = try await ImageTransfer.copy(target, from: client, to: try ImageReference(parsing: "\(registry.host)/other/multi:2"),
+                                                      client: client, options: TransferOptions(allPlatforms: true)) { outcomes.record($0) }
+            #expect(copied.digest == index.digest)
+            #expect(!outcomes.all.isEmpty && outcomes.all.allSatisfy { $0 == .mounted || $0 == .existed })
+            // A platform the index lacks is a clear error listing the ones it has.
+            await #expect {
+                try await ImageTransfer.pull(target, client: client, into: one.store, options: TransferOptions(platform: Platform(os: "linux", architecture: "s390x")))
+            } throws: { "\($0)".contains("linux/s390x") && "\($0)".contains("linux/arm64") }
+        }
+    }
+
     @Test func wrongPasswordIsAClearError() async throws {
         let registry = try await RegistryFixture.start(.basic)
         defer { registry.stop() }

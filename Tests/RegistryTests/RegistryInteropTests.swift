@@ -5,22 +5,15 @@ import Testing
 
 /// skopeo and umoci read what stackship pushes, and stackship pulls what skopeo pushes.
 @Suite(.serialized) struct RegistryInteropTests {
+    /// Runs a tool through the fixtures' runner (files, not pipes: Foundation's pipe reads
+    /// abort on EINTR on Linux), failing with its stderr.
     @discardableResult
     func tool(_ name: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [name] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ToolFailure(description: "\(name) \(args.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))")
+        let result = try runSync("/usr/bin/env", [name] + args)
+        guard result.status == 0 else {
+            throw ToolFailure(description: "\(name) \(args.joined(separator: " ")) failed: \(result.stderr)")
         }
-        return String(decoding: o, as: UTF8.self)
+        return result.stdout
     }
 
     struct ToolFailure: Error, CustomStringConvertible { var description: String }

@@ -16,7 +16,7 @@ final class ScratchStore: @unchecked Sendable {
 
     /// Builds an image whose layers hold `sizes` bytes of random data each; tags it `name`.
     @discardableResult
-    func makeImage(_ name: String, layers sizes: [Int], compression: Compression = .gzip) throws -> Descriptor {
+    func makeImage(_ name: String, layers sizes: [Int], compression: Compression = .gzip, platform: Platform = .host) throws -> Descriptor {
         var layers: [Descriptor] = []
         var diffIDs: [Digest] = []
         for (i, size) in sizes.enumerated() {
@@ -32,12 +32,27 @@ final class ScratchStore: @unchecked Sendable {
             layers.append(built.descriptor)
             diffIDs.append(built.diffID)
         }
-        var config = ImageConfig(platform: .host, created: "1970-01-01T00:00:00Z", config: ImageConfig.Config(), diffIDs: diffIDs, history: nil)
+        var config = ImageConfig(platform: platform, created: "1970-01-01T00:00:00Z", config: ImageConfig.Config(), diffIDs: diffIDs, history: nil)
         config.config?.Env = ["IMAGE=\(name)"]
         let configDescriptor = try store.writeJSON(config, mediaType: MediaType.ociConfig)
         let manifest = try store.writeJSON(Manifest(config: configDescriptor, layers: layers), mediaType: MediaType.ociManifest)
         try store.tag(manifest, as: try ImageReference(parsing: name))
         return manifest
+    }
+
+    /// An index over images for `platforms`, tagged `name`.
+    @discardableResult
+    func makeIndex(_ name: String, platforms: [Platform]) throws -> Descriptor {
+        var children: [Descriptor] = []
+        for (i, platform) in platforms.enumerated() {
+            var child = try makeImage("\(name)-part\(i)", layers: [1000 + i], platform: platform)
+            child.platform = platform
+            child.annotations = nil
+            children.append(child)
+        }
+        let index = try store.writeJSON(Index(manifests: children), mediaType: MediaType.ociIndex)
+        try store.tag(index, as: try ImageReference(parsing: name))
+        return index
     }
 }
 
@@ -56,6 +71,7 @@ extension RetryPolicy {
 }
 
 /// Runs `body` with `client`, shutting it down afterwards.
+@discardableResult
 func using<T>(_ client: RegistryClient, _ body: (RegistryClient) async throws -> T) async throws -> T {
     do {
         let result = try await body(client)

@@ -61,7 +61,7 @@ actor RegistrySession {
     private static func probe(_ scheme: String, apiHost: String, registry: String, transport: HTTPTransport) async throws -> AuthChallenge? {
         let url = "\(scheme)://\(apiHost)/v2/"
         let response = try await transport.send("ping \(registry)") { HTTPClientRequest(url: url) }
-        _ = try? await response.body.collect(upTo: 1 << 16)
+        await response.drain()
         switch response.status {
         case .ok: return nil
         case .unauthorized: return response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.init(header:))

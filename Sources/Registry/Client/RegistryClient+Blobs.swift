@@ -128,11 +128,14 @@ extension RegistryClient {
             scopes.append(.pull(mountFrom))
         }
         let begin = try await send("start blob upload", method: .POST, start, scopes: scopes, headers: [("Content-Length", "0")])
-        _ = try? await begin.body.collect(upTo: 1 << 16)
-        if begin.status == .created && mountFrom != nil { return .mounted }
+        if begin.status == .created && mountFrom != nil {
+            await begin.drain()
+            return .mounted
+        }
         guard begin.status == .accepted, var location = begin.headers.first(name: "Location") else {
             throw await failure("start blob upload", begin, url: start, repository: repository)
         }
+        await begin.drain()
         location = Self.resolve(location, against: try await session.baseURL() + start)
         let minimumChunk = begin.headers.first(name: "OCI-Chunk-Min-Length").flatMap(Int64.init)
         let size = descriptor.size
@@ -152,10 +155,10 @@ extension RegistryClient {
             if minimumChunk != nil { headers.append(("Content-Range", "\(offset)-\(offset + length - 1)")) }
             let url = location
             let patch = try await sendOnce("upload blob \(descriptor.digest)", method: .PATCH, url, scopes: [.push(repository)], headers: headers) { payload }
-            _ = try? await patch.body.collect(upTo: 1 << 16)
             guard patch.status == .accepted || patch.status == .noContent, let next = patch.headers.first(name: "Location") else {
                 throw await failure("upload blob", patch, url: "\(registry)/\(repository) upload", repository: repository)
             }
+            await patch.drain()
             location = Self.resolve(next, against: location)
             offset += length
         }
@@ -171,10 +174,10 @@ extension RegistryClient {
         guard let url = components.string else { throw RegistryError.badResponse(url: location, detail: "cannot add the digest") }
         let headers = [("Content-Type", "application/octet-stream"), ("Content-Length", "\(length)")]
         let response = try await sendOnce("finish blob upload \(digest)", method: .PUT, url, scopes: [.push(repository)], headers: headers) { body ?? .bytes(ByteBuffer()) }
-        _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .created || response.status == .noContent || response.status == .accepted else {
             throw await failure("finish blob upload", response, url: "\(registry)/\(repository) upload", repository: repository)
         }
+        await response.drain()
     }
 
     /// `send` without transport retries (for requests whose body cannot be replayed safely).

@@ -71,7 +71,7 @@ extension RegistryClient {
         guard response.status == .created || response.status == .ok || response.status == .accepted else {
             throw await failure("push manifest", response, url: path, repository: repository)
         }
-        _ = try? await response.body.collect(upTo: 1 << 16)
+        await response.drain()
     }
 
     /// Deletes a manifest by digest (registries refuse deleting by tag).

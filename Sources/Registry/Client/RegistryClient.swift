@@ -37,10 +37,10 @@ public final class RegistryClient: Sendable {
     /// token registry, a token with no repository scope), as `docker login` does.
     public func verifyCredentials() async throws {
         let response = try await send("log in", "/v2/", scopes: [])
-        _ = try? await response.body.collect(upTo: 1 << 16)
         guard response.status == .ok else {
             throw await failure("log in", response, url: "/v2/", repository: nil)
         }
+        await response.drain()
     }
 
     /// How many token requests this client made (tests check the cache with it).
@@ -75,12 +75,12 @@ public final class RegistryClient: Sendable {
                 let retry = await session.handleRejection(response.headers.first(name: "WWW-Authenticate"), scopes: scopes)
                 if retry {
                     authAttempts += 1
-                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    await response.drain()
                     continue
                 }
             }
             if followRedirects, [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location"), redirects < 5 {
-                _ = try? await response.body.collect(upTo: 1 << 20)
+                await response.drain()
                 let next = Self.resolve(location, against: url)
                 if Self.origin(next) != Self.origin(base) { sameOrigin = false }
                 url = next

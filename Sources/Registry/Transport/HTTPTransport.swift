@@ -51,7 +51,7 @@ public final class HTTPTransport: Sendable {
                 let status = Int(response.status.code)
                 if RetryPolicy.isRetryable(status: status) && attempt < policy.maxAttempts {
                     let retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    await response.drain()
                     try await Task.sleep(for: policy.delay(afterAttempt: attempt, retryAfter: retryAfter))
                     continue
                 }
@@ -90,6 +90,12 @@ public final class HTTPTransport: Sendable {
 }
 
 extension HTTPClientResponse {
+    /// Reads and discards the body, so the connection can be reused. A body can be read only
+    /// once: call this on success paths only, never before reading an error's text.
+    func drain() async {
+        _ = try? await body.collect(upTo: 16 << 20)
+    }
+
     /// The body as text, at most `limit` bytes (for error messages).
     func text(limit: Int = 64 * 1024) async -> String {
         guard let buffer = try? await body.collect(upTo: limit) else { return "" }
