@@ -1,17 +1,19 @@
 # Shared by the benchmark scripts: run commands interleaved, keep medians, print and record a table.
 #
-#   bench_add NAME COMMAND [OUTPUT]   register a command (OUTPUT: a file whose size to report)
+#   bench_add NAME COMMAND [OUTPUT] [BYTES]
+#                                     register a command (OUTPUT: a file whose size to report;
+#                                     BYTES: its payload, default BENCH_BYTES, 0 for no MB/s)
 #   bench_run RUNS [BEFORE]           run every command RUNS times, interleaved; BEFORE runs before each
 #   bench_table                       the markdown table of median time, MB/s, peak RSS, output size
 #   bench_secs NAME / bench_rss NAME  one command's median seconds / largest RSS (MiB)
 #   bench_update SECTION TEXT         replace <!-- SECTION:start --> ... <!-- SECTION:end --> in BENCHMARKS.md
 #
 # Needs: GNU time at /usr/bin/time, python3. BENCH_BYTES (the payload size) turns times into MB/s.
-bench_names=(); bench_commands=(); bench_outputs=()
+bench_names=(); bench_commands=(); bench_outputs=(); bench_bytes=()
 declare -A bench_times bench_rsses
 bench_results=()
 
-bench_add() { bench_names+=("$1"); bench_commands+=("$2"); bench_outputs+=("${3:-}"); }
+bench_add() { bench_names+=("$1"); bench_commands+=("$2"); bench_outputs+=("${3:-}"); bench_bytes+=("${4:-}"); }
 
 bench_run() {
   local runs=$1 before=${2:-true} run i secs kb
@@ -33,8 +35,8 @@ bench_run() {
   for i in "${!bench_names[@]}"; do
     secs=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" ${bench_times[$i]})
     local rss; rss=$(python3 -c "import sys; print(max(int(x) for x in sys.argv[1:]))" ${bench_rsses[$i]})
-    local mbps="-"
-    [ -n "${BENCH_BYTES:-}" ] && mbps=$(python3 -c "print(f'{${BENCH_BYTES}/1e6/max($secs,0.001):.0f}')")
+    local mbps="-" bytes=${bench_bytes[$i]:-${BENCH_BYTES:-0}}
+    [ "$bytes" != 0 ] && mbps=$(python3 -c "print(f'{$bytes/1e6/max($secs,0.001):.0f}')")
     local out="-"
     [ -n "${bench_outputs[$i]}" ] && out=$(( $(bench_output_size "${bench_outputs[$i]}") / 1000000 ))
     bench_results+=("${bench_names[$i]};$secs;$mbps;$rss;$out")
