@@ -33,15 +33,21 @@ struct RegistryOptions: ParsableArguments {
 
     /// Runs `body` with a client for `registry`, shutting it down however `body` ends.
     func withClient<T: Sendable>(for registry: String, _ body: (RegistryClient) async throws -> T) async throws -> T {
-        let client = try client(for: registry)
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await client(for: registry).withShutdown(body)
+    }
+}
+
+/// `--platform` and `--all`, for commands that read multi-platform images.
+struct PlatformOptions: ParsableArguments {
+    @Option(help: "The platform to take from a multi-platform image (default: this host's).")
+    var platform: String?
+
+    @Flag(help: "Take every platform of a multi-platform image (its whole index).")
+    var all = false
+
+    /// Transfer options with these choices and `jobs`.
+    func transfer(jobs: Int) throws -> TransferOptions {
+        TransferOptions(jobs: jobs, platform: try platform.map { try Platform(parsing: $0) } ?? .host, allPlatforms: all)
     }
 }
 

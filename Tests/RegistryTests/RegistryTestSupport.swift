@@ -73,12 +73,5 @@ extension RetryPolicy {
 /// Runs `body` with `client`, shutting it down afterwards.
 @discardableResult
 func using<T>(_ client: RegistryClient, _ body: (RegistryClient) async throws -> T) async throws -> T {
-    do {
-        let result = try await body(client)
-        await client.shutdown()
-        return result
-    } catch {
-        await client.shutdown()
-        throw error
-    }
+    try await client.withShutdown(body)
 }

@@ -60,12 +60,12 @@ public enum FileIO {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Creates `path` and its parents (mode 0755); succeeds if it already exists.
-    public static func makeDirectories(_ path: String) throws {
+    /// Creates `path` and its missing parents with `mode`; succeeds if it already exists.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+            if mkdir(current, mode) != 0 && errno != EEXIST {
                 throw OCIError.io(path: current, operation: "create directory", errno: errno)
             }
         }

@@ -28,6 +28,19 @@ public final class RegistryClient: Sendable {
     /// Closes connections.
     public func shutdown() async { await transport.shutdown() }
 
+    /// Runs `body` with this client, then shuts it down, however `body` ends.
+    @discardableResult
+    public func withShutdown<T>(_ body: (RegistryClient) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
     /// Checks the registry answers the distribution API (`GET /v2/`), learning its auth scheme.
     public func ping() async throws {
         _ = try await session.baseURL()

@@ -291,13 +291,7 @@ struct DockerConfigFile {
 
     /// Creates `path` and missing parents with mode 0700 (docker's mode for ~/.docker).
     private static func makeDirectories(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
-                throw OCIError.io(path: current, operation: "create directory", errno: errno)
-            }
-        }
+        try FileIO.makeDirectories(path, mode: 0o700)
     }
 
     // MARK: Positions

@@ -59,22 +59,17 @@ struct CopyCommand: ParsableCommand {
     @Argument(help: "Where to put it.")
     var destination: String
 
-    @Option(help: "The platform to copy from a multi-platform image (default: this host's).")
-    var platform: String?
-
-    @Flag(help: "Copy every platform of a multi-platform image (its whole index).")
-    var all = false
-
+    @OptionGroup var platformOptions: PlatformOptions
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let source = source, destination = destination, platform = platform, all = all
+        let source = source, destination = destination, platformOptions = platformOptions
         let registryOptions = registryOptions, storeOptions = storeOptions
         try AsyncCLI.run {
             let from = try ImageLocation(parsing: source)
             let to = try ImageLocation(parsing: destination)
-            let options = TransferOptions(jobs: registryOptions.jobs, platform: try platform.map { try Platform(parsing: $0) } ?? .host, allPlatforms: all)
+            let options = try platformOptions.transfer(jobs: registryOptions.jobs)
             let view = TransferView(verb: "copy")
             let events: ImageTransfer.Events = { view.handle($0) }
 

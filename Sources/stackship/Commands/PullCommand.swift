@@ -22,26 +22,20 @@ struct PullCommand: ParsableCommand {
     @Argument(help: "The image to pull.")
     var reference: String
 
-    @Option(help: "The platform to pull from a multi-platform image (default: this host's).")
-    var platform: String?
-
-    @Flag(help: "Pull every platform of a multi-platform image.")
-    var all = false
-
+    @OptionGroup var platformOptions: PlatformOptions
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let reference = reference, platform = platform, all = all, registryOptions = registryOptions, storeOptions = storeOptions
+        let reference = reference, platformOptions = platformOptions, registryOptions = registryOptions, storeOptions = storeOptions
         try AsyncCLI.run {
             let source = try ImageReference(parsing: reference)
-            let wanted = try platform.map { try Platform(parsing: $0) } ?? .host
+            let options = try platformOptions.transfer(jobs: registryOptions.jobs)
             let store = try storeOptions.open(create: true)
             let view = TransferView(verb: "pull")
             let pulled = try await registryOptions.withClient(for: source.registry) { client in
                 try await store.withAsyncWriteSession {
-                    try await ImageTransfer.pull(source, client: client, into: store,
-                                                 options: TransferOptions(jobs: registryOptions.jobs, platform: wanted, allPlatforms: all)) { view.handle($0) }
+                    try await ImageTransfer.pull(source, client: client, into: store, options: options) { view.handle($0) }
                 }
             }
             print("\(source.familiar): \(pulled.digest)")
