@@ -56,6 +56,56 @@ import Testing
         #expect(proxy.requests().filter { $0.action == "reset" }.count == 2)
     }
 
+    @Test func aDownloadCutMidBodyResumesWithARangeRequest() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("cut:1", layers: [4_000_000])
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/cut:1"), client: client)
+        }
+        let layer = try source.store.manifest(for: image).layers[0]
+        let proxy = try await FaultProxy.start(upstream: registry.url, rules: [
+            FaultRule(method: "GET", path: "/v2/cut/blobs/\(layer.digest)", action: .truncate(afterBytes: 1_500_000), times: 1),
+        ])
+        defer { proxy.stop() }
+        let destination = try ScratchStore()
+        try await using(client(for: proxy)) { client in
+            let pulled = try await ImageTransfer.pull(try ImageReference(parsing: "\(proxy.host)/cut:1"), client: client, into: destination.store)
+            #expect(pulled.digest == image.digest)
+        }
+        #expect(try destination.store.read(layer).count == Int(layer.size))
+        let gets = proxy.requests().filter { $0.method == "GET" && $0.path.hasSuffix(layer.digest.description) }
+        #expect(gets.count == 2)
+        // The second request asks only for what is missing.
+        let range = gets.last?.headers["range"] ?? ""
+        #expect(range.hasPrefix("bytes=") && range != "bytes=0-", "resumed with \(range)")
+    }
+
+    @Test func chunkedUploadsWhenTheRegistryAsksForThem() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        // The registry (through the proxy) sets a minimum chunk length on new upload sessions.
+        let proxy = try await FaultProxy.start(upstream: registry.url, rules: [
+            FaultRule(method: "POST", path: "/v2/chunked/blobs/uploads/", action: .addHeaders(["OCI-Chunk-Min-Length": "5242880"]), times: FaultRule.always),
+        ])
+        defer { proxy.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("chunked:1", layers: [20_000_000])
+        try await using(client(for: proxy)) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(proxy.host)/chunked:1"), client: client)
+        }
+        let patches = proxy.requests().filter { $0.method == "PATCH" }
+        #expect(patches.count >= 2, "a 20 MB blob goes up in several chunks")
+        #expect(patches.allSatisfy { $0.headers["content-range"] != nil })
+        #expect(patches.first?.headers["content-range"]?.hasPrefix("0-") == true)
+        let destination = try ScratchStore()
+        try await using(registry.client()) { client in
+            let pulled = try await ImageTransfer.pull(try ImageReference(parsing: "\(registry.host)/chunked:1"), client: client, into: destination.store)
+            #expect(pulled.digest == image.digest)
+        }
+    }
+
     @Test func registryStoppedMidPushAndStartedAgainFinishesWithoutResending() async throws {
         let registry = try await RegistryFixture.start(.plain)
         defer { registry.stop() }

@@ -93,6 +93,58 @@ import Testing
         #expect(!scopes.contains { $0.contains("*") })
     }
 
+    @Test func expiredTokensAreRenewedAndRefreshTokensUsePOST() async throws {
+        var options = TokenServer.Options()
+        options.lifetime = 6
+        options.compensateRegistryLeeway = true
+        let registry = try await RegistryFixture.start(.token, tokenOptions: options)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("exp:1", layers: [1000])
+        let client = registry.client()
+        try await using(client) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/exp/a:1"), client: client)
+            let before = await client.tokenRequestCount
+            try await Task.sleep(for: .seconds(2))
+            _ = try await client.tags("exp/a")
+            #expect(await client.tokenRequestCount == before + 1, "a new scope (pull only) needs a new token")
+            try await Task.sleep(for: .seconds(5))
+            // The cached tokens have expired: a fresh one is fetched, nothing fails.
+            #expect(try await client.tags("exp/a") == ["1"])
+            #expect(await client.tokenRequestCount == before + 2)
+        }
+
+        // An identity (refresh) token, as docker login stores for OAuth registries, goes by POST.
+        let server = try #require(registry.tokenServer)
+        let grant = try runSync("/usr/bin/env", ["curl", "-s", "-X", "POST", "-d",
+            "grant_type=password&username=\(server.username)&password=\(server.password)&service=\(server.service)&client_id=test&access_type=offline",
+            server.realm])
+        struct Grant: Decodable { var refresh_token: String? }
+        let refresh = try #require(try JSONDecoder().decode(Grant.self, from: Data(grant.stdout.utf8)).refresh_token)
+        let oauth = RegistryClient(registry: registry.host, credential: RegistryCredential(identityToken: refresh), options: TransportOptions(retry: .fastTests))
+        try await using(oauth) { client in
+            let tags = try await client.tags("exp/a")
+            #expect(tags == ["1"])
+        }
+        let last = server.requests().last
+        #expect(last?.method == "POST" && last?.grantType == "refresh_token")
+    }
+
+    @Test func deletesManifestsAndBlobs() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("del:1", layers: [1000])
+        let layer = try source.store.manifest(for: image).layers[0]
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/del:1"), client: client)
+            try await client.deleteManifest("del", digest: image.digest)
+            await #expect { _ = try await client.manifest("del", reference: image.digest.description) } throws: { "\($0)".contains("not found") }
+            try await client.deleteBlob("del", digest: layer.digest)
+            #expect(try await client.blobExists("del", digest: layer.digest) == false)
+        }
+    }
+
     @Test func tlsWithoutTheCAIsRefusedWithAHint() async throws {
         let registry = try await RegistryFixture.start(.tls)
         defer { registry.stop() }

@@ -14,6 +14,10 @@ struct FaultRule: Sendable {
         case redirect(to: String, appendPath: Bool = true, code: Int = 302)
         /// Wait, then pass through.
         case delay(seconds: Double)
+        /// Pass through, but reset the connection after this many bytes of the answer's body.
+        case truncate(afterBytes: Int)
+        /// Pass through, adding these headers to the answer.
+        case addHeaders([String: String])
     }
 
     /// Every matching request, not just the first few.
@@ -56,6 +60,12 @@ struct FaultRule: Sendable {
         case let .delay(seconds):
             rule["action"] = "delay"
             rule["seconds"] = seconds
+        case let .truncate(bytes):
+            rule["action"] = "truncate"
+            rule["bytes"] = bytes
+        case let .addHeaders(headers):
+            rule["action"] = "headers"
+            rule["headers"] = headers
         }
         return rule
     }

@@ -179,7 +179,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.state.proxy_origin + value[len("%s://%s" % (parsed.scheme, parsed.netloc)):]
         return value
 
-    def forward(self):
+    def forward(self, truncate_after=None, extra_headers=None):
+        """Passes the request upstream and the answer back. With truncate_after, the connection
+        is reset once that many body bytes have gone back (a transfer cut mid-body); with
+        extra_headers, those headers are added to the answer."""
         st = self.state
         if st.upstream_scheme == "https":
             conn = http.client.HTTPSConnection(st.upstream_host, st.upstream_port, timeout=60,
@@ -219,15 +222,31 @@ class Handler(BaseHTTPRequestHandler):
                 if lower == "location":
                     value = self.rewrite_location(value)
                 self.send_header(name, value)
+            for name, value in (extra_headers or {}).items():
+                self.send_header(name, value)
             rechunk = not no_body and length is None
             if rechunk:
                 self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             if not no_body:
+                sent = 0
                 while True:
                     data = resp.read(CHUNK)
                     if not data:
                         break
+                    if truncate_after is not None and sent + len(data) >= truncate_after:
+                        self.wfile.write(data[:max(0, truncate_after - sent)])
+                        self.wfile.flush()
+                        self._record["truncated_at"] = truncate_after
+                        # A plain close (FIN, not RST), so the bytes already sent arrive and
+                        # the client sees the body end early.
+                        self.close_connection = True
+                        try:
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                        return
+                    sent += len(data)
                     if rechunk:
                         self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
                     else:
@@ -294,6 +313,10 @@ class Handler(BaseHTTPRequestHandler):
                 record["location"] = location
                 self.flush_record()
                 self.simple_response(code, b"", {"Location": location})
+            elif action == "truncate":
+                self.forward(truncate_after=int(rule.get("bytes", 0)))
+            elif action == "headers":
+                self.forward(extra_headers=dict(rule.get("headers") or {}))
             else:
                 if action == "delay":
                     time.sleep(float(rule.get("seconds", 1)))
