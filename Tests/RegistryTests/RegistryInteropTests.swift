@@ -54,4 +54,29 @@ import Testing
         let copied = try destination.store.manifest(for: try destination.store.resolve("\(registry.host)/from-skopeo/k:2").descriptor)
         #expect(original == copied)
     }
+
+    @Test func dockerSchema2ImagesPushedBySkopeoArePulledAsTheyAre() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        try source.makeImage("v2:1", layers: [12_000])
+        try tool("skopeo", ["copy", "--format", "v2s2", "--dest-tls-verify=false", "oci:\(source.store.root):v2:1", "docker://\(registry.host)/docker/v2:1"])
+        let destination = try ScratchStore()
+        try await using(registry.client()) { client in
+            let fetched = try await client.manifest("docker/v2", reference: "1")
+            #expect(fetched.descriptor.mediaType == MediaType.dockerManifest)
+            let pulled = try await ImageTransfer.pull(try ImageReference(parsing: "\(registry.host)/docker/v2:1"), client: client, into: destination.store)
+            #expect(pulled.digest == fetched.descriptor.digest)
+        }
+        let manifest = try destination.store.manifest(for: try destination.store.resolve("\(registry.host)/docker/v2:1").descriptor)
+        #expect(manifest.layers.first?.mediaType == MediaType.dockerLayerGzip)
+        #expect(try destination.store.config(of: manifest).rootfs.diff_ids.count == 1)
+        // And it goes back up unchanged, as a Docker manifest.
+        try await using(registry.client()) { client in
+            let entry = try destination.store.resolve("\(registry.host)/docker/v2:1")
+            try await ImageTransfer.push(entry.descriptor, from: destination.store, to: try ImageReference(parsing: "\(registry.host)/docker/v2-again:1"), client: client)
+            let again = try await client.manifest("docker/v2-again", reference: "1")
+            #expect(again.descriptor.mediaType == MediaType.dockerManifest && again.descriptor.digest == entry.descriptor.digest)
+        }
+    }
 }
