@@ -130,6 +130,47 @@ import Testing
         #expect(last?.method == "POST" && last?.grantType == "refresh_token")
     }
 
+    @Test func copyBetweenTwoRegistriesStreamsEveryBlob() async throws {
+        let from = try await RegistryFixture.start(.plain)
+        defer { from.stop() }
+        let to = try await RegistryFixture.start(.basic)
+        defer { to.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("x:1", layers: [2_000_000, 300])
+        let src = try ImageReference(parsing: "\(from.host)/x:1")
+        try await using(from.client()) { client in try await ImageTransfer.push(image, from: source.store, to: src, client: client) }
+        let outcomes = OutcomeLog()
+        try await using(from.client()) { sourceClient in
+            try await using(to.client()) { client in
+                let copied = try await ImageTransfer.copy(src, from: sourceClient, to: try ImageReference(parsing: "\(to.host)/y:2"), client: client) { outcomes.record($0) }
+                #expect(copied.digest == image.digest)
+                #expect(try await client.tags("y") == ["2"])
+            }
+        }
+        #expect(outcomes.all == [.uploaded, .uploaded, .uploaded])
+    }
+
+    @Test func insufficientScopeAsksOnceMoreThenSaysSo() async throws {
+        var options = TokenServer.Options()
+        options.anonymousPull = true
+        let registry = try await RegistryFixture.start(.token, tokenOptions: options)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("scope:1", layers: [500])
+        // Anonymous: the token server grants pull only, so the registry answers insufficient_scope.
+        let anonymous = RegistryClient(registry: registry.host, credential: nil, options: TransportOptions(retry: .fastTests))
+        await #expect {
+            try await using(anonymous) { client in
+                try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/s/app:1"), client: client)
+            }
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("authentication required or refused") || text.contains("access denied")
+        }
+        let pushScopes = (registry.tokenServer?.requests() ?? []).filter { $0.scopes?.contains("repository:s/app:pull,push") ?? false }
+        #expect(pushScopes.count >= 2, "the push scope was asked for again after insufficient_scope")
+    }
+
     @Test func deletesManifestsAndBlobs() async throws {
         let registry = try await RegistryFixture.start(.plain)
         defer { registry.stop() }
