@@ -206,3 +206,54 @@ import Testing
         #expect(followed.allSatisfy { !$0.authorization }, "credentials never follow a redirect to another origin")
     }
 }
+
+/// HTTPS_PROXY / NO_PROXY, and the plain-HTTP credential rule, for a registry that is not on
+/// loopback by name. The name resolves nowhere: only the proxy (the fault proxy, which takes
+/// absolute-form requests and sends them to the real registry) can reach it.
+@Suite(.serialized) struct RegistryProxyTests {
+    @Test func theEnvironmentsProxyCarriesTheTrafficUnlessNoProxySaysOtherwise() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let proxy = try await FaultProxy.start(upstream: registry.url)
+        defer { proxy.stop() }
+        let name = "registry.stackship.test:\(registry.port)"
+        let source = try ScratchStore()
+        let image = try source.makeImage("p:1", layers: [3000])
+        let proxied = RegistryClient(registry: name, credential: nil,
+                                     options: TransportOptions(insecure: true, environment: ["HTTPS_PROXY": proxy.url], retry: .fastTests, connectTimeout: .seconds(2)))
+        try await using(proxied) { client in
+            let pushed = try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(name)/p:1"), client: client)
+            #expect(pushed.digest == image.digest)
+        }
+        #expect(proxy.requests().contains { $0.method == "CONNECT" && $0.path == name }, "the traffic went through the proxy's tunnel")
+        // The image really is in the registry behind the proxy.
+        try await using(registry.client()) { client in
+            let tags = try await client.tags("p")
+            #expect(tags == ["1"])
+        }
+        // NO_PROXY covering the name: no proxy, and the name resolves nowhere.
+        let before = proxy.requests().count
+        let direct = RegistryClient(registry: name, credential: nil,
+                                    options: TransportOptions(insecure: true, environment: ["HTTPS_PROXY": proxy.url, "NO_PROXY": ".stackship.test"], retry: .none, connectTimeout: .seconds(2)))
+        await #expect {
+            try await using(direct) { try await $0.tags("p") }
+        } throws: { "\($0)".contains("cannot reach registry \(name)") }
+        #expect(proxy.requests().count == before)
+    }
+
+    @Test func credentialsAreNeverSentInClearToAHostThatIsNotLoopback() async throws {
+        let registry = try await RegistryFixture.start(.basic)
+        defer { registry.stop() }
+        let proxy = try await FaultProxy.start(upstream: registry.url)
+        defer { proxy.stop() }
+        let name = "registry.stackship.test:\(registry.port)"
+        let client = RegistryClient(registry: name, credential: RegistryCredential(username: registry.username ?? "", password: registry.password ?? ""),
+                                    options: TransportOptions(insecure: true, environment: ["HTTPS_PROXY": proxy.url], retry: .fastTests, connectTimeout: .seconds(2)))
+        await #expect {
+            try await using(client) { try await $0.tags("x") }
+        } throws: { error in
+            "\(error)".contains("refusing to send credentials") && !"\(error)".contains(registry.password ?? "-")
+        }
+        #expect(proxy.requests().contains { $0.method == "CONNECT" }, "the registry was reached through the proxy (its challenge came back)")
+    }
+}

@@ -22,7 +22,8 @@ public final class HTTPTransport: Sendable {
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(20), read: .seconds(120)),
+            timeout: .init(connect: .milliseconds(options.connectTimeout.components.seconds * 1000 + options.connectTimeout.components.attoseconds / 1_000_000_000_000_000),
+                           read: .seconds(120)),
             proxy: options.proxy(for: host, https: true).map { .server(host: $0.host, port: $0.port) },
             decompression: .disabled
         )

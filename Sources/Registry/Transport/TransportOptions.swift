@@ -13,14 +13,17 @@ public struct TransportOptions: Sendable {
     public var retry: RetryPolicy
     /// Time allowed for one request's response head (bodies stream as long as bytes flow).
     public var requestTimeout: Duration
+    /// Time allowed to open a connection, TLS handshake included.
+    public var connectTimeout: Duration
 
     public init(insecure: Bool = false, caCertificates: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
-                retry: RetryPolicy = .standard, requestTimeout: Duration = .seconds(300)) {
+                retry: RetryPolicy = .standard, requestTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(20)) {
         self.insecure = insecure
         self.caCertificates = caCertificates
         self.environment = environment
         self.retry = retry
         self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
     }
 
     /// The proxy for `host` (`host[:port]`), from HTTPS_PROXY / HTTP_PROXY unless NO_PROXY

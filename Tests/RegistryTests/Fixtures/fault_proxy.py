@@ -28,6 +28,7 @@ import json
 import os
 import re
 import signal
+import select
 import socket
 import ssl
 import struct
@@ -337,6 +338,48 @@ class Handler(BaseHTTPRequestHandler):
             self.flush_record()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = handle_any
+
+    def do_CONNECT(self):
+        """Forward-proxy tunnelling (clients given HTTPS_PROXY use CONNECT even for http://
+        targets): whatever host is named, the tunnel leads to the upstream registry, so a
+        registry name that resolves nowhere still works through the proxy. Only the CONNECT
+        itself is logged; what goes through the tunnel is opaque here."""
+        st = self.state
+        self._record = {
+            "sequence": st.next_sequence(), "time": time.time(), "method": "CONNECT", "path": self.path, "query": "",
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "authorization": self.headers.get("Authorization") is not None, "rule": None, "action": "tunnel", "status": 200,
+        }
+        self.flush_record()
+        try:
+            upstream = socket.create_connection((st.upstream_host, st.upstream_port), timeout=30)
+        except OSError as e:
+            self.simple_response(502, b"upstream error: " + str(e).encode("utf-8"), {"Connection": "close"})
+            return
+        self.send_response_only(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        client = self.connection
+        try:
+            sockets = [client, upstream]
+            while True:
+                readable, _, broken = select.select(sockets, [], sockets, 60)
+                if broken or not readable:
+                    break
+                done = False
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        done = True
+                        break
+                    (upstream if s is client else client).sendall(data)
+                if done:
+                    break
+        except OSError:
+            pass
+        finally:
+            upstream.close()
+            self.close_connection = True
 
 
 def watch_parent(parent_pid):
