@@ -171,6 +171,31 @@ import Testing
         #expect(pushScopes.count >= 2, "the push scope was asked for again after insufficient_scope")
     }
 
+    @Test func aFailedMountFallsBackToAnUploadAndTagsArePaged() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let image = try source.makeImage("mf:1", layers: [7000])
+        let layer = try source.store.manifest(for: image).layers[0]
+        let path = source.store.path(of: layer.digest)
+        try await using(registry.client()) { client in
+            // The repository named for the mount does not have the blob: the registry opens an
+            // upload session instead, and the bytes go up through it.
+            let result = try await client.uploadBlob("target/repo", descriptor: layer, mountFrom: "nowhere/repo") { offset, length in
+                .stream(FileChunks(path: path, offset: offset, length: length), length: .known(length))
+            }
+            #expect(result == .uploaded)
+            #expect(try await client.blobExists("target/repo", digest: layer.digest))
+            // Three tags read one per page, following the registry's Link headers.
+            for tag in ["a", "b", "c"] {
+                try await ImageTransfer.push(image, from: source.store, to: try ImageReference(parsing: "\(registry.host)/paged:\(tag)"), client: client)
+            }
+            // Every tag exactly once (docker-registry 2.8 hands pages back out of lexical order).
+            let tags = try await client.tags("paged", pageSize: 1)
+            #expect(tags.count == 3 && tags.sorted() == ["a", "b", "c"])
+        }
+    }
+
     @Test func deletesManifestsAndBlobs() async throws {
         let registry = try await RegistryFixture.start(.plain)
         defer { registry.stop() }
