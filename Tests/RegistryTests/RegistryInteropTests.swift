@@ -79,4 +79,25 @@ import Testing
             #expect(again.descriptor.mediaType == MediaType.dockerManifest && again.descriptor.digest == entry.descriptor.digest)
         }
     }
+
+    @Test func dockerManifestListsConvertedBySkopeoArePulledByPlatform() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let source = try ScratchStore()
+        let arm = Platform(os: "linux", architecture: "arm64")
+        let index = try source.makeIndex("list:1", platforms: [.host, arm])
+        try await using(registry.client()) { client in
+            try await ImageTransfer.push(index, from: source.store, to: try ImageReference(parsing: "\(registry.host)/oci/list:1"), client: client)
+        }
+        try tool("skopeo", ["copy", "--all", "--format", "v2s2", "--src-tls-verify=false", "--dest-tls-verify=false",
+                            "docker://\(registry.host)/oci/list:1", "docker://\(registry.host)/docker/list:1"])
+        let destination = try ScratchStore()
+        try await using(registry.client()) { client in
+            let list = try await client.manifest("docker/list", reference: "1")
+            #expect(list.descriptor.mediaType == MediaType.dockerManifestList)
+            let pulled = try await ImageTransfer.pull(try ImageReference(parsing: "\(registry.host)/docker/list:1"), client: client,
+                                                      into: destination.store, options: TransferOptions(platform: arm))
+            #expect(try destination.store.config(of: try destination.store.manifest(for: pulled)).architecture == "arm64")
+        }
+    }
 }
