@@ -33,7 +33,7 @@ public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Senda
         case let .insecureCredentials(registry):
             return "refusing to send credentials to \(registry) over plain HTTP; use HTTPS (give its CA with --ca-cert), or use the registry anonymously"
         case let .plainHTTPRefused(registry):
-            return "\(registry) does not speak HTTPS, and plain HTTP is only used for loopback registries; pass --insecure to allow it"
+            return "cannot reach \(registry) over HTTPS (plain HTTP is used only for loopback registries); check the host, port, HTTPS_PROXY/NO_PROXY and that it is running, or pass --insecure if it speaks plain HTTP"
         case let .manifestTooLarge(reference, limit):
             return "the manifest of \(reference) is larger than \(limit / (1 << 20)) MiB, the limit registries and clients agree on; it is refused"
         case let .badResponse(url, detail):

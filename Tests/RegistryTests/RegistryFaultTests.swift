@@ -231,6 +231,13 @@ import Testing
             let tags = try await client.tags("p")
             #expect(tags == ["1"])
         }
+        // Without --insecure, only HTTPS is tried; the registry speaks plain HTTP, so that fails
+        // with a hint rather than quietly dropping to plain HTTP.
+        let strict = RegistryClient(registry: name, credential: nil,
+                                    options: TransportOptions(environment: ["HTTPS_PROXY": proxy.url], retry: .none, connectTimeout: .seconds(2)))
+        await #expect {
+            try await using(strict) { try await $0.tags("p") }
+        } throws: { "\($0)".contains("pass --insecure") }
         // NO_PROXY covering the name: no proxy, and the name resolves nowhere.
         let before = proxy.requests().count
         let direct = RegistryClient(registry: name, credential: nil,

@@ -54,6 +54,7 @@ actor RegistrySession {
             throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); trust its CA with --ca-cert, or pass --insecure")
         }
         if let e = error as? RegistryError, case .unexpectedStatus = e, errors["https"] == nil { throw e }
+        if !candidates.contains("http") { throw RegistryError.plainHTTPRefused(registry: registry) }
         throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
     }
 
