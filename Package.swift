@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "OCI", targets: ["OCI"]),
         .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
@@ -29,6 +30,12 @@ let package = Package(
                 "CZlib", "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        // openat2(RESOLVE_IN_ROOT), which Swift cannot call directly (syscall is variadic).
+        .target(name: "CRuntime"),
+        .target(
+            name: "Runtime",
+            dependencies: ["OCI", "CRuntime"]
         ),
         .target(
             name: "Registry",
@@ -63,6 +70,7 @@ let package = Package(
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack"]),
     ],
     swiftLanguageModes: [.v6]
