@@ -206,3 +206,81 @@ func layer(_ entries: [(String, TarEntry.Kind, String)]) throws -> Data {
         }
     }
 }
+
+@Suite struct ImageUnpackTests {
+    /// Builds an image of two layers (the second replacing and whiting out parts of the first).
+    func makeImage(_ s: Sandbox) throws -> (OCILayoutStore, Manifest, ImageConfig) {
+        let store = try OCILayoutStore(root: s.path + "/store")
+        var descriptors: [Descriptor] = []
+        var diffIDs: [Digest] = []
+        for data in [
+            try layer([("usr/bin/app", .regular, "v1"), ("usr/lib", .directory, ""), ("usr/lib/old.so", .regular, "old"), ("lib", .symlink, "usr/lib")]),
+            try layer([("usr/bin/app", .regular, "v2"), ("usr/lib/.wh.old.so", .regular, ""), ("lib/new.so", .regular, "new"), ("usr/bin/app2", .hardlink, "usr/bin/app")]),
+        ] {
+            let writer = try store.ingest()
+            let gzip = GzipCompressor(next: writer)
+            try gzip.write(contentsOf: data)
+            try gzip.finish()
+            let (digest, size) = try writer.commit()
+            descriptors.append(Descriptor(mediaType: MediaType.ociLayerGzip, digest: digest, size: size))
+            diffIDs.append(Digest.compute(data))
+        }
+        let config = ImageConfig(platform: .host, created: nil, config: nil, diffIDs: diffIDs, history: nil)
+        let manifest = Manifest(config: try store.writeJSON(config, mediaType: MediaType.ociConfig), layers: descriptors)
+        return (store, manifest, config)
+    }
+
+    @Test func unpacksLikeGNUTarAndCachesByChainID() throws {
+        let s = try Sandbox()
+        let (store, manifest, config) = try makeImage(s)
+        let cache = s.path + "/cache"
+        let first = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: cache)
+        #expect(!first.reused)
+        #expect(first.path.contains(ImageUnpacker.chainIDs(config.rootfs.diff_ids).last!.encoded))
+        #expect(FileManager.default.contents(atPath: first.path + "/usr/bin/app") == Data("v2".utf8))
+        #expect(FileManager.default.contents(atPath: first.path + "/usr/lib/new.so") == Data("new".utf8), "written through the in-root symlink lib -> usr/lib")
+        #expect(!FileManager.default.fileExists(atPath: first.path + "/usr/lib/old.so"))
+        let again = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: cache)
+        #expect(again.reused && again.path == first.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).allSatisfy { !$0.hasPrefix(".tmp-") })
+
+        // GNU tar, extracting the same layers in order, gives the same regular files.
+        let tarRoot = s.path + "/tar-root"
+        try FileManager.default.createDirectory(atPath: tarRoot, withIntermediateDirectories: true)
+        for layer in manifest.layers {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/tar")
+            p.arguments = ["-xzf", store.path(of: layer.digest), "-C", tarRoot]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        // tar does not apply whiteouts: remove its whiteout files and what they hide, then compare.
+        try? FileManager.default.removeItem(atPath: tarRoot + "/usr/lib/.wh.old.so")
+        try? FileManager.default.removeItem(atPath: tarRoot + "/usr/lib/old.so")
+        for file in ["usr/bin/app", "usr/bin/app2", "usr/lib/new.so"] {
+            #expect(FileManager.default.contents(atPath: first.path + "/" + file) == FileManager.default.contents(atPath: tarRoot + "/" + file), "\(file)")
+        }
+    }
+
+    @Test func aTamperedLayerIsRefusedAndNothingIsCached() throws {
+        let s = try Sandbox()
+        let (store, manifest, config) = try makeImage(s)
+        let path = store.path(of: manifest.layers[1].digest)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 9] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let cache = s.path + "/cache"
+        #expect { _ = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: cache) } throws: { error in
+            "\(error)".contains(manifest.layers[1].digest.description) || "\(error)".contains("gzip")
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).isEmpty)
+    }
+
+    @Test func chainIDsFollowTheSpec() {
+        let a = Digest.compute(Data("a".utf8)), b = Digest.compute(Data("b".utf8))
+        let ids = ImageUnpacker.chainIDs([a, b])
+        #expect(ids[0] == a)
+        #expect(ids[1] == Digest.compute(Data("\(a) \(b)".utf8)))
+    }
+}
