@@ -115,14 +115,11 @@ public enum ImageArchive {
                 files.append((layerPath, {
                     // First pass: size the uncompressed tar and check it is the diffID the config promises.
                     let compression = MediaType.compression(ofLayer: layer.mediaType)
-                    let counter = DigestingSink(next: nil)
-                    try Decompressor.source(compression, try store.open(layer)).copy(to: counter)
-                    guard counter.digest == diffID else {
-                        throw OCIError.digestMismatch(expected: diffID, actual: counter.digest, source: "the uncompressed layer \(layer.digest)")
-                    }
-                    try tar.writeHeader(TarEntry(path: layerPath, kind: .regular, mode: 0o644, size: counter.count))
+                    let size = try verifyUncompressed(layer, compression: compression, diffID: diffID, in: store,
+                                                      source: "the uncompressed layer \(layer.digest)")
+                    try tar.writeHeader(TarEntry(path: layerPath, kind: .regular, mode: 0o644, size: size))
                     try Decompressor.source(compression, try store.open(layer)).copy(to: TarContentSink(tar))
-                    try tar.finishContent(size: counter.count)
+                    try tar.finishContent(size: size)
                 }))
             }
             let tags = image.references.filter { $0.tag != nil }.map { $0.withTag($0.tag!).familiar }
@@ -132,6 +129,18 @@ public enum ImageArchive {
         try tar.write(TarEntry(path: "blobs/sha256", kind: .directory, mode: 0o755))
         for f in files.sorted(by: { $0.path < $1.path }) { try f.write() }
         try tar.write(TarEntry(path: "manifest.json", kind: .regular, mode: 0o644), content: Array(try CanonicalJSON.encode(entries)))
+    }
+
+    /// Decompresses a stored layer, checks it hashes to `diffID`, and returns its uncompressed size.
+    @discardableResult
+    static func verifyUncompressed(_ layer: Descriptor, compression: Compression, diffID: Digest, in store: OCILayoutStore,
+                                   source: String) throws -> Int64 {
+        let counter = DigestingSink(next: nil)
+        try Decompressor.source(compression, try store.open(layer)).copy(to: counter)
+        guard counter.digest == diffID else {
+            throw OCIError.digestMismatch(expected: diffID, actual: counter.digest, source: source)
+        }
+        return counter.count
     }
 
     /// Every blob an image needs: the manifest (or index), children, configs and layers.
@@ -254,11 +263,7 @@ public enum ImageArchive {
                 let compression = Compression.sniff(prefix[0..<n])
                 descriptor.mediaType = MediaType.ociLayer(compression)
                 // The layer must be the one the config names, before anything uses it.
-                let counter = DigestingSink(next: nil)
-                try Decompressor.source(compression, try store.open(descriptor)).copy(to: counter)
-                guard counter.digest == diffID else {
-                    throw OCIError.digestMismatch(expected: diffID, actual: counter.digest, source: "\(path):\(layerPath)")
-                }
+                try verifyUncompressed(descriptor, compression: compression, diffID: diffID, in: store, source: "\(path):\(layerPath)")
                 layers.append(descriptor)
             }
             let manifest = Manifest(config: configDescriptor, layers: layers)

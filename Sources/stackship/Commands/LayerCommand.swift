@@ -38,9 +38,11 @@ struct LayerCommand: ParsableCommand {
         try CLI.run {
             let options = LayerOptions(compression: compression, level: level, threads: threads, epoch: try LayerOptions.sourceDateEpoch())
             let source = LayerSource(source: CLI.absolute(source), destination: destination)
-            let progress = ProgressReporter(label: "layer")
-            let layer = try LayerBuilder.build([source], options: options, toFile: CLI.absolute(output)) { progress.update($0) }
-            progress.done()
+            let progress = ProgressLine()
+            let layer = try LayerBuilder.build([source], options: options, toFile: CLI.absolute(output)) { p in
+                progress.status("layer: \(Format.bytes(p.bytesDone))/\(Format.bytes(p.bytesTotal)), \(p.filesDone)/\(p.filesTotal) files", throttled: true)
+            }
+            progress.clear()
             print("digest: \(layer.descriptor.digest)")
             print("diffID: \(layer.diffID)")
             print("size: \(layer.descriptor.size)")
