@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
+        .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
     dependencies: [
@@ -37,6 +38,11 @@ let package = Package(
             name: "Runtime",
             dependencies: ["OCI", "CRuntime"]
         ),
+        // Tests against running containers (testcontainers/dockertest for Stackship).
+        .target(
+            name: "StackshipTesting",
+            dependencies: ["Runtime", "OCI"]
+        ),
         .target(
             name: "Registry",
             dependencies: [
@@ -57,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack",
+                "OCI", "Registry", "Stack", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +76,7 @@ let package = Package(
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack"]),
     ],
     swiftLanguageModes: [.v6]

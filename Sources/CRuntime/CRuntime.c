@@ -14,3 +14,231 @@ int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
+
+// ---- Network namespaces -------------------------------------------------------------------
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <stdio.h>
+
+struct netns_job { const char *path; int result; };
+
+static void *netns_create_thread(void *arg) {
+    struct netns_job *job = arg;
+    if (unshare(CLONE_NEWNET) != 0) { job->result = -errno; return NULL; }
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) { job->result = -errno; return NULL; }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) { job->result = -errno; close(s); return NULL; }
+    } else { job->result = -errno; close(s); return NULL; }
+    close(s);
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
+    if (mount(self, job->path, NULL, MS_BIND, NULL) != 0) { job->result = -errno; return NULL; }
+    job->result = 0;
+    return NULL;
+}
+
+int stackship_netns_create(const char *path) {
+    int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd < 0) return -errno;
+    close(fd);
+    struct netns_job job = { path, 0 };
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, netns_create_thread, &job);
+    if (rc != 0) { unlink(path); return -rc; }
+    pthread_join(thread, NULL);
+    if (job.result != 0) unlink(path);
+    return job.result;
+}
+
+int stackship_netns_remove(const char *path) {
+    if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -errno;
+    if (unlink(path) != 0 && errno != ENOENT) return -errno;
+    return 0;
+}
+
+int stackship_socket_in_netns(int nsfd, int domain, int type) {
+    if (nsfd < 0) {
+        int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+        return fd < 0 ? -errno : fd;
+    }
+    int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0) return -errno;
+    if (setns(nsfd, CLONE_NEWNET) != 0) { int e = errno; close(home); return -e; }
+    int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+    int e = errno;
+    if (setns(home, CLONE_NEWNET) != 0) abort(); // a thread stranded in a container's namespace must not go on
+    close(home);
+    return fd < 0 ? -e : fd;
+}
+
+int stackship_connect_loopback(int nsfd, int port, int timeout_ms) {
+    int fd = stackship_socket_in_netns(nsfd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    if (fd < 0) return fd;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        if (errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
+        struct pollfd p = { fd, POLLOUT, 0 };
+        int n;
+        do { n = poll(&p, 1, timeout_ms); } while (n < 0 && errno == EINTR);
+        if (n == 0) { close(fd); return -ETIMEDOUT; }
+        int err = 0; socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (n < 0 || err != 0) { close(fd); return -(err ? err : errno); }
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return fd;
+}
+
+// ---- Port publishing ----------------------------------------------------------------------
+
+struct relay_job { int client; int nsfd; int port; };
+struct listen_job { int listenfd; int nsfd; int port; };
+
+/// Copies both ways until both directions are closed, passing a half-close along.
+static void relay(int a, int b) {
+    char buf[65536];
+    int open_a = 1, open_b = 1; // whether reading from a / b may still give data
+    while (open_a || open_b) {
+        struct pollfd p[2] = { { open_a ? a : -1, POLLIN, 0 }, { open_b ? b : -1, POLLIN, 0 } };
+        if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int from = i == 0 ? a : b, to = i == 0 ? b : a;
+            ssize_t n = read(from, buf, sizeof(buf));
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) continue;
+                shutdown(to, SHUT_WR);
+                if (i == 0) open_a = 0; else open_b = 0;
+                if (n < 0) { open_a = open_b = 0; }
+                continue;
+            }
+            ssize_t off = 0;
+            while (off < n) {
+                ssize_t w = write(to, buf + off, (size_t)(n - off));
+                if (w < 0) { if (errno == EINTR) continue; open_a = open_b = 0; break; }
+                off += w;
+            }
+        }
+    }
+}
+
+static void *relay_thread(void *arg) {
+    struct relay_job job = *(struct relay_job *)arg;
+    free(arg);
+    int upstream = stackship_connect_loopback(job.nsfd, job.port, 5000);
+    if (upstream >= 0) {
+        relay(job.client, upstream);
+        close(upstream);
+    }
+    close(job.client);
+    return NULL;
+}
+
+static void *listen_thread(void *arg) {
+    struct listen_job job = *(struct listen_job *)arg;
+    free(arg);
+    for (;;) {
+        int client = accept4(job.listenfd, NULL, NULL, SOCK_CLOEXEC);
+        if (client < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
+                if (errno == EMFILE || errno == ENFILE) usleep(10000);
+                continue;
+            }
+            break; // the listener was closed: stop serving
+        }
+        struct relay_job *r = malloc(sizeof(*r));
+        if (!r) { close(client); continue; }
+        r->client = client; r->nsfd = job.nsfd; r->port = job.port;
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        if (pthread_create(&t, &attr, relay_thread, r) != 0) { close(client); free(r); }
+        pthread_attr_destroy(&attr);
+    }
+    return NULL;
+}
+
+int stackship_forward_start(int listenfd, int nsfd, int port) {
+    struct listen_job *job = malloc(sizeof(*job));
+    if (!job) return -ENOMEM;
+    job->listenfd = listenfd; job->nsfd = nsfd; job->port = port;
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, listen_thread, job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) { free(job); return -rc; }
+    return 0;
+}
+
+// ---- Processes ----------------------------------------------------------------------------
+
+pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
+                      const int *fds, int nfds, int new_session) {
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid > 0) return pid;
+    // Child: only async-signal-safe calls from here to exec.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL); // do not pass on the parent's blocked signals
+    for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    if (new_session) setsid();
+    // Move the wanted descriptors above the target range first, so dup2 never clobbers one.
+    int high[64];
+    if (nfds > 64) _exit(126);
+    for (int i = 0; i < nfds; i++) {
+        high[i] = fcntl(fds[i], F_DUPFD, 64 + nfds);
+        if (high[i] < 0) _exit(126);
+    }
+    for (int i = 0; i < nfds; i++) {
+        if (dup2(high[i], i) < 0) _exit(126);
+    }
+    for (int fd = nfds; fd < 65536; fd++) {
+        if (syscall(SYS_close_range, (unsigned)fd, ~0U, 0) == 0) break;
+        close(fd);
+    }
+    execve(path, argv, envp);
+    _exit(127);
+}
+
+int stackship_set_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+// ---- Mounts -------------------------------------------------------------------------------
+
+int stackship_mount(const char *source, const char *target, const char *fstype,
+                    unsigned long flags, const char *data) {
+    return mount(source, target, fstype, flags, data) == 0 ? 0 : -errno;
+}
+
+int stackship_unmount(const char *target) {
+    return umount2(target, MNT_DETACH) == 0 ? 0 : -errno;
+}

@@ -54,16 +54,19 @@ struct PlatformOptions: ParsableArguments {
 /// Runs an async body from a synchronous command, with stackship's error reporting.
 enum AsyncCLI {
     static func run(_ body: @escaping @Sendable () async throws -> Void) throws {
-        try CLI.run {
-            let box = ResultBox()
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                do { try await body() } catch { box.set(error) }
-                done.signal()
-            }
-            done.wait()
-            if let error = box.error { throw error }
+        try CLI.run { try runThrowing(body) }
+    }
+
+    /// Runs async work to completion from synchronous code, passing its error on.
+    static func runThrowing(_ body: @escaping @Sendable () async throws -> Void) throws {
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await body() } catch { box.set(error) }
+            done.signal()
         }
+        done.wait()
+        if let error = box.error { throw error }
     }
 }
 

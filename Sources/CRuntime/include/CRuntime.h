@@ -7,4 +7,52 @@
 /// with errno set.
 int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int mode);
 
+#include <sys/types.h>
+
+// ---- Network namespaces (Runtime/Network) -------------------------------------------------
+
+/// Creates a network namespace with only loopback, brought up, and pins it by bind-mounting it
+/// on `path` (created as an empty file; it must not exist), as `ip netns add` does. Done on a
+/// short-lived thread, so the caller's own namespace never changes. Returns 0 or -errno.
+int stackship_netns_create(const char *path);
+
+/// Unpins a namespace made by stackship_netns_create (lazy unmount, then unlink). Returns 0 or
+/// -errno; a path that is not there counts as done.
+int stackship_netns_remove(const char *path);
+
+/// A socket created inside the network namespace `nsfd` (the calling thread enters it, makes
+/// the socket, and returns to where it was). Returns a descriptor or -errno.
+int stackship_socket_in_netns(int nsfd, int domain, int type);
+
+/// Connects to 127.0.0.1:`port` inside the namespace `nsfd` (or the caller's own when nsfd < 0)
+/// within `timeout_ms`. Returns a connected descriptor or -errno.
+int stackship_connect_loopback(int nsfd, int port, int timeout_ms);
+
+// ---- Port publishing (Runtime/Network/PortForwarder) --------------------------------------
+
+/// Serves the listening socket `listenfd` on a background thread: each accepted connection is
+/// relayed to 127.0.0.1:`port` inside namespace `nsfd` (or the host when nsfd < 0), as
+/// docker-proxy does. Takes ownership of both descriptors. Returns 0 or -errno.
+int stackship_forward_start(int listenfd, int nsfd, int port);
+
+// ---- Processes (Runtime/Process) ----------------------------------------------------------
+
+/// fork + exec with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
+/// (any other descriptor is closed), optionally in a new session. Returns the pid or -errno.
+pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
+                      const int *fds, int nfds, int new_session);
+
+/// Makes this process a child subreaper, so orphaned descendants (a container's init after
+/// `runc create` exits) are reparented to it and it can wait for them. Returns 0 or -errno.
+int stackship_set_subreaper(void);
+
+// ---- Mounts (Runtime/Container) -----------------------------------------------------------
+
+/// mount(2) with an options string. Returns 0 or -errno.
+int stackship_mount(const char *source, const char *target, const char *fstype,
+                    unsigned long flags, const char *data);
+
+/// umount2(2) with MNT_DETACH. Returns 0 or -errno (EINVAL/ENOENT: nothing mounted there).
+int stackship_unmount(const char *target);
+
 #endif

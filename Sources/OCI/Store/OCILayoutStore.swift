@@ -256,8 +256,8 @@ public final class OCILayoutStore: ContentStore {
 
     /// The async form of `withWriteSession` (for pulls, which write as blobs arrive).
     public func withAsyncWriteSession<T>(_ body: () async throws -> T) async throws -> T {
-        let fd = try acquireLock(root + "/.gc.lock", exclusive: false)
-        defer { releaseLock(fd) }
+        let fd = try FileLock.acquire(root + "/.gc.lock", exclusive: false)
+        defer { FileLock.release(fd) }
         return try await body()
     }
 
@@ -309,26 +309,7 @@ public final class OCILayoutStore: ContentStore {
     }
 
     private func withLock<T>(_ lockPath: String, exclusive: Bool, _ body: () throws -> T) throws -> T {
-        let fd = try acquireLock(lockPath, exclusive: exclusive)
-        defer { releaseLock(fd) }
-        return try body()
-    }
-
-    private func acquireLock(_ lockPath: String, exclusive: Bool) throws -> Int32 {
-        let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
-        while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno != EINTR {
-                let code = errno
-                close(fd)
-                throw OCIError.io(path: lockPath, operation: "lock", errno: code)
-            }
-        }
-        return fd
-    }
-
-    private func releaseLock(_ fd: Int32) {
-        flock(fd, LOCK_UN)
-        close(fd)
+        try FileLock.with(lockPath, exclusive: exclusive, body)
     }
 }
 

@@ -1,0 +1,351 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import CRuntime
+import OCI
+
+/// Creates, starts, stops and removes containers from images in an OCI layout store, with runc
+/// or crun, no daemon. Everything lives under `<store>/runtime/`:
+///
+///     roots/<chainID>/rootfs    unpacked images, shared read-only by all their containers
+///     containers/<id>/          one container: config.json (the bundle), rootfs (an overlay
+///                               mount: image root below, upper/ above), netns, etc/,
+///                               container.log, state.json
+///     oci/                      the runtime's own state (its --root)
+///
+/// Each running container has a monitor process (`stackship _monitor`, a child subreaper in its
+/// own session) that waits for it, records its exit, serves its published ports, and tears its
+/// mounts and namespace down when it ends — so `run -d` can return and nothing is left behind.
+public final class ContainerEngine: @unchecked Sendable {
+    public let store: OCILayoutStore
+    public let runtimeDirectory: String
+    /// The program run as `<monitor> _monitor --store STORE ID` (the stackship executable).
+    public let monitorExecutable: String
+    private let requestedRuntime: String?
+
+    public var containersDirectory: String { runtimeDirectory + "/containers" }
+    public var rootsDirectory: String { runtimeDirectory + "/roots" }
+    public var ociStateDirectory: String { runtimeDirectory + "/oci" }
+
+    public init(store: OCILayoutStore, runtime: String? = nil, monitorExecutable: String) throws {
+        self.store = store
+        self.runtimeDirectory = store.root + "/runtime"
+        self.requestedRuntime = runtime
+        self.monitorExecutable = monitorExecutable
+        try FileIO.makeDirectories(runtimeDirectory + "/containers", mode: 0o700)
+    }
+
+    public func locateRuntime() throws -> OCIRuntime {
+        try OCIRuntime.locate(requestedRuntime, stateRoot: ociStateDirectory)
+    }
+
+    func runtime(for state: ContainerState) -> OCIRuntime {
+        OCIRuntime(executable: state.runtime, stateRoot: ociStateDirectory)
+    }
+
+    // MARK: Paths
+
+    public func directory(of id: String) -> String { containersDirectory + "/" + id }
+    public func logPath(of id: String) -> String { directory(of: id) + "/container.log" }
+    /// The pinned network namespace, for containers that have their own.
+    public func networkNamespace(of state: ContainerState) -> String? {
+        state.network == .host ? nil : directory(of: state.id) + "/netns"
+    }
+
+    // MARK: State
+
+    public func load(_ id: String) throws -> ContainerState {
+        let path = directory(of: id) + "/state.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeError.containerNotFound(id) }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(ContainerState.self, from: data) } catch {
+            throw RuntimeError.io(path: path, operation: "read (\(error))", errno: EINVAL)
+        }
+    }
+
+    func save(_ state: ContainerState) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFileWriter.write(try encoder.encode(state), to: directory(of: state.id) + "/state.json")
+    }
+
+    /// Changes a container's state under its lock (monitor and CLI both write it).
+    @discardableResult
+    func update(_ id: String, _ change: (inout ContainerState) -> Void) throws -> ContainerState {
+        try FileLock.with(directory(of: id) + "/.lock") {
+            var state = try load(id)
+            change(&state)
+            try save(state)
+            return state
+        }
+    }
+
+    /// All containers, oldest first, with the status of any whose monitor died corrected.
+    public func list() throws -> [ContainerState] {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: containersDirectory)) ?? []
+        var out: [ContainerState] = []
+        for id in ids where !id.hasPrefix(".") {
+            guard var state = try? load(id) else { continue }
+            if state.status == .running, let monitor = state.monitorPid, !ChildProcess.isAlive(monitor) {
+                state.status = .exited
+                state.error = "its monitor process ended unexpectedly"
+            }
+            out.append(state)
+        }
+        return out.sorted { $0.created < $1.created }
+    }
+
+    /// A container by full ID, name, or unique ID prefix (docker's rules).
+    public func find(_ reference: String) throws -> ContainerState {
+        let all = try list()
+        if let exact = all.first(where: { $0.id == reference || $0.name == reference }) { return exact }
+        let hits = all.filter { $0.id.hasPrefix(reference) }
+        if hits.count == 1, !reference.isEmpty { return hits[0] }
+        if hits.count > 1 { throw RuntimeError.ambiguousContainer(reference, matches: hits.map { String($0.id.prefix(12)) }) }
+        throw RuntimeError.containerNotFound(reference)
+    }
+
+    // MARK: Run
+
+    /// Creates a container from `image` (a reference in the store) and starts it: returns once
+    /// its process runs (`run -d`), or throws having left nothing behind.
+    public func run(image: String, options: RunOptions) throws -> ContainerState {
+        let runtime = try locateRuntime()
+        let entry = try store.resolve(image)
+        let manifest = try store.manifest(for: entry.descriptor)
+        let config = try store.config(of: manifest)
+        // Fail fast on what the user can fix, before unpacking anything.
+        let args = try SpecBuilder.arguments(config: config.config, options: options, image: image)
+        if options.network != .isolated && !options.ports.isEmpty && options.network == .none {
+            throw RuntimeError.badOption(option: "-p with --network none", reason: "a container without a network cannot publish ports")
+        }
+        let listeners = options.network == .isolated ? try PortForwarder.bind(options.ports) : []
+        var listenersOwned = true
+        defer { if listenersOwned { for l in listeners { close(l.fd) } } }
+
+        let id = Self.newID()
+        let lockPath = containersDirectory + "/.names.lock"
+        let state: ContainerState = try FileLock.with(lockPath) {
+            let name = options.name ?? self.generatedName()
+            if let name = options.name {
+                guard name.range(of: "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", options: .regularExpression) != nil else {
+                    throw RuntimeError.badOption(option: "--name \(name)", reason: "names may contain letters, digits, '_', '.' and '-', and start with a letter or digit")
+                }
+            }
+            if let clash = try list().first(where: { $0.name == name }) {
+                throw RuntimeError.nameInUse(name: name, id: clash.id)
+            }
+            let state = ContainerState(
+                id: id, name: name, image: image, imageDigest: entry.descriptor.digest.description, command: args,
+                created: Date(), status: .created, ports: listeners.map(\.mapping), network: options.network,
+                runtime: runtime.executable, autoRemove: options.autoRemove, labels: options.labels,
+                stopSignal: config.config?.StopSignal)
+            try FileIO.makeDirectories(directory(of: id), mode: 0o700)
+            try save(state)
+            return state
+        }
+        do {
+            try prepareBundle(state, config: config, manifest: manifest, options: options)
+            let ready = try startMonitor(state, listeners: listeners.map(\.fd))
+            listenersOwned = false
+            for l in listeners { close(l.fd) }
+            if let failure = ready { throw failure }
+            return try load(id)
+        } catch {
+            try? remove(id, force: true)
+            throw error
+        }
+    }
+
+    private func prepareBundle(_ state: ContainerState, config: ImageConfig, manifest: Manifest, options: RunOptions) throws {
+        let dir = directory(of: state.id)
+        let (lower, _) = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: rootsDirectory)
+        for sub in ["upper", "work", "rootfs", "etc"] { try FileIO.makeDirectories(dir + "/" + sub, mode: 0o755) }
+        for path in [lower, dir] where path.contains(",") || path.contains(":") {
+            throw RuntimeError.badOption(option: "--store \(store.root)", reason: "overlay mounts cannot use a path with ',' or ':'; choose a store path without them")
+        }
+        let rc = stackship_mount("overlay", dir + "/rootfs", "overlay", 0,
+                                 "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work")
+        guard rc == 0 else {
+            throw RuntimeError.mountFailed(target: dir + "/rootfs", errno: -rc,
+                                           hint: "the container's root is an overlay mount, which needs root and a store on a file system overlayfs supports as its upper layer (ext4, xfs, tmpfs)")
+        }
+        var netns: String?
+        if state.network != .host {
+            netns = dir + "/netns"
+            try NetworkNamespace.create(at: netns!)
+        }
+        let hostname: String
+        if let h = options.hostname { hostname = h } else if state.network == .host { hostname = ProcessInfo.processInfo.hostName } else { hostname = String(state.id.prefix(12)) }
+        var etc: [String: String] = [:]
+        let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
+        try AtomicFileWriter.write(Data(hosts.utf8), to: dir + "/etc/hosts")
+        try AtomicFileWriter.write(Data((hostname + "\n").utf8), to: dir + "/etc/hostname")
+        etc["/etc/hosts"] = dir + "/etc/hosts"
+        etc["/etc/hostname"] = dir + "/etc/hostname"
+        if state.network == .host, let resolv = FileManager.default.contents(atPath: "/etc/resolv.conf") {
+            try AtomicFileWriter.write(resolv, to: dir + "/etc/resolv.conf")
+            etc["/etc/resolv.conf"] = dir + "/etc/resolv.conf"
+        }
+        for volume in options.volumes where !FileIO.exists(volume.source) {
+            try FileIO.makeDirectories(volume.source) // docker creates a missing host directory
+        }
+        let spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
+                                         hostname: hostname, networkNamespace: netns, etcFiles: etc)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFileWriter.write(try encoder.encode(spec), to: dir + "/config.json")
+    }
+
+    /// Starts the monitor and waits for its word: nil once the container runs, else the error.
+    private func startMonitor(_ state: ContainerState, listeners: [Int32]) throws -> Error? {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
+        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let log = open(directory(of: state.id) + "/monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        defer { close(null); if log >= 0 { close(log) } }
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
+                                         fds: [null, log >= 0 ? log : null, log >= 0 ? log : null, pipeFDs[1]] + listeners,
+                                         newSession: true)
+        } catch {
+            close(pipeFDs[0]); close(pipeFDs[1])
+            throw error
+        }
+        close(pipeFDs[1])
+        defer { close(pipeFDs[0]) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        let word = String(decoding: data, as: UTF8.self)
+        if word == "ok\n" { return nil }
+        if word.isEmpty {
+            var status: Int32 = 0
+            waitpid(pid, &status, WNOHANG)
+            let tail = (try? String(contentsOfFile: directory(of: state.id) + "/monitor.log", encoding: .utf8)) ?? ""
+            return RuntimeError.runtimeFailed(runtime: "stackship", command: "_monitor", message: tail.isEmpty ? "the monitor ended without starting the container" : tail)
+        }
+        return MonitorFailure(message: word.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    // MARK: Stop and remove
+
+    /// Sends the stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after `timeout`
+    /// seconds; returns when the container has exited.
+    public func stop(_ reference: String, timeout: Double = 10, signal: String? = nil) throws -> ContainerState {
+        let state = try find(reference)
+        guard state.status == .running else { return state }
+        let runtime = runtime(for: state)
+        let sig = signal ?? state.stopSignal ?? "SIGTERM"
+        _ = try? runtime.run(["kill", state.id, sig])
+        if !waitForExit(state, seconds: timeout) {
+            _ = try? runtime.run(["kill", state.id, "SIGKILL"])
+            if !waitForExit(state, seconds: 10) {
+                throw RuntimeError.timeout(what: "container \(state.name) stopping after SIGKILL", seconds: 10)
+            }
+        }
+        return (try? load(state.id)) ?? state
+    }
+
+    /// Waits until the monitor has recorded the exit (or is gone). True when it did in time.
+    public func waitForExit(_ state: ContainerState, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let monitor = state.monitorPid ?? (try? load(state.id))?.monitorPid, !ChildProcess.isAlive(monitor) { return true }
+            if let current = try? load(state.id), current.status != .running { return !(current.monitorPid.map(ChildProcess.isAlive) ?? false) }
+            if (try? load(state.id)) == nil { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Removes a container: refused while it runs unless `force` (then it is killed first).
+    public func remove(_ reference: String, force: Bool = false) throws {
+        let state: ContainerState
+        do { state = try find(reference) } catch RuntimeError.containerNotFound where FileIO.exists(directory(of: reference)) {
+            // A directory without a readable state (a crash during create): clear it.
+            cleanUp(id: reference, runtime: try? locateRuntime())
+            return
+        }
+        if state.status == .running, let monitor = state.monitorPid, ChildProcess.isAlive(monitor) {
+            guard force else { throw RuntimeError.containerRunning(state.name) }
+            _ = try? runtime(for: state).run(["kill", state.id, "SIGKILL"])
+            if !waitForExit(state, seconds: 10) { kill(monitor, SIGKILL) }
+        }
+        cleanUp(id: state.id, runtime: runtime(for: state))
+    }
+
+    /// Undoes everything a container set up (idempotent; also the monitor's tear-down).
+    func tearDown(id: String, runtime: OCIRuntime?) {
+        let dir = directory(of: id)
+        if let runtime { _ = try? runtime.run(["delete", "--force", id]) }
+        _ = stackship_unmount(dir + "/rootfs")
+        NetworkNamespace.remove(at: dir + "/netns")
+    }
+
+    func cleanUp(id: String, runtime: OCIRuntime?) {
+        tearDown(id: id, runtime: runtime)
+        try? FileManager.default.removeItem(atPath: directory(of: id))
+    }
+
+    // MARK: Exec
+
+    /// Runs a command in a running container, with the given descriptors as its stdio; returns
+    /// its exit code.
+    public func exec(_ reference: String, command: [String], environment: [String] = [], workdir: String? = nil,
+                     user: String? = nil, stdio: [Int32] = [0, 1, 2]) throws -> Int32 {
+        let state = try find(reference)
+        guard state.status == .running else { throw RuntimeError.containerNotRunning(state.name) }
+        guard !command.isEmpty else { throw RuntimeError.badOption(option: "exec", reason: "give the command to run after the container") }
+        var args = ["exec"]
+        for e in environment { args += ["--env", e] }
+        if let workdir { args += ["--cwd", workdir] }
+        if let user {
+            let resolved = try UserResolver.resolve(user, root: directory(of: state.id) + "/rootfs")
+            args += ["--user", "\(resolved.uid):\(resolved.gid)"]
+        }
+        args += [state.id] + command
+        let runtime = runtime(for: state)
+        let pid = try ChildProcess.spawn(runtime.executable, runtime.arguments(args), fds: stdio)
+        return ChildProcess.wait(pid)
+    }
+
+    // MARK: Names
+
+    static func newID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        return bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static let adjectives = ["brave", "calm", "eager", "fond", "gentle", "happy", "keen", "lucid", "merry", "nimble",
+                                     "proud", "quiet", "sharp", "tender", "vivid", "witty", "bold", "clever", "jolly", "zen"]
+    private static let nouns = ["hopper", "turing", "lovelace", "knuth", "ritchie", "thompson", "liskov", "hamilton",
+                                "dijkstra", "lamport", "kay", "backus", "cerf", "hoare", "wirth", "perlman", "goldberg", "torvalds"]
+
+    private func generatedName() -> String {
+        let taken = Set(((try? list()) ?? []).map(\.name))
+        for _ in 0..<50 {
+            let name = "\(Self.adjectives.randomElement()!)_\(Self.nouns.randomElement()!)"
+            if !taken.contains(name) { return name }
+        }
+        return "stackship_\(Int.random(in: 1000...999_999))"
+    }
+}
+
+/// The monitor's account of why a container did not start (runc's message, mostly).
+public struct MonitorFailure: Error, CustomStringConvertible, LocalizedError {
+    public var message: String
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}

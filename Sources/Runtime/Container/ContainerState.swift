@@ -1,0 +1,54 @@
+import Foundation
+
+/// What Stackship records about one container (`containers/<id>/state.json` under the store).
+public struct ContainerState: Codable, Hashable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        /// Set up, not started yet (or its start failed).
+        case created
+        case running
+        case exited
+    }
+
+    public var id: String
+    public var name: String
+    /// The reference the user gave, and the manifest digest it resolved to.
+    public var image: String
+    public var imageDigest: String
+    public var command: [String]
+    public var created: Date
+    public var status: Status
+    /// The container's init process (host pid) while it runs.
+    public var pid: Int32?
+    /// The stackship monitor that waits for it and serves its published ports.
+    public var monitorPid: Int32?
+    public var exitCode: Int32?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var ports: [PortMapping]
+    public var network: NetworkMode
+    /// The OCI runtime executable (runc or crun) it was created with.
+    public var runtime: String
+    public var autoRemove: Bool
+    public var labels: [String: String]
+    public var stopSignal: String?
+    /// Why it could not start, when it did not.
+    public var error: String?
+
+    /// docker ps' status column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
+    public func statusText(now: Date = Date()) -> String {
+        switch status {
+        case .created: return error == nil ? "Created" : "Failed: \(error!)"
+        case .running: return "Up \(Self.duration(now.timeIntervalSince(startedAt ?? created)))"
+        case .exited:
+            return "Exited (\(exitCode ?? -1)) \(Self.duration(now.timeIntervalSince(finishedAt ?? created))) ago"
+        }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let s = Int(max(0, seconds))
+        if s < 60 { return s == 1 ? "1 second" : "\(s) seconds" }
+        if s < 3600 { return s / 60 == 1 ? "About a minute" : "\(s / 60) minutes" }
+        if s < 86400 { return s / 3600 == 1 ? "About an hour" : "\(s / 3600) hours" }
+        return "\(s / 86400) days"
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The OCI runtime binary (runc or crun) and where it keeps its state for Stackship's containers.
+public struct OCIRuntime: Sendable, Hashable {
+    /// Absolute path of the executable.
+    public var executable: String
+    /// The runtime's `--root` (kept under the store, so Stackship's containers are its own).
+    public var stateRoot: String
+
+    public var name: String { (executable as NSString).lastPathComponent }
+
+    /// Finds the runtime: `requested` (a name on PATH or a path; also STACKSHIP_RUNTIME), else
+    /// runc, else crun, on PATH.
+    public static func locate(_ requested: String? = nil, stateRoot: String,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OCIRuntime {
+        let wanted = requested ?? environment["STACKSHIP_RUNTIME"]
+        if let wanted, !wanted.isEmpty {
+            guard let path = ChildProcess.which(wanted, path: environment["PATH"]) else {
+                throw RuntimeError.runtimeMissing(requested: wanted)
+            }
+            return OCIRuntime(executable: path, stateRoot: stateRoot)
+        }
+        for candidate in ["runc", "crun"] {
+            if let path = ChildProcess.which(candidate, path: environment["PATH"]) {
+                return OCIRuntime(executable: path, stateRoot: stateRoot)
+            }
+        }
+        throw RuntimeError.runtimeMissing(requested: nil)
+    }
+
+    /// Global arguments first, then the command's.
+    public func arguments(_ command: [String]) -> [String] {
+        ["--root", stateRoot] + command
+    }
+
+    /// Runs a runtime command to completion; a non-zero exit becomes `RuntimeError.runtimeFailed`
+    /// carrying the runtime's own message.
+    @discardableResult
+    public func run(_ command: [String], quietFailure: Bool = false) throws -> String {
+        let (status, output) = try ChildProcess.run(executable, arguments(command))
+        guard status == 0 else {
+            throw RuntimeError.runtimeFailed(runtime: name, command: command.first ?? "", message: Self.message(output))
+        }
+        return output
+    }
+
+    /// The last error line runc/crun printed, without its log prefix (runc writes
+    /// `time="..." level=error msg="..."`).
+    static func message(_ output: String) -> String {
+        let lines = output.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        guard var line = lines.last(where: { $0.contains("error") }) ?? lines.last else { return "(no output)" }
+        if let range = line.range(of: "msg=\"") {
+            line = String(line[range.upperBound...])
+            if line.hasSuffix("\"") { line.removeLast() }
+            line = line.replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return line
+    }
+
+    /// The runtime's view of a container: its status ("created", "running", "stopped") and pid,
+    /// or nil when it does not know the container.
+    public func state(of id: String) -> (status: String, pid: Int32)? {
+        guard let (status, output) = try? ChildProcess.run(executable, arguments(["state", id])), status == 0,
+              let data = output.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return ((object["status"] as? String) ?? "unknown", Int32((object["pid"] as? Int) ?? 0))
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Runtime
+
+/// The per-container monitor `run` starts (not for direct use): see ContainerMonitor.
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_monitor",
+        abstract: "Internal: stay with a container, relay its ports, record its exit.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .long) var store: String
+    @Option(name: .long) var ports: Int = 0
+    @Argument var id: String
+
+    func run() throws {
+        let engine = try ContainerEngine(store: try OCILayoutStore(root: store, create: false), monitorExecutable: RuntimeOptions.selfExecutable)
+        let code = ContainerMonitor.run(engine: engine, id: id, listenerFDs: (0..<ports).map { Int32(4 + $0) })
+        if code != 0 { throw ExitCode(code) }
+    }
+}

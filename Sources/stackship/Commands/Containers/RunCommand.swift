@@ -1,0 +1,216 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Runtime
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command in a new container, from an image in the store (pulled when missing).",
+        discussion: """
+        Containers run under runc or crun, with no daemon: each has its own PID, mount, IPC, \
+        UTS and network namespaces, Docker's default capabilities, no-new-privileges, and masked \
+        /proc paths. By default its network namespace has loopback only (no route out); ports \
+        published with -p are relayed into it by stackship, as docker-proxy does. --network \
+        host shares the host's network instead.
+
+        Without -d, the container's output is shown and stackship exits with its exit code; \
+        Ctrl-C is passed on to it.
+
+        Examples:
+          stackship run -d -p 8090:80 --name hello hello:latest
+          stackship run --rm hello:latest /usr/local/bin/hello --help
+          stackship run -e HTTP_PORT=8080 --network host hello
+        """
+    )
+
+    @Flag(name: [.customShort("d"), .long], help: "Run in the background and print the container ID.")
+    var detach = false
+
+    @Option(name: .long, help: "A name for the container (default: a generated one).")
+    var name: String?
+
+    @Flag(name: .long, help: "Remove the container when it exits.")
+    var rm = false
+
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (NAME=VALUE, or NAME to take it from here).", valueName: "env"))
+    var env: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Read environment variables from a file (NAME=VALUE lines; # comments).", valueName: "file"))
+    var envFile: [String] = []
+
+    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Publish a container port on the host: [IP:]HOST:CONTAINER, or CONTAINER for any free host port.", valueName: "mapping"))
+    var publish: [String] = []
+
+    @Option(name: [.customShort("v"), .long], help: ArgumentHelp("Bind-mount a host path: HOST:CONTAINER[:ro].", valueName: "mount"))
+    var volume: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("isolated (own namespace, loopback only; the default), host, or none.", valueName: "mode"))
+    var network: String = "isolated"
+
+    @Option(name: .long, help: ArgumentHelp("Replace the image's entrypoint (its cmd is dropped too, as docker does).", valueName: "command"))
+    var entrypoint: String?
+
+    @Option(name: [.customShort("w"), .long], help: "The working directory inside the container.")
+    var workdir: String?
+
+    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user: name or uid, optionally :group or :gid.", valueName: "user"))
+    var user: String?
+
+    @Option(name: [.customShort("h"), .long], help: "The container's hostname (default: its short ID).")
+    var hostname: String?
+
+    @Flag(name: .long, help: "Mount the container's root file system read-only.")
+    var readOnly = false
+
+    @Option(name: [.customShort("l"), .long], help: ArgumentHelp("Set a label on the container (KEY=VALUE).", valueName: "label"))
+    var label: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Pull the image: missing (default), always, never.", valueName: "policy"))
+    var pull: String = "missing"
+
+    @Argument(help: "The image: a reference or ID in the store, or a registry reference to pull.")
+    var image: String
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: the image's cmd).")
+    var command: [String] = []
+
+    @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        try CLI.run {
+            let options = try runOptions()
+            guard ["missing", "always", "never"].contains(pull) else {
+                throw ValidationError("--pull must be missing, always or never, not '\(pull)'")
+            }
+            let engine = try runtimeOptions.engine(storeOptions)
+            _ = try engine.locateRuntime() // say so before pulling anything
+            try ensureImage(engine.store)
+            let state = try engine.run(image: image, options: options)
+            if detach {
+                print(state.id)
+                return
+            }
+            let code = try attach(engine, state)
+            if rm { try? engine.remove(state.id, force: true) }
+            throw ExitCode(code)
+        }
+    }
+
+    func runOptions() throws -> RunOptions {
+        var options = RunOptions()
+        options.name = name
+        options.command = command.isEmpty ? nil : command
+        if let entrypoint { options.entrypoint = [entrypoint] }
+        for path in envFile { options.environment += try EnvFile.read(path) }
+        for e in env { options.environment.append(try EnvFile.entry(e, source: "-e")) }
+        options.workdir = workdir
+        options.user = user
+        options.hostname = hostname
+        options.readOnlyRoot = readOnly
+        options.volumes = try volume.map { try VolumeMount(parsing: $0, relativeTo: FileManager.default.currentDirectoryPath) }
+        options.ports = try publish.map { try PortMapping(parsing: $0) }
+        guard let mode = NetworkMode(rawValue: network) else {
+            throw ValidationError("--network must be isolated, host or none, not '\(network)'" + (network == "bridge" ? " (Stackship has no bridge: isolated publishes ports with -p like docker's bridge, but has no route out; use host for outbound traffic)" : ""))
+        }
+        options.network = mode
+        if mode == .host && !options.ports.isEmpty {
+            FileHandle.standardError.write(Data("warning: published ports are discarded when using host network mode\n".utf8))
+            options.ports = []
+        }
+        if mode == .none && !options.ports.isEmpty {
+            throw ValidationError("-p cannot be used with --network none: the container has no network to publish from")
+        }
+        // Foreground containers are removed by this command once their exit code is read.
+        options.autoRemove = rm && detach
+        for l in label {
+            let parts = l.split(separator: "=", maxSplits: 1).map(String.init)
+            options.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return options
+    }
+
+    /// Pulls the image when the store lacks it (or always, with --pull always).
+    func ensureImage(_ store: OCILayoutStore) throws {
+        if pull != "always" {
+            do {
+                _ = try store.resolve(image)
+                return
+            } catch OCIError.imageNotFound where pull == "missing" {
+                // fall through to the pull
+            }
+        }
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: image) } catch {
+            throw OCIError.imageNotFound(image, store: store.root)
+        }
+        let registryOptions = registryOptions
+        let image = image
+        FileHandle.standardError.write(Data("Unable to find image '\(image)' locally; pulling \(reference.familiar)\n".utf8))
+        do {
+            try AsyncCLI.runThrowing {
+                let view = TransferView(verb: "pull")
+                let options = try PlatformOptions().transfer(jobs: registryOptions.jobs)
+                _ = try await registryOptions.withClient(for: reference.registry) { client in
+                    try await store.withAsyncWriteSession {
+                        try await ImageTransfer.pull(reference, client: client, into: store, options: options) { view.handle($0) }
+                    }
+                }
+            }
+        } catch {
+            throw RunPullError(image: image, store: store.root, cause: CLI.describe(error))
+        }
+    }
+
+    /// Shows the container's output until it exits; passes Ctrl-C and SIGTERM on to it.
+    func attach(_ engine: ContainerEngine, _ state: ContainerState) throws -> Int32 {
+        let forwarded = SignalRelay.start(signals: [SIGINT, SIGTERM, SIGHUP]) { signal in
+            _ = try? engine.signal(state.id, signal: signal)
+        }
+        defer { forwarded.stop() }
+        try LogFollower.follow(engine, state.id, tail: nil, follow: true, to: FileHandle.standardOutput)
+        let final = try engine.load(state.id)
+        return final.exitCode ?? 1
+    }
+}
+
+struct RunPullError: Error, LocalizedError {
+    var image: String
+    var store: String
+    var cause: String
+    var errorDescription: String? {
+        "image '\(image)' is not in the store \(store), and pulling it failed: \(cause)\n(build it with `stackship build`, load it with `stackship load`, or check the reference)"
+    }
+}
+
+/// `--env-file` and `-e` parsing, with docker's rules.
+enum EnvFile {
+    static func read(_ path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read --env-file \(path): no such file or not readable")
+        }
+        var out: [String] = []
+        for (number, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            out.append(try entry(line, source: "\(path):\(number + 1)"))
+        }
+        return out
+    }
+
+    /// `NAME=VALUE`, or `NAME` alone to pass this process's value (skipped when unset, as docker does).
+    static func entry(_ text: String, source: String) throws -> String {
+        let name = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+            throw ValidationError("invalid environment variable '\(text)' (\(source)): the form is NAME=VALUE")
+        }
+        if text.contains("=") { return text }
+        return "\(name)=\(ProcessInfo.processInfo.environment[name] ?? "")"
+    }
+}
