@@ -77,6 +77,8 @@ let package = Package(
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
+        // The hello example's own tests, against its image running under runc.
+        .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack"]),
     ],
     swiftLanguageModes: [.v6]

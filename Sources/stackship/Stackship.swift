@@ -21,7 +21,7 @@ struct Stackship: ParsableCommand {
             BuildCommand.self, ImagesCommand.self, InspectCommand.self, SaveCommand.self, LoadCommand.self,
             TagCommand.self, RmiCommand.self, GCCommand.self, LayerCommand.self,
             PushCommand.self, PullCommand.self, CopyCommand.self, TagsCommand.self, LoginCommand.self, LogoutCommand.self,
-            RunCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
+            RunCommand.self, UnpackCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
             MonitorCommand.self,
         ]
     )

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Runtime benchmark.
+#  1. Start-up: time from `stackship run -d` to the first 200 on /ping of the hello service,
+#     with a warm unpack cache, against `runc run -d` of the same prepared bundle (the image's
+#     unpacked root and a spec of the same process) in the same run. Measured for
+#     `-p` (own network namespace, userspace relay) and for --network host; bare runc uses the
+#     host network (it has no port publishing of its own).
+#  2. Unpack: an image of about 100,000 files, `stackship unpack` against GNU `tar -xzf` of the
+#     same layer blobs, and umoci unpack.
+#
+#   Benchmarks/runtime/run.sh [--runs N] [--files N] [--update]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source Benchmarks/lib.sh
+runs=10; update=0; files=100000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --files) files=$2; shift 2 ;;
+    --update) update=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+scripts/setup >/dev/null
+scripts/build-example >&2
+swift build -c release --product stackship >&2
+bin=$(swift build -c release --show-bin-path)/stackship
+work=$(pwd)/Benchmarks/.work/runtime
+rm -rf "$work"; mkdir -p "$work"
+store=$work/store
+"$bin" build Examples/hello/stack.yaml --store "$store" >&2
+py() { python3 -c "$1"; }
+freeport() { py 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Warm the unpack cache, and take the prepared bundle's spec from a real container.
+p=$(freeport)
+id=$("$bin" run -d --store "$store" -p "$p:80" hello)
+python3 Benchmarks/runtime/startup.py "$p" true >/dev/null
+root=$(ls -d "$store"/runtime/roots/sha256-*/rootfs | head -1)
+mkdir -p "$work/bundle"
+py "
+import json
+spec = json.load(open('$store/runtime/containers/$id/config.json'))
+spec['root'] = {'path': '$root', 'readonly': True}
+spec['linux']['namespaces'] = [n for n in spec['linux']['namespaces'] if n['type'] != 'network']
+spec['mounts'] = [m for m in spec['mounts'] if m['type'] != 'bind']
+json.dump(spec, open('$work/bundle/config.json', 'w'))
+"
+"$bin" rm -f --store "$store" "$id" >/dev/null
+
+declare -A times
+measure() { # name, command template with PORT, untimed preparation with PORT
+  local name=$1 template=$2 prepare=${3:-true} port cmd secs
+  port=$(freeport)
+  cmd=${template//PORT/$port}
+  bash -c "${prepare//PORT/$port}"
+  secs=$(python3 Benchmarks/runtime/startup.py "$port" "$cmd")
+  times[$name]+="$secs "
+  printf '%-40s %s s\n' "$name" "$secs" >&2
+}
+for i in $(seq 1 "$runs"); do
+  measure "runc run -d (host network)" "runc --root $work/runc run -d --bundle $work/b$i b$i >/dev/null" \
+    "mkdir -p $work/b$i && python3 -c \"import json;s=json.load(open('$work/bundle/config.json'));s['process']['env']=[e for e in s['process']['env'] if not e.startswith('HTTP_PORT=')]+['HTTP_PORT=PORT'];json.dump(s,open('$work/b$i/config.json','w'))\""
+  runc --root "$work/runc" delete -f "b$i" >/dev/null 2>&1 || true
+  measure "stackship run -d --network host" "$bin run -d --store $store --network host -e HTTP_PORT=PORT --name h$i hello"
+  "$bin" rm -f --store "$store" "h$i" >/dev/null
+  measure "stackship run -d -p PORT:80" "$bin run -d --store $store -p PORT:80 --name p$i hello"
+  "$bin" rm -f --store "$store" "p$i" >/dev/null
+done
+median() { py "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" $1; }
+bare=$(median "${times[runc run -d (host network)]}")
+host=$(median "${times[stackship run -d --network host]}")
+pub=$(median "${times[stackship run -d -p PORT:80]}")
+
+# Unpack: an image of about $files small files in one gzip layer.
+mkdir -p "$work/tree"
+py "
+import os, random
+rng = random.Random(7)
+root = '$work/tree/data'
+for i in range($files):
+    d = os.path.join(root, f'd{i // 1000:03d}')
+    if i % 1000 == 0: os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f'f{i:06d}.txt'), 'w') as f: f.write('x' * rng.randint(0, 2048))
+"
+cat > "$work/many.yaml" <<YAML
+images:
+  many:
+    base: scratch
+    layers:
+      - {source: ./tree, destination: /}
+YAML
+"$bin" build "$work/many.yaml" --store "$store" >&2
+layers=$(py "
+import json
+idx = json.load(open('$store/index.json'))
+m = [d for d in idx['manifests'] if d.get('annotations', {}).get('org.opencontainers.image.ref.name') == 'many:latest'][0]
+man = json.load(open('$store/blobs/sha256/' + m['digest'][7:]))
+print(' '.join('$store/blobs/sha256/' + l['digest'][7:] for l in man['layers']))
+")
+bytes=$(du -sb "$work/tree" | cut -f1)
+bench_add "stackship unpack" "$bin unpack --store $store many:latest $work/u-s"
+bench_add "tar -xzf (GNU tar)" "mkdir -p $work/u-t && for l in $layers; do tar -xzf \$l -C $work/u-t; done"
+bench_add "umoci unpack" "umoci unpack --image $store:many:latest $work/u-u"
+bench_run 3 "rm -rf $work/u-s $work/u-t $work/u-u"
+su=$(bench_secs "stackship unpack"); tu=$(bench_secs "tar -xzf (GNU tar)")
+unpack_table=$(BENCH_BYTES=$bytes bench_table 3 "of $files files")
+
+startup="| command | median time to first 200 on /ping |
+| --- | ---: |
+| runc run -d, prepared bundle (host network) | $bare s |
+| stackship run -d --network host | $host s |
+| stackship run -d -p PORT:80 (own namespace + relay) | $pub s |"
+targets="- run overhead at most 1.2x bare runc: $(bench_check "$host <= 1.2 * $bare") with --network host ($host s vs $bare s, $(py "print(f'{$host/$bare:.2f}')")x); with -p: $(py "print(f'{$pub/$bare:.2f}')")x ($(bench_check "$pub <= 1.2 * $bare"))
+- unpack at most 1.5x tar -xf: $(bench_check "$su <= 1.5 * $tu") ($su s vs $tu s, $(py "print(f'{$su/$tu:.2f}')")x)"
+echo; echo "$startup"; echo; echo "$unpack_table"; echo; echo "$targets"
+if [ "$update" = 1 ]; then
+  bench_update runtime "By \`Benchmarks/runtime/run.sh --update\`. Start-up: the hello service (Examples/hello), time from launching the command to the first HTTP 200 on /ping, polled every millisecond in-process; median of $runs runs, interleaved, with a warm unpack cache. The bare-runc bundle is the spec stackship generated for the same image, on the cached unpacked root, without the network namespace (runc has no port publishing).
+
+$startup
+
+Unpack: one gzip layer of $files small files ($((bytes / 1000000)) MB), into an empty directory; median of 3 runs.
+
+$unpack_table
+
+Targets:
+$targets"
+fi

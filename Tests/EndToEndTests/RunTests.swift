@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// `stackship run` and friends, through the CLI, with the hello service from Examples/hello.
+@Suite(.serialized) struct RunTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/Examples/hello"
+
+    /// A project whose store holds the hello image, built from the example's stack file.
+    func helloProject() throws -> Project {
+        guard FileManager.default.isExecutableFile(atPath: Self.example + "/.build/release/hello") else {
+            throw ToolMissing(tool: "the hello binary", hint: "run scripts/build-example (scripts/test does)")
+        }
+        try requireTool("runc", package: "runc")
+        try requireTool("curl", package: "curl")
+        let p = Project()
+        let r = try stackship(["build", Self.example + "/stack.yaml", "--store", p.store], cwd: p.path)
+        #expect(r.status == 0, "\(r.err)")
+        return p
+    }
+
+    func freePort() throws -> Int {
+        let r = try run("python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+        return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines))!
+    }
+
+    /// Everything a container could leave on the host.
+    func traces(_ p: Project, id: String) throws -> [String] {
+        var found: [String] = []
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        found += mounts.split(separator: "\n").filter { $0.contains(p.path) }.map { "mount \($0)" }
+        let ps = try run("ps", ["-eo", "pid,args"])
+        found += ps.out.split(separator: "\n").filter { $0.contains(id) || $0.contains(String(id.prefix(12))) }.map { "process \($0)" }
+        let containers = p.store + "/runtime/containers"
+        found += ((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).filter { !$0.hasPrefix(".") }.map { "directory \($0)" }
+        found += ((try? FileManager.default.contentsOfDirectory(atPath: p.store + "/runtime/oci")) ?? []).map { "runc state \($0)" }
+        return found
+    }
+
+    func vethCount() throws -> Int {
+        try run("ip", ["-o", "link", "show", "type", "veth"]).out.split(separator: "\n").count
+    }
+
+    @Test func runDetachedPublishGetStopRemoveLeavesNothing() throws {
+        let p = try helloProject()
+        let port = try freePort()
+        let veths = try vethCount()
+        let r = try stackship(["run", "-d", "-p", "\(port):80", "--name", "hello-e2e", "hello"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(r.status == 0, "\(r.err)")
+        let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64)
+        var answer = ""
+        for _ in 0..<100 {
+            let c = try run("curl", ["-fsS", "http://127.0.0.1:\(port)/ping"])
+            if c.status == 0 { answer = c.out; break }
+            usleep(100_000)
+        }
+        #expect(answer == "pong")
+        #expect(try run("curl", ["-fsS", "http://127.0.0.1:\(port)/"]).out == "Hello, world.")
+        let ps = try stackship(["ps"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(ps.out.contains("hello-e2e"))
+        #expect(ps.out.contains("0.0.0.0:\(port)->80/tcp"))
+        #expect(ps.out.contains("Up "))
+        #expect(try traces(p, id: id).contains { $0.hasPrefix("mount") }) // the root and netns, while it runs
+        let exec = try stackship(["exec", "hello-e2e", "/usr/local/bin/hello", "unused"], cwd: p.path, env: ["STACKSHIP_STORE": p.store, "X": "1"])
+        #expect(exec.status != 0) // port 80 is taken by the running server: the second one fails to bind
+        let logs = try stackship(["logs", "hello-e2e"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(logs.out.contains("listening on 0.0.0.0:80"))
+        let stop = try stackship(["stop", "hello-e2e"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(stop.status == 0, "\(stop.err)")
+        let all = try stackship(["ps", "-a"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(all.out.contains("Exited ("))
+        #expect(try run("curl", ["-fsS", "--max-time", "2", "http://127.0.0.1:\(port)/ping"]).status != 0)
+        let rm = try stackship(["rm", "hello-e2e"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(rm.status == 0, "\(rm.err)")
+        let left = try traces(p, id: id)
+        #expect(left.isEmpty, "\(left)")
+        #expect(try vethCount() == veths)
+    }
+
+    @Test func foregroundRunShowsOutputAndExitsWithTheContainersCode() throws {
+        let p = try helloProject()
+        try p.write("env.list", "# settings\nHTTP_PORT=not-a-port\n")
+        let r = try stackship(["run", "--rm", "--env-file", "env.list", "hello"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
+        #expect(r.status == 2)
+        #expect(r.out.contains("HTTP_PORT must be a port number from 1 to 65535, not \"not-a-port\""), "\(r.out) \(r.err)")
+        let left = try traces(p, id: "hello")
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func errorsNameTheProblemAndTheFix() throws {
+        let p = try helloProject()
+        let env = ["STACKSHIP_STORE": p.store]
+        // No runtime on PATH, or one asked for that is not there.
+        let noRuntime = try stackship(["run", "-d", "hello"], cwd: p.path, env: env.merging(["PATH": "/nonexistent"]) { _, b in b })
+        #expect(noRuntime.status == 1)
+        #expect(noRuntime.err.contains("no OCI runtime found"))
+        #expect(noRuntime.err.contains("apt-get install runc"))
+        let wrongRuntime = try stackship(["run", "-d", "--runtime", "/opt/none/runc", "hello"], cwd: p.path, env: env)
+        #expect(wrongRuntime.err.contains("OCI runtime '/opt/none/runc' not found"))
+        // An image with nothing to run.
+        try p.write("bare/file", "x")
+        try p.write("stack.yaml", "images:\n  bare:\n    tags: [bare:1]\n    layers:\n      - source: ./bare\n        destination: /data\n")
+        #expect(try stackship(["build"], cwd: p.path, env: env).status == 0)
+        let bare = try stackship(["run", "bare:1"], cwd: p.path, env: env)
+        #expect(bare.status == 1)
+        #expect(bare.err.contains("image bare:1 has no entrypoint or cmd"))
+        #expect(bare.err.contains("give a command after the image"))
+        // A host port already taken.
+        let port = try freePort()
+        let first = try stackship(["run", "-d", "-p", "\(port):80", "--name", "first", "hello"], cwd: p.path, env: env)
+        #expect(first.status == 0, "\(first.err)")
+        let second = try stackship(["run", "-d", "-p", "\(port):80", "hello"], cwd: p.path, env: env)
+        #expect(second.status == 1)
+        #expect(second.err.contains("host port \(port) on 0.0.0.0 is already in use"))
+        #expect(!second.err.contains("Fatal error"))
+        #expect(try stackship(["rm", "-f", "first"], cwd: p.path, env: env).status == 0)
+        // An unknown image: not in the store, and nothing to pull it from.
+        let unknown = try stackship(["run", "--pull", "never", "nosuch:1"], cwd: p.path, env: env)
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("nosuch:1"))
+        let closedPort = try freePort()
+        let unreachable = try stackship(["run", "127.0.0.1:\(closedPort)/team/nosuch:1"], cwd: p.path, env: env)
+        #expect(unreachable.status == 1)
+        #expect(unreachable.err.contains("is not in the store"))
+        #expect(unreachable.err.contains("pulling it failed"))
+        // Bad flags.
+        let badPort = try stackship(["run", "-p", "80:http", "hello"], cwd: p.path, env: env)
+        #expect(badPort.err.contains("'http' is not a port number"))
+        let badNetwork = try stackship(["run", "--network", "bridge", "hello"], cwd: p.path, env: env)
+        #expect(badNetwork.err.contains("--network must be isolated, host or none"))
+        let unknownContainer = try stackship(["logs", "ghost"], cwd: p.path, env: env)
+        #expect(unknownContainer.err.contains("no container 'ghost'"))
+        let left = try traces(p, id: "hello")
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func runPullsAMissingImageFromARegistry() throws {
+        // Covered where a registry runs: RegistryTests start the CNCF registry. Here, the pull
+        // path is proven to be taken (and to fail cleanly) when nothing listens.
+        let p = Project()
+        let port = try freePort()
+        let r = try stackship(["run", "--store", p.store, "127.0.0.1:\(port)/x/y:1"], cwd: p.path)
+        #expect(r.err.contains("Unable to find image '127.0.0.1:\(port)/x/y:1' locally"))
+    }
+}
