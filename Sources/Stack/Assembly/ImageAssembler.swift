@@ -57,8 +57,7 @@ public enum ImageAssembler {
                 let shown = displayPath(layer.source, stack: stack)
                 events(.layerStarted(name: image.name, index: i, total: image.layers.count, source: shown))
                 let result = try LayerBuilder.build(
-                    [LayerSource(source: layer.source, destination: layer.destination, mode: layer.mode,
-                                 followSymlinks: layer.followSymlinks, exclude: layer.exclude)],
+                    try layerSources(layer, image: image),
                     options: LayerOptions(compression: image.compression, level: options.level, threads: options.threads, epoch: options.epoch),
                     into: store
                 ) { events(.layerProgress(name: image.name, index: i, $0)) }
@@ -69,7 +68,8 @@ public enum ImageAssembler {
             let created = rfc3339(options.epoch)
             var history = base.config?.history ?? []
             for (layer, _) in zip(image.layers, built) {
-                history.append(ImageConfig.History(created: created, createdBy: "stackship: add \(displayPath(layer.source, stack: stack)) \(layer.destination)", comment: layer.comment))
+                let what = layer.kind == .executable ? "executable " : ""
+                history.append(ImageConfig.History(created: created, createdBy: "stackship: add \(what)\(displayPath(layer.source, stack: stack)) \(layer.destination)", comment: layer.comment))
             }
             let config = ImageConfig(
                 platform: image.platform,
@@ -90,6 +90,32 @@ public enum ImageAssembler {
             let result = BuiltImage(name: image.name, manifest: manifestDescriptor, config: configDescriptor, tags: image.tags, layers: built)
             events(.imageFinished(result))
             return result
+        }
+    }
+
+    /// What goes into the layer for `layer`: its source as it is, or for an executable, the
+    /// program with its interpreter and shared libraries (see ``ELFDependencies``).
+    ///
+    /// - Throws: ``StackBuildError/executableLayer(image:layer:_:)`` when the program's needs
+    ///   cannot be met, ``StackBuildError/executablePlatformMismatch(image:layer:executable:architecture:wanted:)``
+    ///   when it is for another architecture than the image.
+    static func layerSources(_ layer: LayerSpec, image: ImageSpec) throws -> [LayerSource] {
+        switch layer.kind {
+        case .tree:
+            return [LayerSource(source: layer.source, destination: layer.destination, mode: layer.mode,
+                                followSymlinks: layer.followSymlinks, exclude: layer.exclude)]
+        case .executable:
+            let dependencies: ELFDependencies
+            do {
+                dependencies = try ELFDependencies.resolve(executable: layer.source, destination: layer.destination)
+            } catch let error as ELFDependencyError {
+                throw StackBuildError.executableLayer(image: image.name, layer: layer.location, error)
+            }
+            if let architecture = dependencies.architecture, architecture != image.platform.architecture {
+                throw StackBuildError.executablePlatformMismatch(image: image.name, layer: layer.location, executable: layer.source,
+                                                                 architecture: architecture, wanted: image.platform.description)
+            }
+            return dependencies.layerSources(mode: layer.mode)
         }
     }
 
@@ -221,6 +247,10 @@ public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equ
     case baseNotFound(image: String, base: String, store: String)
     case baseNotInArchive(image: String, archive: String, reference: String?, available: [String])
     case platformMismatch(image: String, base: String, basePlatform: String, wanted: String)
+    /// An `executable:` layer (at `layer` in the stack file) whose program or libraries are unusable.
+    case executableLayer(image: String, layer: SourceLocation, ELFDependencyError)
+    /// An `executable:` layer whose program is for `architecture` while the image is for `wanted`.
+    case executablePlatformMismatch(image: String, layer: SourceLocation, executable: String, architecture: String, wanted: String)
 
     public var description: String {
         switch self {
@@ -234,6 +264,10 @@ public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equ
             return "image '\(image)': \(archive) holds several images (\(names)); name one as ARCHIVE:REFERENCE"
         case let .platformMismatch(image, base, basePlatform, wanted):
             return "image '\(image)': base '\(base)' is for \(basePlatform) but the image is for \(wanted); set platform: \(basePlatform) or pick a base for \(wanted)"
+        case let .executableLayer(image, layer, error):
+            return "\(layer): image '\(image)': \(error)"
+        case let .executablePlatformMismatch(image, layer, executable, architecture, wanted):
+            return "\(layer): image '\(image)': \(executable) is a program for \(architecture) but the image is for \(wanted); set platform: linux/\(architecture) or build the program for \(wanted)"
         }
     }
 

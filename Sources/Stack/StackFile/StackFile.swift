@@ -13,6 +13,8 @@ import OCI
 ///       - source: ./build/hello
 ///         destination: /usr/local/bin/hello
 ///         mode: 0755
+///       - executable: ./build/server   # with its shared libraries
+///         destination: /usr/local/bin/server
 ///     config:
 ///       entrypoint: [/usr/local/bin/hello]
 /// ```
@@ -160,17 +162,32 @@ public enum BaseSpec: Sendable, Hashable {
     case dockerArchive(path: String, reference: String?)
 }
 
+/// What a layer entry adds to the image.
+public enum LayerKind: Sendable, Hashable {
+    /// A file or directory copied as it is (`source:`).
+    case tree
+    /// An ELF program together with its program interpreter and the shared libraries it needs
+    /// (`executable:`); see ``ELFDependencies``.
+    case executable
+}
+
 /// A layer made from a file or directory on the build host.
 public struct LayerSpec: Sendable {
     /// Where the layer's entry in `layers:` is in the stack file.
     public var location: SourceLocation
-    /// The absolute path of the source file or directory (`source:`, resolved against the stack
-    /// file's directory). It existed and was readable when the file was loaded.
+    /// What the layer holds: ``LayerKind/tree`` for `source:`, ``LayerKind/executable`` for
+    /// `executable:`.
+    public var kind: LayerKind
+    /// The absolute path of the source file or directory (`source:`), or of the program
+    /// (`executable:`), resolved against the stack file's directory. It existed and was
+    /// readable when the file was loaded, and a program is a file.
     public var source: String
     /// The absolute, normalised path inside the image (`destination:`): no `.` or `..`
-    /// components, no trailing slash except for `/` itself.
+    /// components, no trailing slash except for `/` itself. For an executable, the program's
+    /// own path in the image.
     public var destination: String
-    /// Permission bits for a single-file source (`mode:`, read as octal like chmod).
+    /// Permission bits for a single-file source or an executable (`mode:`, read as octal like
+    /// chmod); nil keeps the file's own.
     public var mode: UInt32?
     /// Whether symlinks inside the source are followed (`follow_symlinks:`, default false).
     public var followSymlinks: Bool
@@ -180,9 +197,10 @@ public struct LayerSpec: Sendable {
     public var comment: String?
 
     /// Creates a layer spec from parts that are already valid.
-    public init(location: SourceLocation, source: String, destination: String, mode: UInt32? = nil,
+    public init(location: SourceLocation, kind: LayerKind = .tree, source: String, destination: String, mode: UInt32? = nil,
                 followSymlinks: Bool = false, exclude: [String] = [], comment: String? = nil) {
         self.location = location
+        self.kind = kind
         self.source = source
         self.destination = destination
         self.mode = mode

@@ -19,7 +19,7 @@ struct StackFileParser {
 
     static let topLevelKeys = ["version", "images"]
     static let imageKeys = ["base", "tags", "platform", "compression", "layers", "config", "annotations"]
-    static let layerKeys = ["source", "destination", "mode", "follow_symlinks", "exclude", "comment"]
+    static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",
                              "stop_signal", "volumes"]
 
@@ -294,32 +294,49 @@ struct StackFileParser {
                                  hint: "write `- source: PATH` with `destination: /PATH` under it")
         }
         let here = location(node)
-        var source: (path: String, kind: StackPaths.Kind)?
-        var destination: String?
+        var source: (path: String, kind: StackPaths.Kind, entry: Entry)?
+        var destination: (path: String, entry: Entry)?
         var mode: (value: UInt32, entry: Entry)?
+        var treeOnly: Entry?  // the first of `follow_symlinks:` and `exclude:`
         var layer = LayerSpec(location: here, source: "", destination: "/")
-        // Empty optional keys count as absent; empty `source:`/`destination:` are type errors.
+        // Empty optional keys count as absent; empty `source:`/`executable:`/`destination:` are type errors.
         for field in try entries(of: mapping, context: context, allowed: Self.layerKeys)
-        where !isNull(field.value) || field.key == "source" || field.key == "destination" {
+        where !isNull(field.value) || ["source", "executable", "destination"].contains(field.key) {
             switch field.key {
-            case "source":
-                let raw = try scalar(field, what: "source", expected: "the path of a file or directory")
+            case "source", "executable":
+                if let other = source {
+                    throw StackFileError(location: location(field.keyNode),
+                                         message: "layer \(number) of image '\(image)' has both `\(other.entry.key):` and `\(field.key):`",
+                                         hint: "a layer has exactly one of them: `source:` copies files as they are, `executable:` adds a program with the shared libraries it needs; split it into two layers")
+                }
+                let isExecutable = field.key == "executable"
+                let what = isExecutable ? "executable" : "layer source"
+                let raw = try scalar(field, what: field.key,
+                                     expected: isExecutable ? "the path of an ELF program" : "the path of a file or directory")
                 let at = valueLocation(field)
                 guard !raw.isEmpty else {
-                    throw StackFileError(location: at, message: "layer source is empty",
-                                         hint: "give the path of a file or directory, relative to \(directory)")
+                    throw StackFileError(location: at, message: "\(what) is empty",
+                                         hint: "give the path of \(isExecutable ? "a program" : "a file or directory"), relative to \(directory)")
                 }
                 let path = StackPaths.absolute(raw, relativeTo: directory)
-                source = (path, try checkPath(raw: raw, absolute: path, what: "layer source", at: at))
+                let kind = try checkPath(raw: raw, absolute: path, what: what, at: at)
+                if isExecutable, kind == .directory {
+                    throw StackFileError(location: at, message: "executable '\(raw)' is a directory (\(path))",
+                                         hint: "give the path of the program file itself, or use `source:` to copy a directory")
+                }
+                source = (path, kind, field)
+                layer.kind = isExecutable ? .executable : .tree
             case "destination":
                 let raw = try scalar(field, what: "destination", expected: "an absolute path inside the image")
-                destination = try absolutePath(raw, what: "layer destination", at: valueLocation(field))
+                destination = (try absolutePath(raw, what: "layer destination", at: valueLocation(field)), field)
             case "mode":
                 mode = (try parseMode(field), field)
             case "follow_symlinks":
                 layer.followSymlinks = try bool(field, what: "follow_symlinks")
+                treeOnly = treeOnly ?? field
             case "exclude":
                 layer.exclude = try parseExclude(field)
+                treeOnly = treeOnly ?? field
             case "comment":
                 layer.comment = try scalar(field, what: "comment", expected: "a string")
             default:
@@ -328,9 +345,13 @@ struct StackFileParser {
         }
         guard let source else {
             throw StackFileError(location: here, message: "missing key 'source' \(context)",
-                                 hint: "add `source: PATH`, the file or directory on this machine to copy into the image")
+                                 hint: "add `source: PATH`, the file or directory on this machine to copy into the image (or `executable: PATH` for a program and its shared libraries)")
         }
         guard let destination else {
+            if layer.kind == .executable {
+                throw StackFileError(location: here, message: "missing key 'destination' \(context)",
+                                     hint: "add `destination: /PATH`, the program's path inside the image, such as /usr/local/bin/\((source.path as NSString).lastPathComponent)")
+            }
             throw StackFileError(location: here, message: "missing key 'destination' \(context)",
                                  hint: "add `destination: /PATH`, where the source goes inside the image")
         }
@@ -339,8 +360,20 @@ struct StackFileParser {
                                  message: "`mode` applies only to a single-file source, but layer \(number)'s source is a directory",
                                  hint: "remove `mode:`, or set the permissions on the files themselves")
         }
+        if layer.kind == .executable {
+            if let treeOnly {
+                throw StackFileError(location: location(treeOnly.keyNode),
+                                     message: "`\(treeOnly.key)` applies only to `source:` layers, not to an executable",
+                                     hint: "remove it; an executable layer holds the program, its interpreter and its libraries, with symlinks followed")
+            }
+            if destination.path == "/" {
+                throw StackFileError(location: valueLocation(destination.entry),
+                                     message: "the destination of an executable is the program's path inside the image, not '/'",
+                                     hint: "write a file path such as /usr/local/bin/\((source.path as NSString).lastPathComponent)")
+            }
+        }
         layer.source = source.path
-        layer.destination = destination
+        layer.destination = destination.path
         layer.mode = mode?.value
         return layer
     }
