@@ -133,13 +133,4 @@ import Testing
         let left = try traces(p, id: "hello")
         #expect(left.isEmpty, "\(left)")
     }
-
-    @Test func runPullsAMissingImageFromARegistry() throws {
-        // Covered where a registry runs: RegistryTests start the CNCF registry. Here, the pull
-        // path is proven to be taken (and to fail cleanly) when nothing listens.
-        let p = Project()
-        let port = try freePort()
-        let r = try stackship(["run", "--store", p.store, "127.0.0.1:\(port)/x/y:1"], cwd: p.path)
-        #expect(r.err.contains("Unable to find image '127.0.0.1:\(port)/x/y:1' locally"))
-    }
 }

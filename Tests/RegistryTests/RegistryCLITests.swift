@@ -102,6 +102,35 @@ import Testing
         }
     }
 
+    @Test func runPullsAMissingImageThenRunsIt() async throws {
+        try await withRegistry(.plain) { registry in
+            // A runnable image: the static busybox as /bin/sh and /bin/echo.
+            let project = home + "/bb"
+            try FileManager.default.createDirectory(atPath: project + "/root/bin", withIntermediateDirectories: true)
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/busybox") else {
+                throw FixtureError("busybox is not installed: run scripts/setup, or apt-get install busybox-static")
+            }
+            try FileManager.default.copyItem(atPath: "/usr/bin/busybox", toPath: project + "/root/bin/busybox")
+            for applet in ["sh", "echo"] {
+                try FileManager.default.createSymbolicLink(atPath: project + "/root/bin/" + applet, withDestinationPath: "busybox")
+            }
+            try Data("images:\n  bb:\n    tags: [bb:1]\n    layers:\n      - {source: ./root, destination: /}\n    config:\n      cmd: [/bin/echo, ran from the registry]\n".utf8)
+                .write(to: URL(fileURLWithPath: project + "/stack.yaml"))
+            #expect(try stackship(["build", project + "/stack.yaml"]).status == 0)
+            #expect(try stackship(["push", "bb:1", "\(registry.host)/team/bb:1"]).status == 0)
+            // A store without the image: run pulls it, then runs it.
+            let run = try stackship(["run", "--rm", "--store", home + "/empty", "\(registry.host)/team/bb:1"])
+            #expect(run.status == 0, "\(run.err)")
+            #expect(run.err.contains("Unable to find image '\(registry.host)/team/bb:1' locally"))
+            #expect(run.out == "ran from the registry\n")
+            // Now it is there: no second pull.
+            let again = try stackship(["run", "--rm", "--store", home + "/empty", "\(registry.host)/team/bb:1", "/bin/echo", "again"])
+            #expect(again.out == "again\n")
+            #expect(!again.err.contains("Unable to find image"))
+            #expect(try stackship(["ps", "-a", "-q", "--store", home + "/empty"]).out.isEmpty)
+        }
+    }
+
     @Test func copyBetweenRegistriesStoreAndArchives() async throws {
         try await withRegistry(.plain) { registry in
             try buildImage("app:2")

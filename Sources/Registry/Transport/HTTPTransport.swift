@@ -28,6 +28,9 @@ public final class HTTPTransport: Sendable {
             decompression: .disabled
         )
         configuration.httpVersion = .http1Only
+        // Our RetryPolicy retries failed connections with backoff; AHC's own retrying would keep
+        // each attempt going until the connect timeout, so a closed port took minutes to report.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

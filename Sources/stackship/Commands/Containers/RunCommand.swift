@@ -156,7 +156,7 @@ struct RunCommand: ParsableCommand {
         do {
             try AsyncCLI.runThrowing {
                 let view = TransferView(verb: "pull")
-                let options = try PlatformOptions().transfer(jobs: registryOptions.jobs)
+                let options = TransferOptions(jobs: registryOptions.jobs, platform: .host, allPlatforms: false)
                 _ = try await registryOptions.withClient(for: reference.registry) { client in
                     try await store.withAsyncWriteSession {
                         try await ImageTransfer.pull(reference, client: client, into: store, options: options) { view.handle($0) }
