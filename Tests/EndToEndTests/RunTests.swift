@@ -133,4 +133,29 @@ import Testing
         let left = try traces(p, id: "hello")
         #expect(left.isEmpty, "\(left)")
     }
+
+    @Test func ctrlCInTheForegroundStopsTheContainer() throws {
+        let p = try helloProject()
+        let port = try freePort()
+        let log = p.path + "/fg.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let fg = Process()
+        fg.executableURL = URL(fileURLWithPath: try stackshipBinary())
+        fg.arguments = ["run", "--rm", "-p", "\(port):80", "--name", "fg", "--store", p.store, "hello"]
+        fg.standardOutput = FileHandle(forWritingAtPath: log)
+        fg.standardError = FileHandle(forWritingAtPath: log)
+        try fg.run()
+        var up = false
+        for _ in 0..<100 where !up {
+            up = try run("curl", ["-fsS", "http://127.0.0.1:\(port)/ping"]).status == 0
+            if !up { usleep(100_000) }
+        }
+        #expect(up)
+        kill(fg.processIdentifier, SIGINT)
+        fg.waitUntilExit()
+        // Hummingbird shuts down gracefully on SIGINT and exits 0; --rm then removes it.
+        #expect(fg.terminationStatus == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let left = try traces(p, id: "fg")
+        #expect(left.isEmpty, "\(left)")
+    }
 }

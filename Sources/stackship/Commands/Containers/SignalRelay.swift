@@ -12,6 +12,12 @@ final class SignalRelay: @unchecked Sendable {
 
     static func start(signals: [Int32], _ handler: @escaping @Sendable (String) -> Void) -> SignalRelay {
         let relay = SignalRelay(signals: signals)
+        // A parent may have started us with these blocked (Foundation's Process does): unblock
+        // them, or they would stay pending and never reach the container.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         let names: [Int32: String] = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP", SIGQUIT: "SIGQUIT"]
         for s in signals {
             signal(s, SIG_IGN)
