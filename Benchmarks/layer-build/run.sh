@@ -27,8 +27,8 @@ tree=$work/tree
 mkdir -p "$work"
 echo "generating the tree ($size bytes, $files small files) in $tree ..." >&2
 python3 Benchmarks/layer-build/generate-tree.py "$tree" "$size" "$files"
-swift build -c release --product stackship >&2
-bin=$(swift build -c release --show-bin-path)/stackship
+swift build -c release --static-swift-stdlib --product stackship >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/stackship
 out=$work/out
 rm -rf "$out"; mkdir -p "$out"
 # Warm the page cache so every tool reads from memory.

@@ -17,8 +17,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 scripts/setup >/dev/null
-swift build -c release --product stackship >&2
-bin=$(swift build -c release --show-bin-path)/stackship
+swift build -c release --static-swift-stdlib --product stackship >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/stackship
 work=$(pwd)/Benchmarks/.work/registry
 rm -rf "$work"; mkdir -p "$work/src"
 

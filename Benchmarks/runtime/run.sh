@@ -23,8 +23,8 @@ while [ $# -gt 0 ]; do
 done
 scripts/setup >/dev/null
 scripts/build-example >&2
-swift build -c release --product stackship >&2
-bin=$(swift build -c release --show-bin-path)/stackship
+swift build -c release --static-swift-stdlib --product stackship >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/stackship
 work=$(pwd)/Benchmarks/.work/runtime
 rm -rf "$work"; mkdir -p "$work"
 store=$work/store
@@ -49,28 +49,28 @@ json.dump(spec, open('$work/bundle/config.json', 'w'))
 "$bin" rm -f --store "$store" "$id" >/dev/null
 
 declare -A times
-measure() { # name, command template with PORT, untimed preparation with PORT
+measure() { # name, command template with @PORT@, untimed preparation with @PORT@
   local name=$1 template=$2 prepare=${3:-true} port cmd secs
   port=$(freeport)
-  cmd=${template//PORT/$port}
-  bash -c "${prepare//PORT/$port}"
+  cmd=${template//@PORT@/$port}
+  bash -c "${prepare//@PORT@/$port}"
   secs=$(python3 Benchmarks/runtime/startup.py "$port" "$cmd")
   times[$name]+="$secs "
   printf '%-40s %s s\n' "$name" "$secs" >&2
 }
 for i in $(seq 1 "$runs"); do
-  measure "runc run -d (host network)" "runc --root $work/runc run -d --bundle $work/b$i b$i >/dev/null" \
-    "mkdir -p $work/b$i && python3 -c \"import json;s=json.load(open('$work/bundle/config.json'));s['process']['env']=[e for e in s['process']['env'] if not e.startswith('HTTP_PORT=')]+['HTTP_PORT=PORT'];json.dump(s,open('$work/b$i/config.json','w'))\""
+  measure runc "runc --root $work/runc run -d --bundle $work/b$i b$i >/dev/null" \
+    "mkdir -p $work/b$i && python3 -c \"import json;s=json.load(open('$work/bundle/config.json'));s['process']['env']=[e for e in s['process']['env'] if not e.startswith('HTTP_PORT=')]+['HTTP_PORT=@PORT@'];json.dump(s,open('$work/b$i/config.json','w'))\""
   runc --root "$work/runc" delete -f "b$i" >/dev/null 2>&1 || true
-  measure "stackship run -d --network host" "$bin run -d --store $store --network host -e HTTP_PORT=PORT --name h$i hello"
+  measure host "$bin run -d --store $store --network host -e HTTP_PORT=@PORT@ --name h$i hello"
   "$bin" rm -f --store "$store" "h$i" >/dev/null
-  measure "stackship run -d -p PORT:80" "$bin run -d --store $store -p PORT:80 --name p$i hello"
+  measure pub "$bin run -d --store $store -p @PORT@:80 --name p$i hello"
   "$bin" rm -f --store "$store" "p$i" >/dev/null
 done
-median() { py "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" $1; }
-bare=$(median "${times[runc run -d (host network)]}")
-host=$(median "${times[stackship run -d --network host]}")
-pub=$(median "${times[stackship run -d -p PORT:80]}")
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" $1; }
+bare=$(median "${times[runc]}")
+host=$(median "${times[host]}")
+pub=$(median "${times[pub]}")
 
 # Unpack: an image of about $files small files in one gzip layer.
 mkdir -p "$work/tree"

@@ -56,15 +56,7 @@ public final class RunningContainer: Sendable {
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(null) }
         let status = try engine.exec(id, command: command, stdio: [null, fd, fd])
-        lseek(fd, 0, SEEK_SET)
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
-        return (status, String(decoding: data, as: UTF8.self))
+        return (status, String(decoding: ChildProcess.readFromStart(fd), as: UTF8.self))
     }
 
     /// An HTTP GET of `path` on a container port, through its published host port (or inside its

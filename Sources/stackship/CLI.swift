@@ -18,6 +18,22 @@ enum CLI {
         }
     }
 
+    /// Does `body` for each name, printing the name when it succeeds and the error when not
+    /// (docker's behaviour for `stop a b c`); fails at the end if any did.
+    static func forEach(_ names: [String], _ body: (String) throws -> Void) throws {
+        var failed = false
+        for name in names {
+            do {
+                try body(name)
+                print(name)
+            } catch {
+                FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+
     static func describe(_ error: Error) -> String {
         if let e = error as? LocalizedError, let text = e.errorDescription { return text }
         return "\(error)"

@@ -173,10 +173,12 @@ public final class AtomicFileWriter: ByteSink {
 
     /// Flushes, fsyncs and renames the temporary file over the destination, or over
     /// `path` when given (it must be in the same directory, for the rename to be atomic).
-    public func commit(renamingTo path: String? = nil) throws {
+    /// With `durable: false` nothing is fsynced: the file still appears whole or not at all, but
+    /// may be lost in a power cut (right for state that a reboot makes stale anyway).
+    public func commit(renamingTo path: String? = nil, durable: Bool = true) throws {
         let target = path ?? destination
         try sink.flush()
-        guard fsync(sink.fd) == 0 else { throw OCIError.io(path: temporaryPath, operation: "fsync", errno: errno) }
+        guard !durable || fsync(sink.fd) == 0 else { throw OCIError.io(path: temporaryPath, operation: "fsync", errno: errno) }
         guard rename(temporaryPath, target) == 0 else {
             let code = errno
             unlink(temporaryPath)
@@ -184,7 +186,7 @@ public final class AtomicFileWriter: ByteSink {
             throw OCIError.io(path: target, operation: "rename into place", errno: code)
         }
         done = true
-        FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
+        if durable { FileIO.syncDirectory((target as NSString).deletingLastPathComponent) }
     }
 
     /// Removes the temporary file; the destination is left as it was.
@@ -192,10 +194,10 @@ public final class AtomicFileWriter: ByteSink {
         if !done { unlink(temporaryPath); done = true }
     }
 
-    /// Writes `data` to `path` atomically.
-    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+    /// Writes `data` to `path` atomically (and durably unless `durable` is false).
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let writer = try AtomicFileWriter(destination: path, mode: mode)
         try writer.write(contentsOf: data)
-        try writer.commit()
+        try writer.commit(durable: durable)
     }
 }

@@ -69,7 +69,7 @@ public final class ContainerEngine: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFileWriter.write(try encoder.encode(state), to: directory(of: state.id) + "/state.json")
+        try AtomicFileWriter.write(try encoder.encode(state), to: directory(of: state.id) + "/state.json", durable: false)
     }
 
     /// Changes a container's state under its lock (monitor and CLI both write it).
@@ -147,14 +147,17 @@ public final class ContainerEngine: @unchecked Sendable {
             try save(state)
             return state
         }
+        // The monitor starts now, loading while the bundle is prepared, and waits for "go".
+        var monitor: MonitorHandle?
         do {
-            try prepareBundle(state, config: config, manifest: manifest, options: options)
-            let ready = try startMonitor(state, listeners: listeners.map(\.fd))
+            monitor = try startMonitor(state, listeners: listeners.map(\.fd))
             listenersOwned = false
             for l in listeners { close(l.fd) }
-            if let failure = ready { throw failure }
+            try prepareBundle(state, config: config, manifest: manifest, options: options)
+            if let failure = try monitor!.go() { throw failure }
             return try load(id)
         } catch {
+            monitor?.abort()
             try? remove(id, force: true)
             throw error
         }
@@ -182,12 +185,12 @@ public final class ContainerEngine: @unchecked Sendable {
         if let h = options.hostname { hostname = h } else if state.network == .host { hostname = ProcessInfo.processInfo.hostName } else { hostname = String(state.id.prefix(12)) }
         var etc: [String: String] = [:]
         let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
-        try AtomicFileWriter.write(Data(hosts.utf8), to: dir + "/etc/hosts")
-        try AtomicFileWriter.write(Data((hostname + "\n").utf8), to: dir + "/etc/hostname")
+        try AtomicFileWriter.write(Data(hosts.utf8), to: dir + "/etc/hosts", durable: false)
+        try AtomicFileWriter.write(Data((hostname + "\n").utf8), to: dir + "/etc/hostname", durable: false)
         etc["/etc/hosts"] = dir + "/etc/hosts"
         etc["/etc/hostname"] = dir + "/etc/hostname"
         if state.network == .host, let resolv = FileManager.default.contents(atPath: "/etc/resolv.conf") {
-            try AtomicFileWriter.write(resolv, to: dir + "/etc/resolv.conf")
+            try AtomicFileWriter.write(resolv, to: dir + "/etc/resolv.conf", durable: false)
             etc["/etc/resolv.conf"] = dir + "/etc/resolv.conf"
         }
         for volume in options.volumes where !FileIO.exists(volume.source) {
@@ -197,45 +200,37 @@ public final class ContainerEngine: @unchecked Sendable {
                                          hostname: hostname, networkNamespace: netns, etcFiles: etc)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFileWriter.write(try encoder.encode(spec), to: dir + "/config.json")
+        try AtomicFileWriter.write(try encoder.encode(spec), to: dir + "/config.json", durable: false)
     }
 
-    /// Starts the monitor and waits for its word: nil once the container runs, else the error.
-    private func startMonitor(_ state: ContainerState, listeners: [Int32]) throws -> Error? {
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
-        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    /// Starts the monitor: descriptor 3 is the pipe it answers on, 4 the pipe it waits on for
+    /// "go" (EOF: give up), 5, 6, ... the published ports' listening sockets.
+    private func startMonitor(_ state: ContainerState, listeners: [Int32]) throws -> MonitorHandle {
+        var ready: [Int32] = [0, 0], go: [Int32] = [0, 0]
+        guard pipe(&ready) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
+        guard pipe(&go) == 0 else {
+            close(ready[0]); close(ready[1])
+            throw RuntimeError.io(path: "pipe", operation: "create", errno: errno)
+        }
+        for fd in ready + go { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         let log = open(directory(of: state.id) + "/monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        defer { close(null); if log >= 0 { close(log) } }
+        defer {
+            close(null)
+            if log >= 0 { close(log) }
+            close(ready[1])
+            close(go[0])
+        }
         let pid: pid_t
         do {
             pid = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
-                                         fds: [null, log >= 0 ? log : null, log >= 0 ? log : null, pipeFDs[1]] + listeners,
+                                         fds: [null, log >= 0 ? log : null, log >= 0 ? log : null, ready[1], go[0]] + listeners,
                                          newSession: true)
         } catch {
-            close(pipeFDs[0]); close(pipeFDs[1])
+            close(ready[0]); close(go[1])
             throw error
         }
-        close(pipeFDs[1])
-        defer { close(pipeFDs[0]) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
-        let word = String(decoding: data, as: UTF8.self)
-        if word == "ok\n" { return nil }
-        if word.isEmpty {
-            var status: Int32 = 0
-            waitpid(pid, &status, WNOHANG)
-            let tail = (try? String(contentsOfFile: directory(of: state.id) + "/monitor.log", encoding: .utf8)) ?? ""
-            return RuntimeError.runtimeFailed(runtime: "stackship", command: "_monitor", message: tail.isEmpty ? "the monitor ended without starting the container" : tail)
-        }
-        return MonitorFailure(message: word.trimmingCharacters(in: .whitespacesAndNewlines))
+        return MonitorHandle(pid: pid, readyFD: ready[0], goFD: go[1], logPath: directory(of: state.id) + "/monitor.log")
     }
 
     // MARK: Stop and remove
@@ -262,8 +257,9 @@ public final class ContainerEngine: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let monitor = state.monitorPid ?? (try? load(state.id))?.monitorPid, !ChildProcess.isAlive(monitor) { return true }
-            if let current = try? load(state.id), current.status != .running { return !(current.monitorPid.map(ChildProcess.isAlive) ?? false) }
-            if (try? load(state.id)) == nil { return true }
+            guard let current = try? load(state.id) else { return true } // removed (--rm)
+            // Exited and recorded; the monitor may still be tearing down: wait for it too.
+            if current.status != .running && !(current.monitorPid.map(ChildProcess.isAlive) ?? false) { return true }
             usleep(20_000)
         }
         return false
@@ -340,6 +336,52 @@ public final class ContainerEngine: @unchecked Sendable {
             if !taken.contains(name) { return name }
         }
         return "stackship_\(Int.random(in: 1000...999_999))"
+    }
+}
+
+/// The parent's end of a starting monitor.
+final class MonitorHandle {
+    let pid: pid_t
+    private var readyFD: Int32
+    private var goFD: Int32
+    let logPath: String
+
+    init(pid: pid_t, readyFD: Int32, goFD: Int32, logPath: String) {
+        self.pid = pid
+        self.readyFD = readyFD
+        self.goFD = goFD
+        self.logPath = logPath
+    }
+
+    deinit { abort() }
+
+    /// Tells the monitor the bundle is ready and waits for its word: nil once the container
+    /// runs, else the error.
+    func go() throws -> Error? {
+        let written = "go\n".withCString { write(goFD, $0, 3) }
+        close(goFD)
+        goFD = -1
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while written == 3 {
+            let n = buffer.withUnsafeMutableBytes { read(readyFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        let word = String(decoding: data, as: UTF8.self)
+        if word == "ok\n" { return nil }
+        if word.isEmpty {
+            let tail = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            return RuntimeError.runtimeFailed(runtime: "stackship", command: "_monitor", message: tail.isEmpty ? "the monitor ended without starting the container" : tail)
+        }
+        return MonitorFailure(message: word.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Lets the monitor go without starting anything (it exits when "go" never comes).
+    func abort() {
+        if goFD >= 0 { close(goFD); goFD = -1 }
+        if readyFD >= 0 { close(readyFD); readyFD = -1 }
     }
 }
 

@@ -8,10 +8,11 @@ import OCI
 /// The process that stays with a running container (as conmon or containerd-shim do): it
 /// creates and starts it through the runtime, serves its published ports, reaps it as its
 /// subreaper, records the exit, and tears down mounts and namespace afterwards. `run` starts
-/// it with descriptor 3 as the pipe on which it reports "ok" or the failure, and the listening
-/// sockets of the published ports as 4, 5, ...
+/// it early, with descriptor 3 as the pipe on which it reports "ok" or the failure, 4 as the
+/// pipe on which `run` says "go" once the bundle is ready (EOF: nothing to do), and the
+/// listening sockets of the published ports as 5, 6, ...
 public enum ContainerMonitor {
-    public static func run(engine: ContainerEngine, id: String, readyFD: Int32 = 3, listenerFDs: [Int32]) -> Int32 {
+    public static func run(engine: ContainerEngine, id: String, readyFD: Int32 = 3, goFD: Int32 = 4, listenerFDs: [Int32]) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
@@ -20,6 +21,16 @@ public enum ContainerMonitor {
             _ = line.withCString { write(readyFD, $0, strlen($0)) }
             close(readyFD)
         }
+        // Wait for the bundle (run prepares it while this process loads).
+        var word = [UInt8](repeating: 0, count: 3)
+        var got = 0
+        while got < 3 {
+            let n = word.withUnsafeMutableBytes { read(goFD, $0.baseAddress! + got, 3 - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return 0 } // run gave up: nothing was started
+            got += n
+        }
+        close(goFD)
         guard stackship_set_subreaper() == 0 else {
             report("cannot become the container's subreaper: \(String(cString: strerror(errno)))")
             return 1
@@ -47,28 +58,23 @@ public enum ContainerMonitor {
             return 1
         }
         let runtimeLog = dir + "/runtime.log"
-        let create = runtime.arguments(["--log", runtimeLog, "--log-format", "json", "create", "--bundle", dir, "--pid-file", dir + "/pid", id])
+        // `run --detach` creates and starts in one runtime process; the container's init is then
+        // reparented to this subreaper.
+        let start = runtime.arguments(["--log", runtimeLog, "--log-format", "json", "run", "--detach", "--bundle", dir, "--pid-file", dir + "/pid", id])
         let containerPID: pid_t
         do {
-            let creator = try ChildProcess.spawn(runtime.executable, create, fds: [null, log, log])
-            let status = ChildProcess.wait(creator)
-            guard status == 0 else {
-                report("\(runtime.name) could not create the container: \(runtimeError(runtimeLog))")
-                engine.tearDown(id: id, runtime: runtime)
-                return 1
-            }
-            guard let text = try? String(contentsOfFile: dir + "/pid", encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                report("\(runtime.name) created the container but wrote no pid file")
-                engine.tearDown(id: id, runtime: runtime)
-                return 1
-            }
-            containerPID = pid
-            let starter = try ChildProcess.spawn(runtime.executable, runtime.arguments(["--log", runtimeLog, "--log-format", "json", "start", id]), fds: [null, log, log])
+            let starter = try ChildProcess.spawn(runtime.executable, start, fds: [null, log, log])
             guard ChildProcess.wait(starter) == 0 else {
                 report("\(runtime.name) could not start the container: \(runtimeError(runtimeLog))")
                 engine.tearDown(id: id, runtime: runtime)
                 return 1
             }
+            guard let text = try? String(contentsOfFile: dir + "/pid", encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                report("\(runtime.name) started the container but wrote no pid file")
+                engine.tearDown(id: id, runtime: runtime)
+                return 1
+            }
+            containerPID = pid
             try engine.update(id) {
                 $0.status = .running
                 $0.pid = containerPID

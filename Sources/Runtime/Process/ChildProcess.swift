@@ -54,15 +54,21 @@ public enum ChildProcess {
         defer { close(null) }
         let pid = try spawn(path, arguments, environment: environment, fds: [stdin ?? null, out, out])
         let status = wait(pid)
-        lseek(out, 0, SEEK_SET)
+        return (status, String(decoding: readFromStart(out), as: UTF8.self))
+    }
+
+    /// Everything in the file open at `fd`, from its start.
+    public static func readFromStart(_ fd: Int32) -> Data {
+        lseek(fd, 0, SEEK_SET)
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(out, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             data.append(contentsOf: buffer[0..<n])
         }
-        return (status, String(decoding: data, as: UTF8.self))
+        return data
     }
 
     /// Whether a process exists (and is not a zombie).

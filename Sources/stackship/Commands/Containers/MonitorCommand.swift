@@ -17,7 +17,7 @@ struct MonitorCommand: ParsableCommand {
 
     func run() throws {
         let engine = try ContainerEngine(store: try OCILayoutStore(root: store, create: false), monitorExecutable: RuntimeOptions.selfExecutable)
-        let code = ContainerMonitor.run(engine: engine, id: id, listenerFDs: (0..<ports).map { Int32(4 + $0) })
+        let code = ContainerMonitor.run(engine: engine, id: id, listenerFDs: (0..<ports).map { Int32(5 + $0) })
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -20,17 +20,7 @@ struct RmCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let engine = try runtimeOptions.engine(storeOptions)
-            var failed = false
-            for c in containers {
-                do {
-                    try engine.remove(c, force: force)
-                    print(c)
-                } catch {
-                    FileHandle.standardError.write(Data("error: \(CLI.describe(error))\n".utf8))
-                    failed = true
-                }
-            }
-            if failed { throw ExitCode.failure }
+            try CLI.forEach(containers) { try engine.remove($0, force: force) }
         }
     }
 }

@@ -23,17 +23,7 @@ struct StopCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let engine = try runtimeOptions.engine(storeOptions)
-            var failed = false
-            for c in containers {
-                do {
-                    _ = try engine.stop(c, timeout: time, signal: signal)
-                    print(c)
-                } catch {
-                    FileHandle.standardError.write(Data("error: \(CLI.describe(error))\n".utf8))
-                    failed = true
-                }
-            }
-            if failed { throw ExitCode.failure }
+            try CLI.forEach(containers) { _ = try engine.stop($0, timeout: time, signal: signal) }
         }
     }
 }
