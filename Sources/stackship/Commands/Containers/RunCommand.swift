@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("v"), .long], help: ArgumentHelp("Bind-mount a host path: HOST:CONTAINER[:ro].", valueName: "mount"))
     var volume: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("isolated (own namespace, loopback only; the default), host, or none.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("isolated (own namespace, loopback only), host, or none.", valueName: "mode"))
     var network: String = "isolated"
 
     @Option(name: .long, help: ArgumentHelp("Replace the image's entrypoint (its cmd is dropped too, as docker does).", valueName: "command"))
@@ -70,7 +70,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("l"), .long], help: ArgumentHelp("Set a label on the container (KEY=VALUE).", valueName: "label"))
     var label: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Pull the image: missing (default), always, never.", valueName: "policy"))
+    @Option(name: .long, help: ArgumentHelp("When to pull the image: missing, always or never.", valueName: "policy"))
     var pull: String = "missing"
 
     @Argument(help: "The image: a reference or ID in the store, or a registry reference to pull.")
