@@ -23,13 +23,17 @@ import Testing
         return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 
-    /// Everything a container could leave on the host.
-    func traces(_ p: Project, id: String) throws -> [String] {
+    /// Everything a container could leave on the host: mounts under the project, processes
+    /// naming its store (the monitor) or the container ID, directories, runc state. (Not
+    /// processes by image name: other suites run hello containers at the same time.)
+    func traces(_ p: Project, id: String? = nil) throws -> [String] {
         var found: [String] = []
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         found += mounts.split(separator: "\n").filter { $0.contains(p.path) }.map { "mount \($0)" }
         let ps = try run("ps", ["-eo", "pid,args"])
-        found += ps.out.split(separator: "\n").filter { $0.contains(id) || $0.contains(String(id.prefix(12))) }.map { "process \($0)" }
+        found += ps.out.split(separator: "\n").filter { line in
+            line.contains(p.store) || (id.map { line.contains($0) } ?? false)
+        }.map { "process \($0)" }
         let containers = p.store + "/runtime/containers"
         found += ((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).filter { !$0.hasPrefix(".") }.map { "directory \($0)" }
         found += ((try? FileManager.default.contentsOfDirectory(atPath: p.store + "/runtime/oci")) ?? []).map { "runc state \($0)" }
@@ -83,7 +87,7 @@ import Testing
         let r = try stackship(["run", "--rm", "--env-file", "env.list", "hello"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
         #expect(r.status == 2)
         #expect(r.out.contains("HTTP_PORT must be a port number from 1 to 65535, not \"not-a-port\""), "\(r.out) \(r.err)")
-        let left = try traces(p, id: "hello")
+        let left = try traces(p)
         #expect(left.isEmpty, "\(left)")
     }
 
@@ -130,7 +134,7 @@ import Testing
         #expect(badNetwork.err.contains("--network must be isolated, host or none"))
         let unknownContainer = try stackship(["logs", "ghost"], cwd: p.path, env: env)
         #expect(unknownContainer.err.contains("no container 'ghost'"))
-        let left = try traces(p, id: "hello")
+        let left = try traces(p)
         #expect(left.isEmpty, "\(left)")
     }
 
@@ -155,7 +159,7 @@ import Testing
         fg.waitUntilExit()
         // Hummingbird shuts down gracefully on SIGINT and exits 0; --rm then removes it.
         #expect(fg.terminationStatus == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        let left = try traces(p, id: "fg")
+        let left = try traces(p)
         #expect(left.isEmpty, "\(left)")
     }
 }
