@@ -119,7 +119,7 @@ public final class ContainerEngine: @unchecked Sendable {
         let config = try store.config(of: manifest)
         // Fail fast on what the user can fix, before unpacking anything.
         let args = try SpecBuilder.arguments(config: config.config, options: options, image: image)
-        if options.network != .isolated && !options.ports.isEmpty && options.network == .none {
+        if options.network == .none && !options.ports.isEmpty {
             throw RuntimeError.badOption(option: "-p with --network none", reason: "a container without a network cannot publish ports")
         }
         let listeners = options.network == .isolated ? try PortForwarder.bind(options.ports) : []
