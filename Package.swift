@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "OCI"],
+            dependencies: ["Registry", "OCI", "StackshipTesting"],
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -110,11 +110,11 @@ public enum StackshipTesting {
         return try ContainerEngine(store: store, runtime: request.runtime, monitorExecutable: try stackshipExecutable())
     }
 
-    /// The stackship executable, which monitors each container: $STACKSHIP_EXECUTABLE, else the
+    /// The stackship executable, which monitors each container: $STACKSHIP_BIN, else the
     /// one built beside this test binary (.build/debug), else `stackship` on PATH.
     public static func stackshipExecutable() throws -> String {
         let env = ProcessInfo.processInfo.environment
-        if let path = env["STACKSHIP_EXECUTABLE"], !path.isEmpty { return path }
+        if let path = env["STACKSHIP_BIN"], !path.isEmpty { return path }
         if let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             var dir = (me as NSString).deletingLastPathComponent
             // An .xctest bundle on Linux is a file in .build/<config>/; on macOS a directory.
@@ -126,7 +126,7 @@ public enum StackshipTesting {
             }
         }
         if let onPath = ChildProcess.which("stackship") { return onPath }
-        throw ContainerTestError(message: "StackshipTesting needs the stackship executable to supervise containers: build it (swift build --product stackship), put it on PATH, or set STACKSHIP_EXECUTABLE", logTail: "")
+        throw ContainerTestError(message: "StackshipTesting needs the stackship executable to supervise containers: build it (swift build --product stackship), put it on PATH, or set STACKSHIP_BIN", logTail: "")
     }
 
     /// This process, as "pid:starttime" (a pid alone can be reused).

@@ -1,21 +1,11 @@
 import Foundation
+import StackshipTesting
 import Testing
 
-/// Finds the built `stackship` executable: $STACKSHIP_BIN, else beside the test bundle.
+/// The built `stackship` executable, found as StackshipTesting finds it ($STACKSHIP_BIN, else
+/// beside the test bundle, else on PATH).
 func stackshipBinary() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["STACKSHIP_BIN"] { return env }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("stackship").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let fallback = root.appendingPathComponent(".build/debug/stackship").path
-    guard FileManager.default.isExecutableFile(atPath: fallback) else {
-        throw ToolMissing(tool: "stackship", hint: "run `swift build` first (scripts/test does), or set STACKSHIP_BIN")
-    }
-    return fallback
+    try StackshipTesting.stackshipExecutable()
 }
 
 struct ToolMissing: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 
 /// The registry commands as a user types them, against the fixtures' registries.
@@ -9,16 +10,9 @@ import Testing
         var err: String
     }
 
-    /// The built `stackship` beside the test bundle (or $STACKSHIP_BIN).
+    /// The built `stackship`, found as StackshipTesting finds it.
     static func binary() throws -> String {
-        if let env = ProcessInfo.processInfo.environment["STACKSHIP_BIN"] { return env }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("stackship").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw FixtureError("stackship is not built: run `swift build` first (scripts/test does), or set STACKSHIP_BIN")
+        try StackshipTesting.stackshipExecutable()
     }
 
     let home: String

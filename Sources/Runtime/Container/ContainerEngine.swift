@@ -221,16 +221,15 @@ public final class ContainerEngine: @unchecked Sendable {
             close(ready[1])
             close(go[0])
         }
-        let pid: pid_t
         do {
-            pid = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
+            _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
                                          fds: [null, log >= 0 ? log : null, log >= 0 ? log : null, ready[1], go[0]] + listeners,
                                          newSession: true)
         } catch {
             close(ready[0]); close(go[1])
             throw error
         }
-        return MonitorHandle(pid: pid, readyFD: ready[0], goFD: go[1], logPath: directory(of: state.id) + "/monitor.log")
+        return MonitorHandle(readyFD: ready[0], goFD: go[1], logPath: directory(of: state.id) + "/monitor.log")
     }
 
     // MARK: Stop and remove
@@ -256,10 +255,13 @@ public final class ContainerEngine: @unchecked Sendable {
     public func waitForExit(_ state: ContainerState, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let monitor = state.monitorPid ?? (try? load(state.id))?.monitorPid, !ChildProcess.isAlive(monitor) { return true }
             guard let current = try? load(state.id) else { return true } // removed (--rm)
-            // Exited and recorded; the monitor may still be tearing down: wait for it too.
-            if current.status != .running && !(current.monitorPid.map(ChildProcess.isAlive) ?? false) { return true }
+            if let monitor = state.monitorPid ?? current.monitorPid {
+                // A dead monitor has recorded all it will; a live one may still be tearing down.
+                if !ChildProcess.isAlive(monitor) { return true }
+            } else if current.status != .running {
+                return true
+            }
             usleep(20_000)
         }
         return false
@@ -341,13 +343,11 @@ public final class ContainerEngine: @unchecked Sendable {
 
 /// The parent's end of a starting monitor.
 final class MonitorHandle {
-    let pid: pid_t
     private var readyFD: Int32
     private var goFD: Int32
     let logPath: String
 
-    init(pid: pid_t, readyFD: Int32, goFD: Int32, logPath: String) {
-        self.pid = pid
+    init(readyFD: Int32, goFD: Int32, logPath: String) {
         self.readyFD = readyFD
         self.goFD = goFD
         self.logPath = logPath
