@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "Stack",
             dependencies: [
-                "OCI",
+                "OCI", "Runtime",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -45,9 +45,27 @@ public struct AssemblyOptions: Sendable {
 public enum ImageAssembler {
     /// Builds `image` into `store`. Layers land atomically as they are built; the tags move
     /// only once the whole image is written, so a killed build leaves the store consistent.
+    ///
+    /// An image with `packages:` gets one layer per package of their runtime closure, taken
+    /// from `packageLayers` (built or fetched before), after the base and before `layers:`; it
+    /// starts from `bases: runtime:` unless it names a base, and each package's `bin` folder
+    /// goes on its PATH.
     public static func build(_ image: ImageSpec, stack: StackFile, store: OCILayoutStore, options: AssemblyOptions,
+                             packageLayers: [String: PackageLayer] = [:],
                              events: (BuildEvent) -> Void = { _ in }) throws -> BuiltImage {
-        try store.withWriteSession {
+        var image = image
+        var packages: [PackageLayer] = []
+        if !image.packages.isEmpty {
+            let graph = try PackageGraph(stack.packages)
+            for name in graph.runtimeClosure(of: image.packages) {
+                guard let layer = packageLayers[name] else {
+                    throw PackageBuildError.notBuilt(package: name, hash: "unknown")
+                }
+                packages.append(layer)
+            }
+            if image.base == .scratch { image.base = stack.bases.runtime }
+        }
+        return try store.withWriteSession {
             events(.imageStarted(name: image.name, layers: image.layers.count))
             let base = try resolveBase(image, store: store)
             events(.baseResolved(name: image.name, base: base.label, digest: base.manifestDigest))
@@ -67,6 +85,10 @@ public enum ImageAssembler {
 
             let created = rfc3339(options.epoch)
             var history = base.config?.history ?? []
+            for package in packages {
+                let version = package.version.isEmpty ? "" : " \(package.version)"
+                history.append(ImageConfig.History(created: created, createdBy: "stackship: package \(package.name)\(version) (\(package.hash.prefix(12)))"))
+            }
             for (layer, _) in zip(image.layers, built) {
                 let what = layer.kind == .executable ? "executable " : ""
                 history.append(ImageConfig.History(created: created, createdBy: "stackship: add \(what)\(displayPath(layer.source, stack: stack)) \(layer.destination)", comment: layer.comment))
@@ -74,15 +96,15 @@ public enum ImageAssembler {
             let config = ImageConfig(
                 platform: image.platform,
                 created: created,
-                config: merge(base: base.config?.config, with: image.config),
-                diffIDs: (base.config?.rootfs.diff_ids ?? []) + built.map(\.diffID),
+                config: withPackagePaths(merge(base: base.config?.config, with: image.config), packages: packages, prefix: stack.prefix),
+                diffIDs: (base.config?.rootfs.diff_ids ?? []) + packages.map(\.diffID) + built.map(\.diffID),
                 history: history.isEmpty ? nil : history
             )
             let configDescriptor = try store.writeJSON(config, mediaType: MediaType.ociConfig)
             var annotations = image.annotations
             if let name = base.referenceName { annotations[AnnotationKey.baseName] = name }
             if let digest = base.manifestDigest { annotations[AnnotationKey.baseDigest] = digest.description }
-            let manifest = Manifest(config: configDescriptor, layers: base.layers + built.map(\.descriptor),
+            let manifest = Manifest(config: configDescriptor, layers: base.layers + packages.map(\.layer) + built.map(\.descriptor),
                                     annotations: annotations.isEmpty ? nil : annotations)
             var manifestDescriptor = try store.writeJSON(manifest, mediaType: MediaType.ociManifest)
             manifestDescriptor.platform = image.platform
@@ -119,6 +141,19 @@ public enum ImageAssembler {
         }
     }
 
+    /// Puts each package's `bin` folder in front of PATH (the image's own PATH, or the usual one).
+    static func withPackagePaths(_ config: ImageConfig.Config, packages: [PackageLayer], prefix: String) -> ImageConfig.Config {
+        guard !packages.isEmpty else { return config }
+        var config = config
+        var env = config.Env ?? []
+        let existing = env.firstIndex { $0.hasPrefix("PATH=") }
+        let current = existing.map { String(env[$0].dropFirst(5)) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let value = "PATH=" + (packages.reversed().map { prefix + "/" + $0.name + "/bin" } + [current]).joined(separator: ":")
+        if let existing { env[existing] = value } else { env.insert(value, at: 0) }
+        config.Env = env
+        return config
+    }
+
     struct ResolvedBase {
         var label: String
         var referenceName: String?
@@ -128,17 +163,22 @@ public enum ImageAssembler {
     }
 
     static func resolveBase(_ image: ImageSpec, store: OCILayoutStore) throws -> ResolvedBase {
+        try resolveBase(image.base, for: image.name, platform: image.platform, store: store)
+    }
+
+    /// Resolves `base` (an image's, or the stack's builder) in `store`, loading archives into it.
+    static func resolveBase(_ base: BaseSpec, for name: String, platform: Platform, store: OCILayoutStore) throws -> ResolvedBase {
         let descriptor: Descriptor
         let label: String
         var referenceName: String?
-        switch image.base {
+        switch base {
         case .scratch:
             return ResolvedBase(label: "scratch", referenceName: nil, manifestDigest: nil, config: nil, layers: [])
         case .store(let ref):
             do {
                 descriptor = try store.resolve(ref).descriptor
             } catch OCIError.imageNotFound {
-                throw StackBuildError.baseNotFound(image: image.name, base: ref, store: store.root)
+                throw StackBuildError.baseNotFound(image: name, base: ref, store: store.root)
             }
             label = ref
             referenceName = (try? ImageReference(parsing: ref))?.description
@@ -147,24 +187,24 @@ public enum ImageAssembler {
             label = "\(path)\(ref.map { ":\($0)" } ?? "")"
             if let ref {
                 guard let hit = select(ref, from: loaded) else {
-                    throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: ref,
+                    throw StackBuildError.baseNotInArchive(image: name, archive: path, reference: ref,
                                                            available: loaded.flatMap(\.references).map(\.familiar))
                 }
                 descriptor = hit.descriptor
                 referenceName = hit.references.first?.description
             } else {
                 guard loaded.count == 1 else {
-                    throw StackBuildError.baseNotInArchive(image: image.name, archive: path, reference: nil,
+                    throw StackBuildError.baseNotInArchive(image: name, archive: path, reference: nil,
                                                            available: loaded.flatMap(\.references).map(\.familiar))
                 }
                 descriptor = loaded[0].descriptor
                 referenceName = loaded[0].references.first?.description
             }
         }
-        let manifest = try store.manifest(for: descriptor, platform: image.platform)
+        let manifest = try store.manifest(for: descriptor, platform: platform)
         let config = try store.config(of: manifest)
-        guard config.platform.matches(image.platform) || (config.os == image.platform.os && config.architecture == image.platform.architecture) else {
-            throw StackBuildError.platformMismatch(image: image.name, base: label, basePlatform: config.platform.description, wanted: image.platform.description)
+        guard config.platform.matches(platform) || (config.os == platform.os && config.architecture == platform.architecture) else {
+            throw StackBuildError.platformMismatch(image: name, base: label, basePlatform: config.platform.description, wanted: platform.description)
         }
         let layers = manifest.layers.map { layer -> Descriptor in
             var l = layer

@@ -32,19 +32,46 @@ public struct StackFile: Sendable {
     public var path: String
     /// The absolute directory containing the file; relative sources resolve against it.
     public var directory: String
-    /// The format version; always 1.
+    /// The format version: 1, or 2 for stacks with `packages:`.
     public var version: Int
     /// The images, in file order.
     public var images: [ImageSpec]
+    /// The packages (version 2), in file order.
+    public var packages: [PackageSpec] = []
+    /// The builder and runtime images (`bases:`, version 2).
+    public var bases = BasesSpec()
+    /// Where packages are installed inside images and builders (`prefix:`, default `/opt/stack`);
+    /// package NAME lives in `PREFIX/NAME`.
+    public var prefix = "/opt/stack"
     /// Where the `images:` key is, for errors about image names.
     var imagesLocation: SourceLocation?
 
     /// Creates a stack file from parts that are already valid.
-    public init(path: String, directory: String, version: Int = 1, images: [ImageSpec]) {
+    public init(path: String, directory: String, version: Int = 1, images: [ImageSpec],
+                packages: [PackageSpec] = [], bases: BasesSpec = BasesSpec(), prefix: String = "/opt/stack") {
         self.path = path
         self.directory = directory
         self.version = version
         self.images = images
+        self.packages = packages
+        self.bases = bases
+        self.prefix = prefix
+    }
+
+    /// The package called `name`.
+    ///
+    /// - Throws: ``StackFileError`` with the closest name as a hint.
+    public func package(named name: String) throws -> PackageSpec {
+        if let package = packages.first(where: { $0.name == name }) { return package }
+        let names = packages.map(\.name)
+        let hint: String
+        if let close = Suggestions.closest(to: name, in: names) {
+            hint = "did you mean '\(close)'?"
+        } else {
+            hint = names.isEmpty ? "\(path) defines no packages" : "the packages are \(Suggestions.list(names))"
+        }
+        throw StackFileError(location: SourceLocation(file: path, line: 1, column: 1),
+                             message: "no package named '\(name)' in \(path)", hint: hint)
     }
 
     /// Reads, parses and validates the stack file at `path` (relative paths resolve against the
@@ -131,6 +158,11 @@ public struct ImageSpec: Sendable {
     public var config: ConfigSpec
     /// Annotations for the image manifest (`annotations:`).
     public var annotations: [String: String]
+    /// The packages the image holds (`packages:`, version 2); their runtime dependencies come
+    /// with them. Each is one layer, after the base and before `layers:`.
+    public var packages: [String] = []
+    /// Where `packages:` is, for errors about its names.
+    var packagesLocation: SourceLocation?
 
     /// Creates an image spec from parts that are already valid.
     public init(name: String, location: SourceLocation, base: BaseSpec = .scratch, tags: [ImageReference],

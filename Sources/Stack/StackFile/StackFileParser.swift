@@ -17,8 +17,8 @@ struct StackFileParser {
     /// Text insertions made while composing, to map marks back to the original text.
     private var insertions: [YAMLComposer.Insertion] = []
 
-    static let topLevelKeys = ["version", "images"]
-    static let imageKeys = ["base", "tags", "platform", "compression", "layers", "config", "annotations"]
+    static let topLevelKeys = ["version", "images", "packages", "bases", "prefix"]
+    static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",
                              "stop_signal", "volumes"]
@@ -49,28 +49,48 @@ struct StackFileParser {
         if let entry = entries.first(where: { $0.key == "version" }) {
             version = try parseVersion(entry)
         }
-        guard let imagesEntry = entries.first(where: { $0.key == "images" }) else {
+        if version < 2, let v2 = entries.first(where: { ["packages", "bases", "prefix"].contains($0.key) }) {
+            throw StackFileError(location: location(v2.keyNode), message: "`\(v2.key):` needs stack file version 2",
+                                 hint: "add `version: 2` at the top of the file")
+        }
+        var stack = StackFile(path: file, directory: directory, version: version, images: [])
+        if let entry = entries.first(where: { $0.key == "prefix" }) {
+            stack.prefix = try absolutePath(try scalar(entry, what: "prefix", expected: "an absolute path such as /opt/stack"),
+                                            what: "prefix", at: valueLocation(entry))
+            if stack.prefix == "/" {
+                throw StackFileError(location: valueLocation(entry), message: "`prefix` cannot be '/'",
+                                     hint: "packages each get a folder under it; use a path such as /opt/stack")
+            }
+        }
+        if let entry = entries.first(where: { $0.key == "bases" }) {
+            stack.bases = try parseBases(entry)
+        }
+        if let entry = entries.first(where: { $0.key == "packages" }) {
+            stack.packages = try parsePackages(entry)
+        }
+        if let imagesEntry = entries.first(where: { $0.key == "images" }) {
+            stack.images = try parseImages(imagesEntry)
+            stack.imagesLocation = location(imagesEntry.keyNode)
+        } else if stack.packages.isEmpty {
             throw StackFileError(location: location(root), message: "missing key 'images' at the top level",
                                  hint: "add an `images:` mapping with at least one image; see README for an example")
         }
-        var stack = StackFile(path: file, directory: directory, version: version,
-                              images: try parseImages(imagesEntry))
-        stack.imagesLocation = location(imagesEntry.keyNode)
+        try validatePackageReferences(stack)
         return stack
     }
 
     // MARK: - Top level
 
-    private func parseVersion(_ entry: Entry) throws -> Int {
-        let text = try scalar(entry, what: "version", expected: "the number 1")
-        guard text == "1" else {
+    func parseVersion(_ entry: Entry) throws -> Int {
+        let text = try scalar(entry, what: "version", expected: "the number 1 or 2")
+        guard text == "1" || text == "2" else {
             throw StackFileError(location: valueLocation(entry), message: "unsupported stack file version '\(text)'",
-                                 hint: "this stackship reads version 1; write `version: 1` or leave the key out")
+                                 hint: "this stackship reads versions 1 and 2 (2 adds `packages:` and `bases:`); write `version: 2`")
         }
-        return 1
+        return Int(text)!
     }
 
-    private func parseImages(_ entry: Entry) throws -> [ImageSpec] {
+    func parseImages(_ entry: Entry) throws -> [ImageSpec] {
         let expected = "a mapping of image names to image definitions"
         guard case let .mapping(mapping) = entry.value else {
             throw typeError(entry, what: "images", expected: expected,
@@ -86,7 +106,7 @@ struct StackFileParser {
 
     // MARK: - Images
 
-    private func parseImage(_ entry: Entry) throws -> ImageSpec {
+    func parseImage(_ entry: Entry) throws -> ImageSpec {
         let name = entry.key
         let nameLocation = location(entry.keyNode)
         guard Self.isValidImageName(name) else {
@@ -111,6 +131,9 @@ struct StackFileParser {
                 case "platform": image.platform = try parsePlatform(field)
                 case "compression": image.compression = try parseCompression(field)
                 case "layers": image.layers = try parseLayers(field, image: name)
+                case "packages":
+                    image.packages = try nameList(field, what: "packages")
+                    image.packagesLocation = location(field.value)
                 case "config": image.config = try parseConfig(field)
                 case "annotations": image.annotations = try stringMapping(field, what: "annotations")
                 default: break
@@ -137,7 +160,7 @@ struct StackFileParser {
         return bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    private static func isLowerAlnum(_ c: UInt8) -> Bool {
+    static func isLowerAlnum(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
     }
 
@@ -152,7 +175,7 @@ struct StackFileParser {
         return isValidImageName(suggestion) && suggestion != name ? suggestion : nil
     }
 
-    private func parseBase(_ entry: Entry) throws -> BaseSpec {
+    func parseBase(_ entry: Entry) throws -> BaseSpec {
         let text = try scalar(entry, what: "base", expected: "an image reference, `scratch`, or oci-archive:PATH / docker-archive:PATH")
         let here = valueLocation(entry)
         if text == "scratch" { return .scratch }
@@ -198,7 +221,7 @@ struct StackFileParser {
         return .store(text)
     }
 
-    private func validateArchiveReference(_ ref: String, in text: String, transport: String, isOCI: Bool,
+    func validateArchiveReference(_ ref: String, in text: String, transport: String, isOCI: Bool,
                                           at here: SourceLocation) throws {
         guard !ref.isEmpty else {
             throw StackFileError(location: here, message: "base '\(text)' has an empty reference after ':'",
@@ -226,7 +249,7 @@ struct StackFileParser {
         }
     }
 
-    private func parseTags(_ entry: Entry, image: String) throws -> [ImageReference] {
+    func parseTags(_ entry: Entry, image: String) throws -> [ImageReference] {
         let items = try sequence(entry, what: "tags", expected: "a list of image references",
                                  scalarHint: { "write `tags: [\($0)]`" })
         guard !items.isEmpty else {
@@ -254,7 +277,7 @@ struct StackFileParser {
         return tags
     }
 
-    private func parsePlatform(_ entry: Entry) throws -> Platform {
+    func parsePlatform(_ entry: Entry) throws -> Platform {
         let text = try scalar(entry, what: "platform", expected: "a platform such as linux/amd64")
         do {
             return try Platform(parsing: text)
@@ -264,7 +287,7 @@ struct StackFileParser {
         }
     }
 
-    private func parseCompression(_ entry: Entry) throws -> Compression {
+    func parseCompression(_ entry: Entry) throws -> Compression {
         let names = Compression.allCases.map(\.rawValue)
         let text = try scalar(entry, what: "compression", expected: "one of \(Suggestions.list(names, conjunction: "or"))")
         if let compression = Compression(rawValue: text) { return compression }
@@ -276,7 +299,7 @@ struct StackFileParser {
 
     // MARK: - Layers
 
-    private func parseLayers(_ entry: Entry, image: String) throws -> [LayerSpec] {
+    func parseLayers(_ entry: Entry, image: String) throws -> [LayerSpec] {
         let items = try sequence(entry, what: "layers", expected: "a list of mappings",
                                  scalarHint: { _ in "write each layer as `- source: PATH` with `destination: /PATH` under it" })
         var layers: [LayerSpec] = []
@@ -286,7 +309,7 @@ struct StackFileParser {
         return layers
     }
 
-    private func parseLayer(_ node: Node, number: Int, image: String) throws -> LayerSpec {
+    func parseLayer(_ node: Node, number: Int, image: String) throws -> LayerSpec {
         let context = "in layer \(number) of image '\(image)'"
         guard case let .mapping(mapping) = node else {
             throw StackFileError(location: location(node),
@@ -379,7 +402,7 @@ struct StackFileParser {
     }
 
     /// Reads a mode as octal, like chmod: `0755`, `"0755"`, `755` and `0o755` are all rwxr-xr-x.
-    private func parseMode(_ entry: Entry) throws -> UInt32 {
+    func parseMode(_ entry: Entry) throws -> UInt32 {
         let text = try scalar(entry, what: "mode", expected: "an octal mode such as 0755")
         var digits = Substring(text)
         if digits.hasPrefix("0o") || digits.hasPrefix("0O") { digits = digits.dropFirst(2) }
@@ -395,7 +418,7 @@ struct StackFileParser {
         return value
     }
 
-    private func parseExclude(_ entry: Entry) throws -> [String] {
+    func parseExclude(_ entry: Entry) throws -> [String] {
         let items = try sequence(entry, what: "exclude", expected: "a list of glob patterns",
                                  scalarHint: { "write `exclude: [\"\($0)\"]`" })
         return try items.map { item in
@@ -416,7 +439,7 @@ struct StackFileParser {
 
     // MARK: - Config
 
-    private func parseConfig(_ entry: Entry) throws -> ConfigSpec {
+    func parseConfig(_ entry: Entry) throws -> ConfigSpec {
         guard case let .mapping(mapping) = entry.value else {
             throw typeError(entry, what: "config", expected: "a mapping of settings such as `entrypoint:` and `env:`")
         }
@@ -441,7 +464,7 @@ struct StackFileParser {
     }
 
     /// A list of strings, or a string run by `/bin/sh -c` (Docker's shell form).
-    private func command(_ entry: Entry, what: String) throws -> [String] {
+    func command(_ entry: Entry, what: String) throws -> [String] {
         switch entry.value {
         case let .scalar(scalar):
             return ["/bin/sh", "-c", scalar.string]
@@ -453,7 +476,7 @@ struct StackFileParser {
         }
     }
 
-    private func parseEnv(_ entry: Entry) throws -> [EnvVar] {
+    func parseEnv(_ entry: Entry) throws -> [EnvVar] {
         var env: [EnvVar] = []
         switch entry.value {
         case let .mapping(mapping):
@@ -492,7 +515,7 @@ struct StackFileParser {
         return env
     }
 
-    private func validateEnvName(_ name: String, at here: SourceLocation) throws {
+    func validateEnvName(_ name: String, at here: SourceLocation) throws {
         let bytes = Array(name.utf8)
         func isNameByte(_ c: UInt8) -> Bool {
             (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: "_")
@@ -505,7 +528,7 @@ struct StackFileParser {
         }
     }
 
-    private func parseUser(_ entry: Entry) throws -> String {
+    func parseUser(_ entry: Entry) throws -> String {
         let text = try scalar(entry, what: "user", expected: "a user such as 65534, 65534:65534 or nobody")
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let valid = (1...2).contains(parts.count) && parts.allSatisfy { part in
@@ -519,7 +542,7 @@ struct StackFileParser {
         return text
     }
 
-    private func parsePorts(_ entry: Entry) throws -> [String] {
+    func parsePorts(_ entry: Entry) throws -> [String] {
         let items = try sequence(entry, what: "exposed_ports", expected: "a list of ports",
                                  scalarHint: { "write `exposed_ports: [\($0)]`" })
         var ports: [String] = []
@@ -569,7 +592,7 @@ struct StackFileParser {
         return names
     }()
 
-    private func parseStopSignal(_ entry: Entry) throws -> String {
+    func parseStopSignal(_ entry: Entry) throws -> String {
         let text = try scalar(entry, what: "stop_signal", expected: "a signal such as SIGTERM or 15")
         let here = valueLocation(entry)
         if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
@@ -588,7 +611,7 @@ struct StackFileParser {
         throw StackFileError(location: here, message: "unknown stop signal '\(text)'", hint: hint)
     }
 
-    private func parseVolumes(_ entry: Entry) throws -> [String] {
+    func parseVolumes(_ entry: Entry) throws -> [String] {
         let items = try sequence(entry, what: "volumes", expected: "a list of absolute paths",
                                  scalarHint: { "write `volumes: [\($0)]`" })
         var volumes: [String] = []
@@ -609,7 +632,7 @@ struct StackFileParser {
     // MARK: - Paths
 
     /// Normalises an absolute path inside the image, rejecting relative paths and `..`.
-    private func absolutePath(_ raw: String, what: String, at here: SourceLocation) throws -> String {
+    func absolutePath(_ raw: String, what: String, at here: SourceLocation) throws -> String {
         guard !raw.isEmpty else {
             throw StackFileError(location: here, message: "\(what) is empty", hint: "give an absolute path inside the image, such as /app")
         }
@@ -632,7 +655,7 @@ struct StackFileParser {
     }
 
     /// Checks that a source on the build host exists and can be read.
-    private func checkPath(raw: String, absolute: String, what: String, at here: SourceLocation) throws -> StackPaths.Kind {
+    func checkPath(raw: String, absolute: String, what: String, at here: SourceLocation) throws -> StackPaths.Kind {
         switch StackPaths.inspect(absolute) {
         case let .ok(kind):
             return kind
@@ -675,7 +698,7 @@ struct StackFileParser {
     /// once, and (when `allowed` is given) be known. `<<` merge keys are expanded; explicit keys
     /// win over merged ones. With `allowsExtensions`, keys starting with `x-` are let through
     /// (a place for YAML anchors), for the caller to ignore.
-    private func entries(of mapping: Node.Mapping, context: String, allowed: [String]?,
+    func entries(of mapping: Node.Mapping, context: String, allowed: [String]?,
                          allowsExtensions: Bool = false) throws -> [Entry] {
         var result: [Entry] = []
         var merged: [Entry] = []
@@ -709,7 +732,7 @@ struct StackFileParser {
         return result
     }
 
-    private func mergeEntries(_ value: Node, context: String, allowed: [String]?, allowsExtensions: Bool) throws -> [Entry] {
+    func mergeEntries(_ value: Node, context: String, allowed: [String]?, allowsExtensions: Bool) throws -> [Entry] {
         switch value {
         case let .mapping(mapping):
             return try entries(of: mapping, context: context, allowed: allowed, allowsExtensions: allowsExtensions)
@@ -733,7 +756,7 @@ struct StackFileParser {
     }
 
     /// The value of `entry` as a string; it must be a scalar and not null.
-    private func scalar(_ entry: Entry, what: String, expected: String) throws -> String {
+    func scalar(_ entry: Entry, what: String, expected: String) throws -> String {
         guard case let .scalar(scalar) = entry.value, !isNull(entry.value) else {
             throw typeError(entry, what: what, expected: expected)
         }
@@ -741,7 +764,7 @@ struct StackFileParser {
     }
 
     /// A list item as a string; it must be a scalar and not null.
-    private func itemString(_ node: Node, what: String, expected: String) throws -> String {
+    func itemString(_ node: Node, what: String, expected: String) throws -> String {
         guard case let .scalar(scalar) = node, !isNull(node) else {
             throw StackFileError(location: location(node), message: "each entry in `\(what)` must be \(expected), found \(describe(node))",
                                  hint: describe(node) == "nothing" ? "remove the empty entry" : "write it as a plain or quoted string")
@@ -749,7 +772,7 @@ struct StackFileParser {
         return scalar.string
     }
 
-    private func bool(_ entry: Entry, what: String) throws -> Bool {
+    func bool(_ entry: Entry, what: String) throws -> Bool {
         guard tagName(entry.value) == .bool, let value = entry.value.bool else {
             throw typeError(entry, what: what, expected: "true or false")
         }
@@ -757,7 +780,7 @@ struct StackFileParser {
     }
 
     /// The items of a list value; a scalar gets `scalarHint` (given the scalar's text).
-    private func sequence(_ entry: Entry, what: String, expected: String,
+    func sequence(_ entry: Entry, what: String, expected: String,
                           scalarHint: (String) -> String) throws -> [Node] {
         switch entry.value {
         case let .sequence(sequence):
@@ -771,7 +794,7 @@ struct StackFileParser {
 
     /// A mapping of strings to strings (labels, annotations); scalar values are taken as written,
     /// empty values are empty strings.
-    private func stringMapping(_ entry: Entry, what: String) throws -> [String: String] {
+    func stringMapping(_ entry: Entry, what: String) throws -> [String: String] {
         guard case let .mapping(mapping) = entry.value else {
             throw typeError(entry, what: what, expected: "a mapping of names to strings",
                             hint: "write `\(what): {name: value}`")
@@ -790,7 +813,7 @@ struct StackFileParser {
         return result
     }
 
-    private func typeError(_ entry: Entry, what: String, expected: String, subject: String? = nil,
+    func typeError(_ entry: Entry, what: String, expected: String, subject: String? = nil,
                            hint: String? = nil) -> StackFileError {
         let name = subject.map { "\($0) '\(what)'" } ?? "`\(what)`"
         return StackFileError(location: valueLocation(entry), message: "\(name) must be \(expected), found \(describe(entry.value))",
@@ -798,17 +821,17 @@ struct StackFileParser {
     }
 
     /// The node's resolved tag (`!!str`, `!!int`, `!!null`, …).
-    private func tagName(_ node: Node) -> Tag.Name {
+    func tagName(_ node: Node) -> Tag.Name {
         Tag.Name(rawValue: node.tag.rawValue)
     }
 
-    private func isNull(_ node: Node) -> Bool {
+    func isNull(_ node: Node) -> Bool {
         if case .scalar = node { return tagName(node) == .null }
         return false
     }
 
     /// "a string", "a list", … for messages.
-    private func describe(_ node: Node) -> String {
+    func describe(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -825,11 +848,11 @@ struct StackFileParser {
 
     // MARK: - Locations
 
-    private func location(line: Int, column: Int) -> SourceLocation {
+    func location(line: Int, column: Int) -> SourceLocation {
         SourceLocation(file: file, line: line, column: column)
     }
 
-    private func location(_ node: Node) -> SourceLocation {
+    func location(_ node: Node) -> SourceLocation {
         guard let mark = node.mark else { return location(line: 1, column: 1) }
         let (line, column) = YAMLComposer.original(line: mark.line, column: mark.column, insertions: insertions)
         return location(line: line, column: column)
@@ -837,7 +860,7 @@ struct StackFileParser {
 
     /// The value's location, or the key's when the value is empty (an empty value's mark points
     /// past the end of the line, which is less helpful).
-    private func valueLocation(_ entry: Entry) -> SourceLocation {
+    func valueLocation(_ entry: Entry) -> SourceLocation {
         if case let .scalar(scalar) = entry.value, scalar.string.isEmpty, isNull(entry.value) {
             return location(entry.keyNode)
         }
@@ -916,7 +939,7 @@ struct YAMLComposer {
 
     /// Inserts a stand-in prefix into the key starting at `mark` (after its opening quote if
     /// quoted). Returns nil when the key does not start there as expected.
-    private static func rename(at mark: Mark, in text: String, attempt: Int) -> (String, Insertion, String)? {
+    static func rename(at mark: Mark, in text: String, attempt: Int) -> (String, Insertion, String)? {
         var stand = "zzStackshipDuplicate\(attempt)z"
         while text.contains(stand) { stand += "z" }
         var scalars = Array(text.unicodeScalars)
@@ -970,7 +993,7 @@ struct YAMLComposer {
         return (line, column)
     }
 
-    private func convert(_ error: YamlError, text: String, insertions: [Insertion]) -> StackFileError {
+    func convert(_ error: YamlError, text: String, insertions: [Insertion]) -> StackFileError {
         func at(_ mark: Mark) -> SourceLocation {
             let (line, column) = Self.original(line: mark.line, column: mark.column, insertions: insertions)
             return SourceLocation(file: file, line: line, column: column)
@@ -994,7 +1017,7 @@ struct YAMLComposer {
         }
     }
 
-    private func hint(problem: String, mark: Mark, text: String) -> String {
+    func hint(problem: String, mark: Mark, text: String) -> String {
         let scalars = Array(text.unicodeScalars)
         if let index = Self.scalarIndex(line: mark.line, column: mark.column, in: scalars) {
             var lineStart = index

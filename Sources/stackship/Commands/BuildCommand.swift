@@ -1,20 +1,29 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Runtime
 import Stack
 
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the images of a stack file into the local store.",
+        abstract: "Build the packages and images of a stack file into the local store.",
         discussion: """
+        Packages (stack file version 2) are built first, in dependency order, up to --jobs at \
+        once: a package whose input hash the store or a cache already holds is not built again. \
+        Script packages build inside the stack's builder image with no network (--host runs them \
+        here instead). Each package's log is .stackship/logs/NAME.log, and stack.lock records \
+        every hash and image digest.
+
         Each image's layers are written as reproducible tar layers: the same sources give the \
         same digests on any machine (owners 0:0, mtimes clamped to SOURCE_DATE_EPOCH or 0, \
-        entries sorted). The store is updated atomically: an interrupted build leaves it as it was.
+        entries sorted). A package is the same layer in every image that holds it. The store is \
+        updated atomically: an interrupted build leaves it as it was.
 
         Examples:
-          stackship build                      # ./stack.yaml, every image
+          stackship build                      # ./stack.yaml, every package and image
           stackship build deploy/stack.yaml --image hello
+          stackship build --package zlib -j 4  # one package and what it needs, no images
           SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) stackship build
         """
     )
@@ -22,8 +31,20 @@ struct BuildCommand: ParsableCommand {
     @Argument(help: "The stack file.")
     var stack: String = "stack.yaml"
 
-    @Option(name: .long, help: "Build only this image (repeat for several).")
+    @Option(name: .long, help: "Build only this image and the packages it holds (repeat for several).")
     var image: [String] = []
+
+    @Option(name: .long, help: "Build only this package and what it needs, and no image (repeat for several).")
+    var package: [String] = []
+
+    @Option(name: [.short, .long], help: "How many packages build at once.")
+    var jobs: Int = 1
+
+    @Flag(name: .long, help: "Go on building packages that do not depend on a failed one.")
+    var keepGoing = false
+
+    @Flag(name: .long, help: "Run script packages on this machine instead of in the builder image.")
+    var host = false
 
     @Option(help: "Compression threads per layer (0: one per core). The output never depends on it.")
     var threads: Int = 0
@@ -32,19 +53,127 @@ struct BuildCommand: ParsableCommand {
     var level: Int?
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var runtimeOptions: RuntimeOptions
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if !image.isEmpty && !package.isEmpty { throw ValidationError("--image and --package cannot be combined; --package builds no image") }
+    }
 
     func run() throws {
         try CLI.run {
             let file = try StackFile.load(path: stack)
             let selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
+            for name in package { _ = try file.package(named: name) }
             let store = try storeOptions.open(beside: file.directory, create: true)
-            let options = AssemblyOptions(epoch: try LayerOptions.sourceDateEpoch(), threads: threads, level: level)
-            let view = BuildView()
-            for spec in selected {
-                let built = try ImageAssembler.build(spec, stack: file, store: store, options: options) { view.show($0) }
-                let size = built.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
-                print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s"), \(Format.bytes(size)))")
+            let epoch = try LayerOptions.sourceDateEpoch()
+            var layers: [String: PackageLayer] = [:]
+            var prepared: StackPackages?
+            let options = AssemblyOptions(epoch: epoch, threads: threads, level: level)
+            var digests: [String: String] = [:]
+            var done = Set<String>()
+            if !file.packages.isEmpty {
+                // A builder image defined in this stack is built before the packages that need it.
+                for spec in StackPackages.builderImages(of: file) {
+                    let built = try ImageAssembler.build(spec, stack: file, store: store, options: options) { BuildView().show($0) }
+                    digests[spec.name] = built.manifest.digest.description
+                    done.insert(spec.name)
+                    print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (builder)")
+                }
+                let packages = try StackPackages(stack: file, store: store, forceHost: host)
+                prepared = packages
+                let targets = !package.isEmpty ? package : packages.packages(for: selected.isEmpty ? file.images : selected)
+                let engine = packages.needsContainers
+                    ? try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
+                let scheduler = PackageScheduler(builder: packages.builder(store: store, engine: engine, epoch: epoch),
+                                                 jobs: jobs, keepGoing: keepGoing)
+                let view = PackageView(total: targets.isEmpty ? 0 : Set(targets + targets.flatMap { packages.graph.buildClosure(of: $0) }).count)
+                let wanted = image.isEmpty && package.isEmpty ? nil : targets
+                let box = ReportBox()
+                try AsyncCLI.runThrowing {
+                    box.report = await scheduler.run(targets: wanted) { view.show($0) }
+                }
+                let report = box.report!
+                layers = report.layers
+                let lockPath = LockFile.path(for: file)
+                try packages.lock(layers: layers, keeping: try LockFile.read(lockPath)).write(to: lockPath)
+                view.summary(report)
+                guard report.succeeded else {
+                    throw PackageBuildError.other("\(report.failed.count) package\(report.failed.count == 1 ? "" : "s") failed: \(report.failed.keys.sorted().joined(separator: ", "))"
+                                   + (report.skipped.isEmpty ? "" : "; not built: \(report.skipped.sorted().joined(separator: ", "))")
+                                   + "; see the logs in \(packages.stateDirectory)/logs")
+                }
+                if !package.isEmpty { return }
             }
+            let view = BuildView()
+            for spec in selected where !done.contains(spec.name) {
+                let built = try ImageAssembler.build(spec, stack: file, store: store, options: options, packageLayers: layers) { view.show($0) }
+                digests[spec.name] = built.manifest.digest.description
+                let size = built.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
+                let packageNote = spec.packages.isEmpty ? "" : "\(spec.packages.count) package\(spec.packages.count == 1 ? "" : "s") + "
+                print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(packageNote)\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s"), \(Format.bytes(size)))")
+            }
+            if let prepared {
+                let lockPath = LockFile.path(for: file)
+                try prepared.lock(layers: layers, images: digests, keeping: try LockFile.read(lockPath)).write(to: lockPath)
+            }
+        }
+    }
+}
+
+final class ReportBox: @unchecked Sendable {
+    var report: PackageBuildReport?
+}
+
+/// Shows package events: what is up to date, fetched, building, built or failed, with a count.
+final class PackageView: @unchecked Sendable {
+    private let lock = NSLock()
+    private let progress = ProgressLine()
+    private let total: Int
+    private var finished = 0
+    private var running: [String] = []
+
+    init(total: Int) { self.total = total }
+
+    func show(_ event: PackageEvent) {
+        lock.withLock {
+            switch event {
+            case let .upToDate(name, hash):
+                finished += 1
+                progress.plain("\(name): up to date (\(hash.prefix(12)))")
+            case let .waiting(name, on):
+                progress.plain("\(name): waiting for \(on.joined(separator: ", "))")
+            case let .started(name, hash, log):
+                running.append(name)
+                progress.plain("\(name): building (\(hash.prefix(12))), log \(log)")
+            case let .fetched(name, hash, from):
+                finished += 1
+                progress.plain("\(name): fetched from \(from) (\(hash.prefix(12)))")
+            case let .built(name, _, seconds):
+                finished += 1
+                running.removeAll { $0 == name }
+                progress.plain("\(name): built in \(String(format: "%.1f", seconds)) s")
+            case let .pushed(name, to):
+                progress.plain("\(name): pushed to \(to)")
+            case let .failed(name, error):
+                finished += 1
+                running.removeAll { $0 == name }
+                progress.plain("\(name): FAILED: \(error)")
+            case let .skipped(name, because):
+                finished += 1
+                progress.plain("\(name): skipped, because \(because) failed")
+            }
+            if !running.isEmpty {
+                progress.status("[\(finished)/\(total)] building \(running.joined(separator: ", "))")
+            }
+        }
+    }
+
+    func summary(_ report: PackageBuildReport) {
+        lock.withLock {
+            progress.plain("packages: \(report.built.count) built, \(report.fetched.count) fetched, \(report.upToDate.count) up to date"
+                           + (report.failed.isEmpty ? "" : ", \(report.failed.count) failed")
+                           + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) skipped"))
         }
     }
 }
