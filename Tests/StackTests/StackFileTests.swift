@@ -488,7 +488,7 @@ struct StackFileErrorTests {
         try withStackDir { dir in
             check(dir.error("images:\n  app:\n    healthcheck: {}\n"), line: 3, column: 5,
                   message: "unknown key 'healthcheck' in image 'app'",
-                  hint: "valid keys are 'base', 'tags', 'platform', 'compression', 'layers', 'config' and 'annotations'")
+                  hint: "valid keys are 'base', 'tags', 'platform', 'compression', 'packages', 'layers', 'config' and 'annotations'")
         }
     }
 
@@ -554,8 +554,8 @@ struct StackFileErrorTests {
 
     @Test func unsupportedVersion() throws {
         try withStackDir { dir in
-            check(dir.error("version: 2\nimages:\n  app: {}\n"), line: 1, column: 10,
-                  message: "unsupported stack file version '2'", hint: "this stackship reads version 1")
+            check(dir.error("version: 3\nimages:\n  app: {}\n"), line: 1, column: 10,
+                  message: "unsupported stack file version '3'", hint: "this stackship reads versions 1 and 2")
         }
     }
 
