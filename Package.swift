@@ -75,7 +75,7 @@ let package = Package(
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),

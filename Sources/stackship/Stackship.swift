@@ -20,7 +20,7 @@ struct Stackship: ParsableCommand {
         subcommands: [
             BuildCommand.self, ImagesCommand.self, InspectCommand.self, SaveCommand.self, LoadCommand.self,
             TagCommand.self, RmiCommand.self, GCCommand.self, LayerCommand.self,
-            LockCommand.self,
+            LockCommand.self, DockerfileCommand.self, SingularityCommand.self,
             PushCommand.self, PullCommand.self, CopyCommand.self, TagsCommand.self, LoginCommand.self, LogoutCommand.self,
             RunCommand.self, UnpackCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
             MonitorCommand.self,
