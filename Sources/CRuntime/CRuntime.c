@@ -200,7 +200,7 @@ int stackship_forward_start(int listenfd, int nsfd, int port) {
 // ---- Processes ----------------------------------------------------------------------------
 
 pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
-                      const int *fds, int nfds, int new_session) {
+                      const int *fds, int nfds, int new_session, const char *cwd) {
     pid_t pid = fork();
     if (pid < 0) return -errno;
     if (pid > 0) return pid;
@@ -210,6 +210,7 @@ pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
     sigprocmask(SIG_SETMASK, &all, NULL); // do not pass on the parent's blocked signals
     for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
     if (new_session) setsid();
+    if (cwd && chdir(cwd) != 0) _exit(126);
     // Move the wanted descriptors above the target range first, so dup2 never clobbers one.
     int high[64];
     if (nfds > 64) _exit(126);

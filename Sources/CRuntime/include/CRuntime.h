@@ -38,9 +38,10 @@ int stackship_forward_start(int listenfd, int nsfd, int port);
 // ---- Processes (Runtime/Process) ----------------------------------------------------------
 
 /// fork + exec with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
-/// (any other descriptor is closed), optionally in a new session. Returns the pid or -errno.
+/// (any other descriptor is closed), optionally in a new session and in the directory `cwd`
+/// (NULL: the caller's). Returns the pid or -errno.
 pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
-                      const int *fds, int nfds, int new_session);
+                      const int *fds, int nfds, int new_session, const char *cwd);
 
 /// Makes this process a child subreaper, so orphaned descendants (a container's init after
 /// `runc create` exits) are reparented to it and it can wait for them. Returns 0 or -errno.

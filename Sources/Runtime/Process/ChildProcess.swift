@@ -9,9 +9,9 @@ import OCI
 /// blocked signal mask on Linux and which cannot hand over chosen descriptors.
 public enum ChildProcess {
     /// Starts `path` with `arguments`, its descriptors 0, 1, 2, ... being `fds` (nothing else is
-    /// inherited). Returns the pid.
+    /// inherited), in `directory` when given. Returns the pid.
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                             fds: [Int32], newSession: Bool = false) throws -> pid_t {
+                             fds: [Int32], newSession: Bool = false, directory: String? = nil) throws -> pid_t {
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
@@ -20,7 +20,7 @@ public enum ChildProcess {
             envp.forEach { free($0) }
         }
         let pid = fds.withUnsafeBufferPointer { fdp in
-            stackship_spawn(path, argv, envp, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0)
+            stackship_spawn(path, argv, envp, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory)
         }
         guard pid > 0 else { throw RuntimeError.io(path: path, operation: "start", errno: -pid) }
         return pid
@@ -43,18 +43,28 @@ public enum ChildProcess {
 
     /// Runs a program to completion, capturing what it writes (stdout and stderr together, in a
     /// temporary file rather than a pipe, so a blocked reader can never stall it).
+    ///
+    /// With `appendingTo`, the output is appended to that file instead (a build log) and the
+    /// returned output is empty.
     public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                           stdin: Int32? = nil) throws -> (status: Int32, output: String) {
-        let outPath = NSTemporaryDirectory() + "stackship-out-\(FileIO.randomSuffix())"
-        let out = open(outPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw RuntimeError.io(path: outPath, operation: "create", errno: errno) }
-        unlink(outPath)
+                           stdin: Int32? = nil, directory: String? = nil,
+                           appendingTo logFile: String? = nil) throws -> (status: Int32, output: String) {
+        let out: Int32
+        if let logFile {
+            out = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard out >= 0 else { throw RuntimeError.io(path: logFile, operation: "open", errno: errno) }
+        } else {
+            let outPath = NSTemporaryDirectory() + "stackship-out-\(FileIO.randomSuffix())"
+            out = open(outPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard out >= 0 else { throw RuntimeError.io(path: outPath, operation: "create", errno: errno) }
+            unlink(outPath)
+        }
         defer { close(out) }
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(null) }
-        let pid = try spawn(path, arguments, environment: environment, fds: [stdin ?? null, out, out])
+        let pid = try spawn(path, arguments, environment: environment, fds: [stdin ?? null, out, out], directory: directory)
         let status = wait(pid)
-        return (status, String(decoding: readFromStart(out), as: UTF8.self))
+        return (status, logFile == nil ? String(decoding: readFromStart(out), as: UTF8.self) : "")
     }
 
     /// Everything in the file open at `fd`, from its start.

@@ -65,13 +65,20 @@ public struct PackageScheduler: Sendable {
         self.keepGoing = keepGoing
     }
 
-    /// Builds `targets` (all packages when nil) and everything they need.
-    public func run(targets: [String]? = nil, events: @escaping @Sendable (PackageEvent) -> Void = { _ in }) async -> PackageBuildReport {
+    /// `targets` (all packages when nil) and everything they need to be built, in build order:
+    /// what ``run(targets:events:)`` goes through.
+    public func packages(for targets: [String]?) -> [String] {
         let graph = builder.graph
         let wanted = targets ?? graph.order
         var needed = Set(wanted)
         for name in wanted { needed.formUnion(graph.buildClosure(of: name)) }
-        let order = graph.order.filter(needed.contains)
+        return graph.order.filter(needed.contains)
+    }
+
+    /// Builds `targets` (all packages when nil) and everything they need.
+    public func run(targets: [String]? = nil, events: @escaping @Sendable (PackageEvent) -> Void = { _ in }) async -> PackageBuildReport {
+        let graph = builder.graph
+        let order = packages(for: targets)
         let records = PackageLayerRecords(store: builder.store)
 
         var report = PackageBuildReport()

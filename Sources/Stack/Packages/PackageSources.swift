@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Runtime
 
 /// Where package sources come from, and what their content hash is.
 ///
@@ -85,31 +86,11 @@ public struct PackageSources: Sendable {
     }
 }
 
-/// Runs a short helper command (git, cp, tar) with its output captured in a file, not a pipe.
+/// Runs a helper command (git, cp, tar, a build script) found on PATH, through the runtime's
+/// spawn so it starts with no blocked signals; output is captured, or appended to `logFile`.
 enum ChildRun {
-    struct Result { var status: Int32; var output: String }
-
     static func run(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
-                    logFile: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if let environment { process.environment = environment }
-        let outputPath = logFile ?? NSTemporaryDirectory() + "stackship-run-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        handle.seekToEndOfFile()
-        defer {
-            try? handle.close()
-            if logFile == nil { try? FileManager.default.removeItem(atPath: outputPath) }
-        }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let output = logFile == nil ? ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "") : ""
-        return Result(status: process.terminationStatus, output: output)
+                    logFile: String? = nil) throws -> (status: Int32, output: String) {
+        try ChildProcess.run("/usr/bin/env", arguments, environment: environment, directory: directory, appendingTo: logFile)
     }
 }

@@ -50,15 +50,12 @@ extension StackFileParser {
         let context = "in package '\(name)'"
         var package = PackageSpec(name: name, location: here, recipe: .files([]))
         var recipe: BuildRecipe?
-        var sourceRaw: String?
         for field in try entries(of: mapping, context: context, allowed: Self.packageKeys) where !isNull(field.value) {
             switch field.key {
             case "version":
                 package.version = try scalar(field, what: "version", expected: "a version string such as \"1.3\"")
             case "source":
-                let source = try parsePackageSource(field, package: name)
-                package.source = source
-                if case let .path(path) = source { sourceRaw = path }
+                package.source = try parsePackageSource(field, package: name)
             case "depends_on", "build_depends_on":
                 let names = try nameList(field, what: field.key)
                 for (item, dependency) in zip(sequenceNodes(field), names) {
@@ -66,7 +63,7 @@ extension StackFileParser {
                 }
                 if field.key == "depends_on" { package.dependsOn = names } else { package.buildDependsOn = names }
             case "build":
-                recipe = try parseRecipe(field, package: name, source: sourceRaw)
+                recipe = try parseRecipe(field, package: name)
             default: break
             }
         }
@@ -128,7 +125,7 @@ extension StackFileParser {
         }
     }
 
-    func parseRecipe(_ entry: Entry, package: String, source: String?) throws -> BuildRecipe {
+    func parseRecipe(_ entry: Entry, package: String) throws -> BuildRecipe {
         let context = "in the build of package '\(package)'"
         guard case let .mapping(mapping) = entry.value else {
             throw typeError(entry, what: "build", expected: "a mapping with one of \(Suggestions.list(Self.buildKinds))",

@@ -72,32 +72,38 @@ struct BuildCommand: ParsableCommand {
             let options = AssemblyOptions(epoch: epoch, threads: threads, level: level)
             var digests: [String: String] = [:]
             var done = Set<String>()
+            let view = BuildView()
+            func assemble(_ spec: ImageSpec, note: (BuiltImage) -> String) throws {
+                let built = try ImageAssembler.build(spec, stack: file, store: store, options: options, packageLayers: layers) { view.show($0) }
+                digests[spec.name] = built.manifest.digest.description
+                done.insert(spec.name)
+                print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(note(built)))")
+            }
+            let lockPath = LockFile.path(for: file)
+            let oldLock = file.packages.isEmpty ? nil : try LockFile.read(lockPath)
             if !file.packages.isEmpty {
                 // A builder image defined in this stack is built before the packages that need it.
                 for spec in StackPackages.builderImages(of: file) {
-                    let built = try ImageAssembler.build(spec, stack: file, store: store, options: options) { BuildView().show($0) }
-                    digests[spec.name] = built.manifest.digest.description
-                    done.insert(spec.name)
-                    print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (builder)")
+                    try assemble(spec) { _ in "builder" }
                 }
                 let packages = try StackPackages(stack: file, store: store, forceHost: host)
                 prepared = packages
-                let targets = !package.isEmpty ? package : packages.packages(for: selected.isEmpty ? file.images : selected)
                 let engine = packages.needsContainers
                     ? try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
                 let scheduler = PackageScheduler(builder: packages.builder(store: store, engine: engine, epoch: epoch),
                                                  jobs: jobs, keepGoing: keepGoing)
-                let view = PackageView(total: targets.isEmpty ? 0 : Set(targets + targets.flatMap { packages.graph.buildClosure(of: $0) }).count)
-                let wanted = image.isEmpty && package.isEmpty ? nil : targets
+                let wanted: [String]? = !package.isEmpty ? package
+                    : image.isEmpty ? nil : packages.packages(for: selected)
+                let packageView = PackageView(total: scheduler.packages(for: wanted).count)
                 let box = ReportBox()
                 try AsyncCLI.runThrowing {
-                    box.report = await scheduler.run(targets: wanted) { view.show($0) }
+                    box.report = await scheduler.run(targets: wanted) { packageView.show($0) }
                 }
                 let report = box.report!
                 layers = report.layers
-                let lockPath = LockFile.path(for: file)
-                try packages.lock(layers: layers, keeping: try LockFile.read(lockPath)).write(to: lockPath)
-                view.summary(report)
+                // Recorded even when an image fails to assemble later.
+                try packages.lock(layers: layers, keeping: oldLock).write(to: lockPath)
+                packageView.summary(report)
                 guard report.succeeded else {
                     throw PackageBuildError.other("\(report.failed.count) package\(report.failed.count == 1 ? "" : "s") failed: \(report.failed.keys.sorted().joined(separator: ", "))"
                                    + (report.skipped.isEmpty ? "" : "; not built: \(report.skipped.sorted().joined(separator: ", "))")
@@ -105,17 +111,15 @@ struct BuildCommand: ParsableCommand {
                 }
                 if !package.isEmpty { return }
             }
-            let view = BuildView()
             for spec in selected where !done.contains(spec.name) {
-                let built = try ImageAssembler.build(spec, stack: file, store: store, options: options, packageLayers: layers) { view.show($0) }
-                digests[spec.name] = built.manifest.digest.description
-                let size = built.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
-                let packageNote = spec.packages.isEmpty ? "" : "\(spec.packages.count) package\(spec.packages.count == 1 ? "" : "s") + "
-                print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(packageNote)\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s"), \(Format.bytes(size)))")
+                try assemble(spec) { built in
+                    let size = built.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
+                    let packageNote = spec.packages.isEmpty ? "" : "\(spec.packages.count) package\(spec.packages.count == 1 ? "" : "s") + "
+                    return "\(packageNote)\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s"), \(Format.bytes(size))"
+                }
             }
             if let prepared {
-                let lockPath = LockFile.path(for: file)
-                try prepared.lock(layers: layers, images: digests, keeping: try LockFile.read(lockPath)).write(to: lockPath)
+                try prepared.lock(layers: layers, images: digests, keeping: oldLock).write(to: lockPath)
             }
         }
     }
