@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BuildCache
 import Foundation
 import OCI
@@ -45,7 +48,8 @@ struct ConcurrencyTests {
             return out
         }
         #expect(results.filter(\.pushed).count == 1)
-        let winner = try #require(results.first(where: \.pushed)).entry
+        let firstPushed = results.first { $0.pushed }
+        let winner = try #require(firstPushed).entry
         #expect(results.allSatisfy { $0.entry == winner })
         let cache = BinaryCache(caches: [env.cache], trustedKeys: keys.map(\.publicKey))
         let dest = env.destination()
@@ -183,6 +187,29 @@ struct GCTests {
         let results = try await env.cache.verifyAll(trust: env.binary().trust)
         #expect(results.count == 25)
         for r in results { if case .failure(let e) = r.result { Issue.record("\(r.hash): \(e)") } }
+    }
+
+    @Test func theBackendClockDecidesAgesWhenNoStartIsGiven() async throws {
+        // Directory backend only: files are backdated by their mtimes.
+        let env = try await Env(.directory)
+        try await env.push("ancient")
+        try await env.push("fresh")
+        let root = (env.backend as! DirectoryBackend).root
+        let monthAgo = Int(Date().timeIntervalSince1970) - 30 * 86400
+        for object in try await env.backend.list(prefix: "") where CacheLayout.hash(ofKey: object.key) == hash("ancient") {
+            var times = [timespec(tv_sec: monthAgo, tv_nsec: 0), timespec(tv_sec: monthAgo, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, root + "/" + object.key, &times, 0) == 0)
+        }
+        let report = try await env.cache.gc(roots: [], minAge: .seconds(7 * 86400), dryRun: false)
+        #expect(report.deletedPackages == [hash("ancient")])
+        #expect(report.deleted.count == 4)
+        #expect(try await names(env) == ["fresh"])
+        // The clock marker is gone, and so are the emptied directories.
+        #expect(!FileManager.default.fileExists(atPath: root + "/gc-clock"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/artifacts/" + hash("ancient").value))
+        // The compacted index was written and agrees with the listing.
+        #expect(try await env.backend.head(CacheLayout.snapshotKey) != nil)
+        #expect(try await env.cache.index().entries.map(\.metadata.name) == ["fresh"])
     }
 
     @Test func minimumAgesParse() throws {
