@@ -144,6 +144,8 @@ public struct PackageCache: Sendable {
             if let winner = try await self.entry(info.hash) {
                 return PushResult(entry: winner, pushed: false, cache: location)
             }
+            // The winner's entry vanished meanwhile (gc): ours is complete, so it takes the place.
+            try await backend.put(CacheLayout.indexKey(info.hash), data: entryBytes)
         }
         return PushResult(entry: entry, pushed: true, cache: location)
     }
