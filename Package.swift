@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
+        .library(name: "BuildCache", targets: ["BuildCache"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
@@ -53,6 +54,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The binary package cache: signed, content-addressed artifacts behind pluggable backends.
+        .target(
+            name: "BuildCache",
+            dependencies: [
+                "OCI",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "Stack",
             dependencies: [
@@ -63,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime",
+                "OCI", "Registry", "Stack", "Runtime", "BuildCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +85,7 @@ let package = Package(
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "OCI", "StackshipTesting"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),

@@ -1,0 +1,73 @@
+import ArgumentParser
+import BuildCache
+import Foundation
+
+/// `--cache` / `--push-cache`: which binary caches a command reads and pushes to.
+struct CacheLocationOptions: ParsableArguments {
+    @Option(name: .customLong("cache"), help: ArgumentHelp(
+        "A binary cache to read from, in order (repeatable): a directory or file:// URL; the first is also the push target.",
+        discussion: "Default: $STACKSHIP_CACHE (comma-separated), else .stackship/cache in the current directory.",
+        valueName: "url"))
+    var caches: [String] = []
+
+    @Option(name: .customLong("push-cache"), help: ArgumentHelp("The cache to push to and collect (default: the first --cache).", valueName: "url"))
+    var pushCache: String?
+
+    /// The read locations: --cache, then STACKSHIP_CACHE, then DIR/.stackship/cache.
+    func locations(beside directory: String? = nil) -> [String] {
+        if !caches.isEmpty { return caches.map(Self.normalise) }
+        if let env = ProcessInfo.processInfo.environment["STACKSHIP_CACHE"], !env.isEmpty {
+            let list = env.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if !list.isEmpty { return list.map(Self.normalise) }
+        }
+        return [(directory ?? FileManager.default.currentDirectoryPath) + "/.stackship/cache"]
+    }
+
+    /// The push (and gc) location: --push-cache, else the first read location.
+    func pushLocation(beside directory: String? = nil) -> String {
+        pushCache.map(Self.normalise) ?? locations(beside: directory)[0]
+    }
+
+    /// The read caches; each must exist.
+    func readCaches(beside directory: String? = nil) throws -> [PackageCache] {
+        try locations(beside: directory).map { PackageCache(try CacheLocation.backend($0, create: false)) }
+    }
+
+    /// The push cache, created if `create`.
+    func pushTarget(beside directory: String? = nil, create: Bool) throws -> PackageCache {
+        PackageCache(try CacheLocation.backend(pushLocation(beside: directory), create: create))
+    }
+
+    static func normalise(_ location: String) -> String {
+        location.contains("://") ? location : CLI.absolute(location)
+    }
+}
+
+/// `--signing-key`, `--trusted-key`, `--allow-unsigned`.
+struct CacheKeyOptions: ParsableArguments {
+    @Option(name: .customLong("signing-key"), help: ArgumentHelp(
+        "The private key that signs pushed packages (its public key is trusted too).",
+        discussion: "Default: the key text in $STACKSHIP_SIGNING_KEY. Make one with `stackship cache keygen`.",
+        valueName: "file"))
+    var signingKey: String?
+
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("A public key whose signatures are trusted (repeatable).", valueName: "file"))
+    var trustedKeys: [String] = []
+
+    @Flag(name: .customLong("allow-unsigned"), help: "Accept packages without a signature (their digests are still checked).")
+    var allowUnsigned = false
+
+    /// The signing key from --signing-key or STACKSHIP_SIGNING_KEY, if any.
+    func loadSigningKey() throws -> SigningKey? {
+        if let signingKey { return try SigningKey(contentsOfFile: CLI.absolute(signingKey)) }
+        if let text = ProcessInfo.processInfo.environment["STACKSHIP_SIGNING_KEY"], !text.isEmpty {
+            return try SigningKey(text: text, source: "STACKSHIP_SIGNING_KEY")
+        }
+        return nil
+    }
+
+    /// The trusted public keys from --trusted-key.
+    func loadTrustedKeys() throws -> [PublicKey] {
+        try trustedKeys.map { try PublicKey(contentsOfFile: CLI.absolute($0)) }
+    }
+}
