@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
+        .library(name: "AWS", targets: ["AWS"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
     dependencies: [
@@ -53,6 +54,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Credentials, SigV4 and small AWS API clients (no AWS SDK), plus template builders.
+        .target(
+            name: "AWS",
+            dependencies: [
+                "OCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "Stack",
             dependencies: [
@@ -75,6 +88,8 @@ let package = Package(
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
+        // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Resources"]),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
