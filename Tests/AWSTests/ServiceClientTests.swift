@@ -187,7 +187,8 @@ import Testing
             try await cf.deleteStack(stack.stackID)
             let final = try await cf.waitForStack(stackName: stack.stackID, pollInterval: .milliseconds(200), timeout: .seconds(120))
             #expect(final == nil || final?.status == "DELETE_COMPLETE")
-            #expect(try await cf.describeStack("stackship-test") == nil || (try await cf.describeStack("stackship-test"))?.status == "DELETE_COMPLETE")
+            let after = try await cf.describeStack("stackship-test")
+            #expect(after == nil || after?.status == "DELETE_COMPLETE")
             await client.shutdown()
         }
     }

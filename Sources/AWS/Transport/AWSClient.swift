@@ -62,7 +62,7 @@ public final class AWSClient: Sendable {
     public func send(_ request: AWSRequest, limit: Int = 64 << 20) async throws -> AWSResponse {
         try await perform(request) { response, _ in
             let body = try await response.body.collect(upTo: limit)
-            return AWSResponse(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+            return AWSResponse(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
         }
     }
 
@@ -94,7 +94,7 @@ public final class AWSClient: Sendable {
             }
             let status = Int(response.status.code)
             if status >= 300 && !(request.method == .HEAD && status == 304) {
-                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data(buffer: $0) } ?? Data()
+                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
                 let error = AWSErrorParser.parse(operation: request.qualifiedName, status: status, headers: response.headers, body: body)
                 if (AWSRetryPolicy.isRetryable(status: status) || AWSRetryPolicy.retryableCodes.contains(error.code)), attempt < policy.maxAttempts {
                     try await Task.sleep(for: policy.delay(afterAttempt: attempt))
@@ -171,7 +171,7 @@ struct FileChunks: AsyncSequence, Sendable {
         mutating func next() async throws -> ByteBuffer? {
             guard remaining > 0 else { try? handle?.close(); return nil }
             guard let handle else { throw AWSError.fileUnreadable(path: path, reason: "cannot open") }
-            let chunk = try handle.read(upToCount: Int(min(remaining, 1 << 20))) ?? Data()
+            let chunk = try handle.read(upToCount: Int(Swift.min(remaining, 1 << 20))) ?? Data()
             guard !chunk.isEmpty else { throw AWSError.fileUnreadable(path: path, reason: "the file shrank while it was being uploaded") }
             remaining -= Int64(chunk.count)
             return ByteBuffer(bytes: chunk)
