@@ -9,6 +9,24 @@ extension CloudFormationClient {
         "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED",
     ]
 
+    /// How a stack status ends a wait.
+    public enum StatusOutcome: Sendable, Equatable {
+        /// The operation finished and did what was asked.
+        case succeeded
+        /// The operation finished without doing it (failed or rolled back).
+        case failed
+        /// Still going (including REVIEW_IN_PROGRESS and the cleanup phases).
+        case inProgress
+    }
+
+    /// Classifies a stack status.
+    public static func outcome(ofStatus status: String) -> StatusOutcome {
+        if status.hasSuffix("_IN_PROGRESS") { return .inProgress }
+        if successStatuses.contains(status) { return .succeeded }
+        if failureStatuses.contains(status) || status.hasSuffix("_FAILED") || status.contains("ROLLBACK") { return .failed }
+        return .inProgress
+    }
+
     /// Polls a change set until it is created. Returns it when CREATE_COMPLETE, or when it
     /// FAILED only because nothing changes (`hasNoChanges`); throws `.changeSetFailed` otherwise.
     public func waitForChangeSet(stackName: String, changeSetName: String, pollInterval: Duration = .seconds(2),
@@ -110,11 +128,15 @@ extension CloudFormationClient {
             if marker == nil, let newest = fresh.first { marker = newest.eventID }
             guard let stack = try await describeStack(stackName) else { return nil }
             lastStatus = stack.status
-            if Self.successStatuses.contains(stack.status) { return stack }
-            if Self.failureStatuses.contains(stack.status) || (stack.status.contains("ROLLBACK") && !stack.status.hasSuffix("_IN_PROGRESS")) {
+            switch Self.outcome(ofStatus: stack.status) {
+            case .succeeded:
+                return stack
+            case .failed:
                 let reason = firstFailure.map { "\($0.logicalResourceID) (\($0.resourceType)) \($0.resourceStatus): \($0.resourceStatusReason ?? "")" }
                     ?? stack.statusReason
                 throw AWSError.stackOperationFailed(stack: stackName, status: stack.status, reason: reason)
+            case .inProgress:
+                break
             }
             if clock.now >= deadline {
                 throw AWSError.waiterTimedOut(what: "stack \(stackName)", lastStatus: lastStatus, seconds: Int(timeout.components.seconds))

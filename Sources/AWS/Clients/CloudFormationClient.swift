@@ -227,6 +227,14 @@ public struct CloudFormationClient: Sendable {
         _ = try await call("DeleteStack", [("StackName", stackName)])
     }
 
+    /// True when `error` says an update would change nothing ("No updates are to be
+    /// performed"): some endpoints refuse CreateChangeSet or UpdateStack this way instead of
+    /// creating a FAILED change set (`ChangeSet.hasNoChanges`).
+    public static func isNoChangesError(_ error: Error) -> Bool {
+        guard case let .service(e)? = error as? AWSError else { return false }
+        return e.code == "ValidationError" && (e.message.contains("No updates are to be performed") || e.message.contains("didn't contain changes"))
+    }
+
     /// True for CloudFormation's "Stack with id X does not exist".
     static func isStackMissing(_ error: AWSError) -> Bool {
         guard case let .service(e) = error else { return false }

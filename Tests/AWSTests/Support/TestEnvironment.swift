@@ -34,5 +34,18 @@ struct TestEnvironment {
         try AWSClient(profile: profile, region: region, environment: environment, home: home)
     }
 
+    /// Runs `body` with a client for this environment, shutting it down however `body` ends.
+    func withClient<T>(profile: String? = nil, region: String? = nil, _ body: (AWSClient) async throws -> T) async throws -> T {
+        let client = try client(profile: profile, region: region)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
     func cleanup() { try? FileManager.default.removeItem(atPath: home) }
 }
