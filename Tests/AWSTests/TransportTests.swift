@@ -91,3 +91,46 @@ import Testing
         #expect(throws: AWSError.self) { try S3Client(client: aws).request("GetObject", .GET, bucket: "Bad_Bucket", key: "k") }
     }
 }
+
+/// SSO: the token cached by `aws sso login` traded for role credentials at the portal.
+@Suite struct SSOCredentialTests {
+    @Test func validTokenGetsRoleCredentials() async throws {
+        let answer = ScriptedServer.Response(status: 200, headers: ["Content-Type": "application/json"], body: """
+        {"roleCredentials":{"accessKeyId":"ASIASSO0000000000001","secretAccessKey":"sso-secret","sessionToken":"sso-session-token","expiration":4102444800000}}
+        """)
+        try await ScriptedServer.with([answer]) { server in
+            let env = try TestEnvironment(["AWS_ENDPOINT_URL_SSO": server.endpoint])
+            defer { env.cleanup() }
+            try env.write(".aws/config", CredentialChainTests.ssoConfig())
+            let cache = AWSCredentialChain.ssoCachePath(key: "corp", home: env.home)
+            try #"{"startUrl":"https://corp.awsapps.com/start","region":"us-east-1","accessToken":"sso-bearer-1","expiresAt":"2099-01-01T00:00:00UTC"}"#
+                .write(toFile: cache, atomically: true, encoding: .utf8)
+            let c = try await AWSCredentialChain.resolve(profile: "sso-dev", environment: env.environment, home: env.home)
+            #expect(c.accessKeyID == "ASIASSO0000000000001" && c.sessionToken == "sso-session-token")
+            #expect(c.expiration == Date(timeIntervalSince1970: 4_102_444_800))
+            let request = try #require(server.requests().first)
+            let path = request["path"] as? String ?? ""
+            #expect(path.hasPrefix("/federation/credentials?") && path.contains("account_id=123456789012") && path.contains("role_name=Developer"))
+            let headers = request["headers"] as? [String: String] ?? [:]
+            #expect(headers["x-amz-sso_bearer_token"] == "sso-bearer-1")
+            #expect(headers["Authorization"] == nil)
+        }
+    }
+
+    @Test func aRefusedTokenSaysHowToLogIn() async throws {
+        let refused = ScriptedServer.Response(status: 401, headers: ["Content-Type": "application/json"],
+                                              body: #"{"message":"Session token not found or invalid","__type":"com.amazonaws.switchboard.portal#UnauthorizedException"}"#)
+        try await ScriptedServer.with([refused]) { server in
+            let env = try TestEnvironment(["AWS_ENDPOINT_URL_SSO": server.endpoint])
+            defer { env.cleanup() }
+            try env.write(".aws/config", CredentialChainTests.ssoConfig())
+            try #"{"accessToken":"sso-bearer-2","expiresAt":"2099-01-01T00:00:00Z"}"#
+                .write(toFile: AWSCredentialChain.ssoCachePath(key: "corp", home: env.home), atomically: true, encoding: .utf8)
+            let error = await #expect(throws: AWSError.self) {
+                try await AWSCredentialChain.resolve(profile: "sso-dev", environment: env.environment, home: env.home)
+            }
+            #expect(error?.description.contains("aws sso login --profile sso-dev") == true)
+            #expect(error?.description.contains("sso-bearer-2") == false)
+        }
+    }
+}

@@ -82,7 +82,7 @@ public final class AWSClient: Sendable {
             let http = try await build(request, endpoint: endpoint)
             let response: HTTPClientResponse
             do {
-                response = try await transport.execute(http, endpoint: endpoint)
+                response = try await transport.execute(http, endpoint: endpoint, bodyLength: request.body.length)
             } catch {
                 if error is CancellationError { throw error }
                 if AWSHTTPTransport.isTransient(error), attempt < policy.maxAttempts {

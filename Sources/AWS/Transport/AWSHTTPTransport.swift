@@ -58,9 +58,11 @@ public final class AWSHTTPTransport: Sendable {
         return (https ? proxyHTTPS : proxied) ?? direct
     }
 
-    /// Sends one request (no retries here; `AWSClient` retries).
-    func execute(_ request: HTTPClientRequest, endpoint: AWSEndpoint) async throws -> HTTPClientResponse {
-        let timeout = TimeAmount.seconds(options.requestTimeout.components.seconds)
+    /// Sends one request (no retries here; `AWSClient` retries). The time limit runs until the
+    /// response head arrives, so it covers the upload of the body: it grows by one second per
+    /// 256 KiB of body, on top of `requestTimeout`.
+    func execute(_ request: HTTPClientRequest, endpoint: AWSEndpoint, bodyLength: Int64 = 0) async throws -> HTTPClientResponse {
+        let timeout = TimeAmount.seconds(options.requestTimeout.components.seconds + bodyLength / (256 << 10))
         return try await client(for: endpoint).execute(request, timeout: timeout)
     }
 
