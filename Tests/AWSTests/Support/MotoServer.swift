@@ -69,11 +69,11 @@ final class MotoServer: @unchecked Sendable {
     }
 
     func stop() {
+        // SIGKILL at once: children of Foundation's Process inherit blocked signals, so SIGTERM
+        // would be ignored (and the server holds nothing worth a clean shutdown).
         if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(50_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: logPath)
     }

@@ -46,7 +46,7 @@ final class ScriptedServer: @unchecked Sendable {
             if port == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         guard let port else {
-            process.terminate()
+            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
             Issue.record("scripted_server.py did not start (python3 is installed by scripts/setup): \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
             throw CancellationError()
         }
@@ -62,11 +62,11 @@ final class ScriptedServer: @unchecked Sendable {
     }
 
     func stop() {
+        // SIGKILL at once: children of Foundation's Process inherit blocked signals, so SIGTERM
+        // would be ignored (and the server holds nothing worth a clean shutdown).
         if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(50_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
