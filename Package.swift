@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Stack", targets: ["Stack"]),
         .library(name: "BuildCache", targets: ["BuildCache"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
+        .library(name: "AWS", targets: ["AWS"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
     dependencies: [
@@ -62,6 +63,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Credentials, SigV4 and small AWS API clients (no AWS SDK), plus template builders.
+        .target(
+            name: "AWS",
+            dependencies: [
+                "OCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "Stack",
             dependencies: [
@@ -86,6 +99,8 @@ let package = Package(
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "OCI", "StackshipTesting"]),
+        // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Resources", "Support/scripted_server.py"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
