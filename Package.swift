@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
+        .library(name: "AWS", targets: ["AWS"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
@@ -60,6 +61,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // AWS: credentials, SigV4, small clients, CloudFormation template builders.
+        .target(
+            name: "AWS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "stackship",
             dependencies: [
@@ -76,6 +85,8 @@ let package = Package(
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI"]),
+        // Template tests run cfn-lint on what they write; golden files are read via #filePath.
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Templates/Golden"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
