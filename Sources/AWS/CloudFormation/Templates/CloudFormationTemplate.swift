@@ -110,29 +110,29 @@ public struct CloudFormationTemplate: Sendable, Hashable {
 
 extension CloudFormationTemplate {
     /// The template as one ``TemplateValue`` object, the shape both renderings serialise.
-    public var value: TemplateValue {
+    public var templateValue: TemplateValue {
         var root: [String: TemplateValue] = ["AWSTemplateFormatVersion": "2010-09-09"]
         if let description { root["Description"] = .string(description) }
-        if !parameters.isEmpty { root["Parameters"] = .object(parameters.mapValues(\.value)) }
+        if !parameters.isEmpty { root["Parameters"] = .object(parameters.mapValues(\.templateValue)) }
         if !conditions.isEmpty { root["Conditions"] = .object(conditions) }
-        root["Resources"] = .object(resources.mapValues(\.value))
-        if !outputs.isEmpty { root["Outputs"] = .object(outputs.mapValues(\.value)) }
+        root["Resources"] = .object(resources.mapValues(\.templateValue))
+        if !outputs.isEmpty { root["Outputs"] = .object(outputs.mapValues(\.templateValue)) }
         return .object(root)
     }
 
     /// The template as deterministic, pretty-printed JSON text ending in a newline.
-    public func jsonString() -> String { TemplateRendering.json(value) }
+    public func jsonString() -> String { TemplateRendering.json(templateValue) }
 
     /// ``jsonString()`` as UTF-8 bytes.
     public func jsonData() -> Data { Data(jsonString().utf8) }
 
     /// The template as deterministic YAML text (block style, strings double-quoted), ending in a newline.
-    public func yamlString() -> String { TemplateRendering.yaml(value) }
+    public func yamlString() -> String { TemplateRendering.yaml(templateValue) }
 }
 
 extension CloudFormationTemplate.Resource {
     /// The resource as its template object.
-    public var value: TemplateValue {
+    public var templateValue: TemplateValue {
         var object: [String: TemplateValue] = ["Type": .string(type)]
         if !properties.isEmpty { object["Properties"] = .object(properties) }
         if !dependsOn.isEmpty { object["DependsOn"] = .strings(dependsOn.sorted()) }
@@ -145,7 +145,7 @@ extension CloudFormationTemplate.Resource {
 
 extension CloudFormationTemplate.Parameter {
     /// The parameter as its template object.
-    public var value: TemplateValue {
+    public var templateValue: TemplateValue {
         var object: [String: TemplateValue] = ["Type": .string(type)]
         if let description { object["Description"] = .string(description) }
         if let defaultValue { object["Default"] = defaultValue }
@@ -157,8 +157,8 @@ extension CloudFormationTemplate.Parameter {
 
 extension CloudFormationTemplate.Output {
     /// The output as its template object.
-    public var value: TemplateValue {
-        var object: [String: TemplateValue] = ["Value": value]
+    public var templateValue: TemplateValue {
+        var object: [String: TemplateValue] = ["Value": self.value]
         if let description { object["Description"] = .string(description) }
         if let exportName { object["Export"] = ["Name": exportName] }
         if let condition { object["Condition"] = .string(condition) }

@@ -29,7 +29,7 @@ public struct IAMStatement: Sendable, Hashable {
     }
 
     /// The statement as template data; one action or resource is written as a list all the same.
-    public var value: TemplateValue {
+    public var templateValue: TemplateValue {
         var object: [String: TemplateValue] = ["Effect": .string(effect), "Action": .strings(actions)]
         if !resources.isEmpty { object["Resource"] = .array(resources) }
         if let principal { object["Principal"] = principal }
@@ -40,7 +40,7 @@ public struct IAMStatement: Sendable, Hashable {
 
     /// A policy document holding `statements`.
     public static func document(_ statements: [IAMStatement]) -> TemplateValue {
-        ["Version": "2012-10-17", "Statement": .array(statements.map(\.value))]
+        ["Version": "2012-10-17", "Statement": .array(statements.map(\.templateValue))]
     }
 
     /// A trust policy letting `service` (e.g. `codebuild.amazonaws.com`) assume a role. Services that
