@@ -101,6 +101,17 @@ struct LeastPrivilegeTests {
         #expect("\(batch[0].resources)".contains("project/hello-ci-build"))
     }
 
+    @Test("A build image from ECR is pulled with the service role, which may read only that repository")
+    func ecrBuildImage() throws {
+        let settings = try TemplateFixtures.settings(TemplateFixtures.edgeCases)
+        let json = try settings.template(for: .releaseBuild).jsonString()
+        #expect(json.contains(#""ImagePullCredentialsType": "SERVICE_ROLE""#))
+        #expect(json.contains(#""arn:aws:ecr:us-east-1:123456789012:repository/acme/builder""#))
+        let curated = try settings.template(for: .ciBuild).jsonString()
+        #expect(curated.contains(#""ImagePullCredentialsType": "CODEBUILD""#))
+        #expect(!curated.contains("ecr:"), "no ECR access when the build neither pushes nor pulls from ECR")
+    }
+
     @Test("The push role trusts only the given GitHub repository, and the audience sts.amazonaws.com", arguments: [TemplateFixtures.realistic, TemplateFixtures.edgeCases])
     func oidcTrustRestricted(yaml: String) throws {
         let settings = try TemplateFixtures.settings(yaml)

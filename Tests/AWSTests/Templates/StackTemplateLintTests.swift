@@ -36,6 +36,18 @@ struct StackTemplateLintTests {
         #expect(result.output.isEmpty, "\(name): cfn-lint said:\n\(result.output)")
     }
 
+    @Test("The lint harness fails a template cfn-lint finds wrong")
+    func lintCatchesErrors() throws {
+        let folder = try TemplateFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let broken = CloudFormationTemplate(resources: ["Bucket": .init("AWS::S3::Bucket", properties: ["BucketNam": "x"])])
+        let url = folder.appendingPathComponent("broken.json")
+        try broken.jsonData().write(to: url)
+        let result = try CfnLint.run([url])
+        #expect(result.status != 0)
+        #expect(result.output.contains("BucketNam"))
+    }
+
     @Test("YAML renderings lint clean and mean the same as the JSON")
     func yamlLintsClean() throws {
         let folder = try TemplateFixtures.temporaryFolder()

@@ -84,6 +84,10 @@ enum TemplateFixtures {
             source:
               type: GITLAB_SELF_MANAGED
               location: https://git.example.com/acme/pipeline.git
+            environment:
+              image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/builder:2024.1
+              type: ARM_CONTAINER
+              compute_type: BUILD_GENERAL1_LARGE
             log_retention_days: 365
           registry:
             github_repository: acme/data-pipeline

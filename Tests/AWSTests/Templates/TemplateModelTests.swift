@@ -19,14 +19,15 @@ struct TemplateModelTests {
             ], dependsOn: ["Queue"])],
             outputs: ["Arn": .init(.ref("Topic"), exportName: .sub("${AWS::StackName}-arn"))])
         let json = template.jsonString()
-        #expect(json.contains(#""Fn::If": [\#n            "IsProd","#))
-        #expect(json.contains(#""Ref": "AWS::NoValue""#))
-        #expect(json.contains(#""Fn::Select": [\#n                "0",\#n                {\#n                  "Fn::GetAZs": """#))
-        #expect(json.contains(#""Fn::Join": ["#))
-        #expect(json.contains(#""Fn::GetAtt": [\#n                "Queue",\#n                "Arn""#))
-        #expect(json.contains(#""Fn::Equals": ["#))
-        #expect(json.contains(#""DependsOn": [\#n        "Queue""#))
-        #expect(json.contains(#""Export": {"#))
+        let compact = TemplateParts.compactJSON(template.templateValue)
+        #expect(compact.contains(#"{"Fn::If":["IsProd",{"Fn::Sub":"${AWS::StackName}-prod"},{"Ref":"AWS::NoValue"}]}"#))
+        #expect(compact.contains(#"{"Fn::Join":["-",["a",{"Fn::Select":["0",{"Fn::GetAZs":""}]}]]}"#))
+        #expect(compact.contains(#"{"Fn::Sub":["${X}",{"X":{"Fn::GetAtt":["Queue","Arn"]}}]}"#))
+        #expect(compact.contains(#""Conditions":{"IsProd":{"Fn::Equals":[{"Ref":"Stage"},"prod"]}}"#))
+        #expect(compact.contains(#""DependsOn":["Queue"]"#))
+        #expect(compact.contains(#""Export":{"Name":{"Fn::Sub":"${AWS::StackName}-arn"}}"#))
+        #expect(compact.contains(#""Parameters":{"Stage":{"AllowedValues":["dev","prod"],"Default":"prod","Type":"String"}}"#))
+        #expect(json.hasPrefix("{\n  \"AWSTemplateFormatVersion\": \"2010-09-09\",\n  \"Conditions\": {\n    \"IsProd\": {\n      \"Fn::Equals\": [\n        {\n"))
         // Sorted keys at the top: AWSTemplateFormatVersion, Conditions, Description, Outputs, Parameters, Resources.
         let order = ["AWSTemplateFormatVersion", "Conditions", "Description", "Outputs", "Parameters", "Resources"].map { json.range(of: "\n  \"\($0)\"")!.lowerBound }
         #expect(order == order.sorted())

@@ -111,6 +111,8 @@ public struct AWSSettings: Sendable, Hashable, Decodable {
             document = try YAMLDecoder().decode(Document.self, from: yaml, userInfo: userInfo)
         } catch let error as TemplateError {
             throw error
+        } catch let error where TemplateError.wrapped(in: error) != nil {
+            throw TemplateError.wrapped(in: error)!
         } catch {
             throw TemplateError.invalidValue(path: "aws", value: "", reason: "the stack file is not valid YAML (\(error)); fix the syntax")
         }

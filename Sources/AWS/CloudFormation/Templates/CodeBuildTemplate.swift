@@ -24,12 +24,22 @@ enum CodeBuildTemplate {
             IAMStatement(sid: "OwnArtifactObjects", actions: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], resources: [.sub("${ArtifactsBucket.Arn}/*")]),
             IAMStatement(sid: "OwnArtifactBucket", actions: ["s3:GetBucketAcl", "s3:GetBucketLocation"], resources: [.getAtt("ArtifactsBucket", "Arn")]),
         ]
-        if !build.ecrRepositories.isEmpty {
+        // A build image from ECR is pulled with the service role's credentials, so the role may
+        // read (only) that repository; CodeBuild's curated and public images need nothing.
+        let buildImageRepository = Self.ecrRepositoryARN(ofImage: build.environment.image)
+        if !build.ecrRepositories.isEmpty || buildImageRepository != nil {
             statements.append(IAMStatement(sid: "EcrLogin", actions: ["ecr:GetAuthorizationToken"], resources: ["*"]))
+        }
+        if !build.ecrRepositories.isEmpty {
             statements.append(IAMStatement(
                 sid: "EcrRepositories",
                 actions: RegistryTemplate.pushActions,
                 resources: build.ecrRepositories.sorted().map(ARN.ecrRepository)))
+        }
+        if let buildImageRepository {
+            statements.append(IAMStatement(
+                sid: "BuildImage", actions: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources: [.string(buildImageRepository)]))
         }
         if !build.allSecrets.isEmpty {
             statements.append(IAMStatement(sid: "NamedSecrets", actions: ["secretsmanager:GetSecretValue"], resources: build.allSecrets.map(ARN.secret)))
@@ -57,7 +67,8 @@ enum CodeBuildTemplate {
         }
         var environment: [String: TemplateValue] = [
             "Type": .string(env.type), "ComputeType": .string(env.computeType), "Image": .string(env.image),
-            "PrivilegedMode": .bool(env.privilegedMode), "ImagePullCredentialsType": "CODEBUILD",
+            "PrivilegedMode": .bool(env.privilegedMode),
+            "ImagePullCredentialsType": buildImageRepository == nil ? "CODEBUILD" : "SERVICE_ROLE",
         ]
         if !variables.isEmpty { environment["EnvironmentVariables"] = .array(variables) }
 
@@ -106,6 +117,18 @@ enum CodeBuildTemplate {
                 "ArtifactsBucketName": .init(.ref("ArtifactsBucket"), description: "Where builds put their artifacts"),
                 "LogGroupName": .init(.ref("LogGroup"), description: "The builds' CloudWatch log group"),
             ])
+    }
+
+    /// The repository ARN of an image in a private ECR registry, nil for any other image.
+    static func ecrRepositoryARN(ofImage image: String) -> String? {
+        let pattern = #"^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([a-z0-9._/-]+?)([:@].*)?$"#
+        guard let match = image.range(of: pattern, options: .regularExpression), match == image.startIndex..<image.endIndex,
+              let regex = try? NSRegularExpression(pattern: pattern),
+              let m = regex.firstMatch(in: image, range: NSRange(image.startIndex..., in: image))
+        else { return nil }
+        func group(_ n: Int) -> String { Range(m.range(at: n), in: image).map { String(image[$0]) } ?? "" }
+        let partition = group(3).isEmpty ? "aws" : "aws-cn"
+        return "arn:\(partition):ecr:\(group(2)):\(group(1)):repository/\(group(4))"
     }
 
     /// A branch name as a literal inside a regular expression.

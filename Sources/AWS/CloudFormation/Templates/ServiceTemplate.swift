@@ -159,7 +159,7 @@ enum ServiceTemplate {
                 + (service.vpcId == nil ? " in a new VPC" : " in \(service.vpcId!)"),
             resources: resources,
             outputs: [
-                "LoadBalancerURL": .init(.join("", [.string("\(scheme)://"), .getAtt("LoadBalancer", "DNSName"), .string(portSuffix)]), description: "The service's URL"),
+                "LoadBalancerURL": .init(.sub("\(scheme)://${LoadBalancer.DNSName}\(portSuffix)"), description: "The service's URL"),
                 "ClusterName": .init(.ref("Cluster"), description: "The ECS cluster"),
                 "ServiceName": .init(.getAtt("Service", "Name"), description: "The ECS service"),
             ])

@@ -61,6 +61,8 @@ struct SettingsReader {
             return try container.decode(T.self, forKey: codingKey)
         } catch let error as TemplateError {
             throw error
+        } catch let error where TemplateError.wrapped(in: error) != nil {
+            throw TemplateError.wrapped(in: error)!
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
             let at = context.codingPath.isEmpty ? path(key) : SettingsPath.string(context.codingPath)
             throw TemplateError.invalidValue(path: at, value: "", reason: "expected \(Self.expected(T.self))")

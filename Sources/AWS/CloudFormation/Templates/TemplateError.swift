@@ -43,6 +43,18 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The settings error inside `error`: Yams reports errors thrown by a type's `init(from:)`
+    /// as `DecodingError.dataCorrupted` with the original as its underlying error.
+    static func wrapped(in error: any Error) -> TemplateError? {
+        var current: (any Error)? = error
+        while let error = current {
+            if let found = error as? TemplateError { return found }
+            guard case DecodingError.dataCorrupted(let context) = error else { return nil }
+            current = context.underlyingError
+        }
+        return nil
+    }
+
     /// The known key with the smallest edit distance to `key`, if it is close enough to be a typo.
     static func closest(to key: String, in known: [String]) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
@@ -56,6 +68,8 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
             }
             return previous[b.count]
         }
+        // A shortened or lengthened key ("github_repo" for "github_repository") is a typo too.
+        if let extended = known.filter({ $0.hasPrefix(key) || key.hasPrefix($0) }).sorted().first, key.count >= 3 { return extended }
         let scored = known.map { ($0, distance(Array(key), Array($0))) }.filter { $0.1 <= max(2, key.count / 3) }
         return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
     }

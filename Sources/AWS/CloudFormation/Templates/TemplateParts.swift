@@ -10,7 +10,9 @@ enum TemplateParts {
     }
 
     static func logGroup(name: String, retentionDays: Int, tags: TemplateValue) -> CloudFormationTemplate.Resource {
-        .init("AWS::Logs::LogGroup", properties: ["LogGroupName": .string(name), "RetentionInDays": .int(retentionDays), "Tags": tags])
+        // Explicitly deleted with the stack: the retention already bounds how long logs live.
+        .init("AWS::Logs::LogGroup", properties: ["LogGroupName": .string(name), "RetentionInDays": .int(retentionDays), "Tags": tags],
+              deletionPolicy: "Delete", updateReplacePolicy: "Delete")
     }
 
     /// A private, encrypted bucket owned by its account, with optional expiry and versioning.
