@@ -69,6 +69,17 @@ struct SettingsDecodingTests {
         #expect(e?.description.contains("add an 'service' section") == true)
     }
 
+    @Test("Asking for a kind the settings have no section for names the section")
+    func templateWithoutSection() throws {
+        let s = try AWSSettings.decode(stackFileYAML: "aws:\n  project: hello\n  registry: {github_repository: a/b}")
+        let e = #expect(throws: TemplateError.self) { try s.template(for: .eventJob) }
+        #expect(e == .missingSection(kind: .eventJob, path: "aws.event_job"))
+        let folder = try TemplateFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: TemplateError.self) { try s.render(to: folder, kinds: [.registry, .service]) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "nothing is written when one kind fails")
+    }
+
     @Test("The registry needs the GitHub repository")
     func missingGitHubRepository() {
         let e = error("project: hello\nregistry: {immutable_tags: true}")
