@@ -82,6 +82,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // AWS: credentials, SigV4, small clients, CloudFormation template builders.
+        .target(
+            name: "AWS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "stackship",
             dependencies: [
@@ -99,8 +107,12 @@ let package = Package(
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "OCI", "StackshipTesting"]),
-        // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
-        .testTarget(name: "AWSTests", dependencies: ["AWS"], exclude: ["Resources", "Support/scripted_server.py"]),
+        // SigV4 vectors in Resources and template golden files (found via #filePath); integration
+        // tests against moto_server; template tests run cfn-lint on what they write.
+        .testTarget(
+            name: "AWSTests", dependencies: ["AWS"],
+            exclude: ["Resources", "Support/scripted_server.py", "Templates/Golden"]
+        ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
