@@ -87,15 +87,30 @@ indirect enum YAMLNode: Sendable {
         "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "",
     ]
 
+    /// Bytes allowed in a plain scalar: letters, digits and ` _./-@$=+:,()`.
+    private static let plainBytes: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for b in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(b)] = true }
+        for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(b)] = true }
+        for b in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(b)] = true }
+        for b in " _./-@$=+:,()".utf8 { table[Int(b)] = true }
+        return table
+    }()
+
     private static func isPlainSafe(_ s: String, asKey: Bool) -> Bool {
-        guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last else { return false }
-        guard first.isASCIILetter || first == "_" || first == "/" || first == "$" else { return false }
-        guard last != " " && last != ":" else { return false }
-        guard s.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || " _./-@$=+:,()".unicodeScalars.contains($0) }) else {
-            return false
+        let utf8 = s.utf8
+        guard let first = utf8.first, let last = utf8.last else { return false }
+        let isLetter = (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")) || (first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z"))
+        guard isLetter || first == UInt8(ascii: "_") || first == UInt8(ascii: "/") || first == UInt8(ascii: "$") else { return false }
+        guard last != UInt8(ascii: " ") && last != UInt8(ascii: ":") else { return false }
+        var previous: UInt8 = 0
+        for b in utf8 {
+            guard plainBytes[Int(b)] else { return false }
+            // ": " starts a mapping value and " #" a comment.
+            if (previous == UInt8(ascii: ":") && b == UInt8(ascii: " ")) || (previous == UInt8(ascii: " ") && b == UInt8(ascii: "#")) { return false }
+            previous = b
         }
-        if s.contains(": ") || s.contains(" #") { return false }
-        if !asKey && reserved.contains(s.lowercased()) { return false }
+        if !asKey && utf8.count <= 5 && reserved.contains(s.lowercased()) { return false }
         return true
     }
 
@@ -129,6 +144,9 @@ indirect enum YAMLNode: Sendable {
     }
 
     private static func doubleQuoted(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for c in s.unicodeScalars {
             switch c {

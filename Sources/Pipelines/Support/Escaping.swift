@@ -62,11 +62,17 @@ enum Escaping {
 
     /// One POSIX-shell word: left bare when it holds only safe characters, else single-quoted.
     static func shell(_ s: String) -> String {
-        if !s.isEmpty && s.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || "@%+=:,./_-".unicodeScalars.contains($0) }) {
+        if !s.isEmpty && s.utf8.allSatisfy({ shellSafe[Int($0)] }) {
             return s
         }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+
+    private static let shellSafe: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for b in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-".utf8 { table[Int(b)] = true }
+        return table
+    }()
 
     /// A command line from argv, each word quoted for the shell when needed.
     static func commandLine(_ argv: [String]) -> String { argv.map(shell).joined(separator: " ") }
