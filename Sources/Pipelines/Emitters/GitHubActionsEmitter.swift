@@ -53,7 +53,7 @@ public enum GitHubActionsEmitter {
             return job
         }
         let test = workflow(
-            name: "stackship test (\(plan.stackName))",
+            name: "stackship test (\(plan.stackName))", cancelInProgress: true,
             on: .map([
                 ("push", .map([("branches-ignore", .list([.string(s.publishBranch)]))])),
                 ("pull_request", .map([])),
@@ -61,7 +61,7 @@ public enum GitHubActionsEmitter {
             jobs: testJobs.map { job(plan, $0, aws: false) }
         )
         let publish = workflow(
-            name: "stackship publish (\(plan.stackName))",
+            name: "stackship publish (\(plan.stackName))", cancelInProgress: false,
             on: .map([
                 ("push", .map([("branches", .list([.string(s.publishBranch)]))])),
                 ("workflow_dispatch", .map([])),
@@ -85,11 +85,17 @@ public enum GitHubActionsEmitter {
         }
     }
 
-    private static func workflow(name: String, on: YAMLNode, jobs: [(String, YAMLNode)]) -> YAMLNode {
+    /// One run per workflow and ref at a time: a newer push supersedes a test run, while a
+    /// publish run finishes (a half-pushed release is worse than a late one).
+    private static func workflow(name: String, cancelInProgress: Bool, on: YAMLNode, jobs: [(String, YAMLNode)]) -> YAMLNode {
         .map([
             ("name", .string(name)),
             ("on", on),
             ("permissions", .map([])),
+            ("concurrency", .map([
+                ("group", .string("${{ github.workflow }}-${{ github.ref }}")),
+                ("cancel-in-progress", .bool(cancelInProgress)),
+            ])),
             ("jobs", .map(jobs)),
         ])
     }
@@ -140,9 +146,10 @@ public enum GitHubActionsEmitter {
             ("runs-on", .string(s.githubRunner)),
         ]
         if !job.needs.isEmpty { pairs.append(("needs", .list(job.needs.map { .string($0) }))) }
+        let contents: (String, YAMLNode) = ("contents", .commented(.string("read"), "actions/checkout reads the repository"))
         pairs.append(("permissions", aws
-            ? .map([("id-token", .string("write")), ("contents", .string("read"))])
-            : .map([("contents", .string("read"))])))
+            ? .map([("id-token", .commented(.string("write"), "OIDC token for aws-actions/configure-aws-credentials")), contents])
+            : .map([contents])))
         pairs.append(("env", .map(env)))
         pairs.append(("steps", .list(steps)))
         return (job.id, .map(pairs))
