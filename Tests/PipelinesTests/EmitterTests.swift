@@ -129,6 +129,16 @@ struct EmitterTests {
             if let needs = (value as? [String: Any])?["needs"] as? [String] { #expect(needs.count <= 3) }
         }
         #expect(deep.notes.contains { $0.contains("image_exago") })
+        // A package whose job id is a fan-in's id: refused, not silently merged.
+        var clash = Fixtures.hpc
+        clash.packages.append(.init(name: "x", hash: "1"))
+        clash.images.append(.init(name: "exago_fanin1_1", packages: ["x"]))
+        clash.packages.append(.init(name: "y", hash: "2"))
+        clash.images[0].packages.append("y")
+        let clashPlan = try Plan.make(from: clash)
+        #expect(clashPlan.jobsByID["image_exago_fanin1_1"] != nil)
+        let ce = #expect(throws: PipelineError.self) { try GitLabCIEmitter.emit(clashPlan) }
+        #expect(ce?.description.contains("fan-in job image_exago_fanin1_1") == true)
         small.settings.gitlabMaxNeeds = 1
         let tooSmall = try Plan.make(from: small)
         #expect(throws: PipelineError.self) { try GitLabCIEmitter.emit(tooSmall) }

@@ -160,6 +160,17 @@ struct ExecutorTests {
         #expect(hits.allSatisfy { $0.start == nil && $0.reason?.hasPrefix("in the cache") == true })
     }
 
+    @Test func unusableLogDirectoryIsAClearError() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let executor = LocalExecutor(options: .init(logDirectory: file.appendingPathComponent("logs")))
+        let plan = try Plan(stackName: "t", jobs: [Self.sh("a", "true")])
+        let error = await #expect(throws: PipelineError.self) { try await executor.run(plan) }
+        #expect(error?.description.contains("could not write") == true)
+    }
+
     static func mixedReport() async throws -> (ExecutionReport, URL) {
         var input = Fixtures.hello
         input.stackName = "mixed <&> \"stack\""

@@ -50,6 +50,7 @@ public enum GitLabCIEmitter {
         // Fan-ins: split every needs list over the limit, level by level, until all fit; each
         // fan-in goes just before the job it serves.
         var jobs: [(String, YAMLNode)] = []
+        let planIDs = Set(plan.jobs.map(\.id))
         for job in plan.jobs {
             var needs = job.needs
             var level = 1
@@ -57,6 +58,9 @@ public enum GitLabCIEmitter {
                 var next: [String] = []
                 for (k, start) in stride(from: 0, to: needs.count, by: s.gitlabMaxNeeds).enumerated() {
                     let id = "\(job.id)_fanin\(level)_\(k + 1)"
+                    if planIDs.contains(id) {
+                        throw PipelineError.backendLimit(backend: "GitLab CI", reason: "the fan-in job \(id) that job \(job.id) needs has the id of a plan job. Rename that package or image.")
+                    }
                     let chunk = needs[start..<min(start + s.gitlabMaxNeeds, needs.count)]
                     jobs.append((id, .map([
                         ("stage", .string(stage(job.kind))),
