@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BuildCache", targets: ["BuildCache"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
         .library(name: "AWS", targets: ["AWS"]),
+        .library(name: "Pipelines", targets: ["Pipelines"]),
         .executable(name: "stackship", targets: ["stackship"]),
     ],
     dependencies: [
@@ -90,6 +91,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // One plan emitted as GitHub Actions, GitLab CI and CodeBuild pipelines, and run locally.
+        // Its input (PlanInput) is built from the stack by the caller, so it does not import Stack.
+        .target(
+            name: "Pipelines",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Times plan + emitters on a synthetic 2,000-package input (Benchmarks/pipelines/run.sh).
+        .executableTarget(
+            name: "pipelines-bench",
+            dependencies: ["Pipelines"],
+            path: "Benchmarks/pipelines/Sources/pipelines-bench"
+        ),
         .executableTarget(
             name: "stackship",
             dependencies: [
@@ -116,6 +129,11 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
+        .testTarget(
+            name: "PipelinesTests",
+            dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
+            exclude: ["Golden"]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,156 @@
+/// Emits AWS CodeBuild: `buildspec.yml` holding a batch `build-graph` (one build per job,
+/// `depend-on` as in the plan) and one buildspec per job kind under `codebuild/`, which each
+/// build runs with its job's variables.
+///
+/// CodeBuild's limits: a build inside a batch cannot start another batch (no nested batches),
+/// and a batch holds at most the project's `maximumBuildsAllowed` builds (batch restrictions).
+/// A larger plan is split, in dependency order, into several batch buildspecs run one after
+/// another from outside (a pipeline stage each); the notes say where and why.
+public enum CodeBuildEmitter {
+    /// The first (or only) batch buildspec.
+    public static let batchPath = "buildspec.yml"
+    /// The longest identifier CodeBuild accepts in a build graph.
+    public static let maxIdentifierLength = 127
+
+    /// Emits the batch buildspec(s) and the per-kind buildspecs.
+    /// - Throws: `PipelineError.invalidSetting` for an unusable batch limit, secret name or tag;
+    ///   `PipelineError.backendLimit` for an identifier CodeBuild would reject.
+    public static func emit(_ plan: Plan) throws -> EmittedPipeline {
+        let s = plan.settings
+        guard s.codebuildMaxBuildsPerBatch >= 1 else {
+            throw PipelineError.invalidSetting(name: "codebuildMaxBuildsPerBatch", value: String(s.codebuildMaxBuildsPerBatch), reason: "a batch must hold at least one build; use the project's batch restriction maximumBuildsAllowed")
+        }
+        if s.signingKeySecret.isEmpty {
+            throw PipelineError.invalidSetting(name: "signingKeySecret", value: "", reason: "name the Secrets Manager secret holding the signing key")
+        }
+        for job in plan.jobs {
+            try validateIdentifier(job.id)
+            if job.kind == .publish {
+                for (i, arg) in job.argv.enumerated() where i > 0 && job.argv[i - 1] == "--tag" {
+                    try validateTag(arg, image: job.subject ?? job.id)
+                }
+            }
+        }
+        var notes: [String] = []
+        var files: [String: String] = [:]
+
+        // Parts in plan order (stages ascending), so every need is in the same or an earlier part.
+        let max = s.codebuildMaxBuildsPerBatch
+        let parts = stride(from: 0, to: plan.jobs.count, by: max).map { Array(plan.jobs[$0..<min($0 + max, plan.jobs.count)]) }
+        var partOf: [String: Int] = [:]
+        for (i, part) in parts.enumerated() { for job in part { partOf[job.id] = i } }
+        if parts.count > 1 {
+            notes.append("split the plan's \(plan.jobs.count) builds into \(parts.count) batch buildspecs (\(parts.indices.map(partPath).joined(separator: ", "))): a CodeBuild batch holds at most \(max) builds (the project's batch restriction maximumBuildsAllowed), and a build cannot start a nested batch, so run the parts one after another from outside, each after the previous succeeded (e.g. one CodePipeline stage per part)")
+        }
+        for (i, part) in parts.enumerated() {
+            var graph: [YAMLNode] = []
+            var crossing = 0
+            for job in part {
+                let inPart = job.needs.filter { partOf[$0] == i }
+                crossing += job.needs.count - inPart.count
+                var env: [(String, YAMLNode)] = [
+                    ("compute-type", .string(job.kind == .package ? s.codebuildComputeType : (s.codebuildImageComputeType ?? s.codebuildComputeType))),
+                    ("image", .string(s.codebuildImage)),
+                    ("privileged-mode", .bool(job.kind == .test)),
+                ]
+                var variables: [(String, YAMLNode)] = [("STACKSHIP_JOB", .string(job.id))]
+                if let subject = job.subject { variables.append(("STACKSHIP_SUBJECT", .string(subject))) }
+                if job.kind == .publish { variables.append(("STACKSHIP_TAG_ARGS", .string(tagArguments(job)))) }
+                for (k, v) in job.env.sorted(by: { $0.key < $1.key }) { variables.append((k, .string(v))) }
+                env.append(("variables", .map(variables)))
+                var entry: [(String, YAMLNode)] = [
+                    ("identifier", .string(job.id)),
+                    ("buildspec", .string(kindPath(job.kind))),
+                ]
+                if !inPart.isEmpty { entry.append(("depend-on", .list(inPart.map { .string($0) }))) }
+                entry.append(("env", .map(env)))
+                entry.append(("ignore-failure", .bool(false)))
+                graph.append(.map(entry))
+            }
+            if crossing > 0 {
+                notes.append("\(partPath(i)): dropped \(crossing) depend-on edge(s) to builds of earlier parts; run it only after those parts succeeded")
+            }
+            let doc: YAMLNode = .map([
+                ("version", .string("0.2")),
+                ("batch", .map([("fast-fail", .bool(false)), ("build-graph", .list(graph))])),
+                ("phases", .map([("build", .map([("commands", .list([
+                    .string("echo \"this buildspec runs as a batch build: start it with start-build-batch\" >&2; exit 1"),
+                ]))]))])),
+            ])
+            var header = CommonEnvironment.header
+            if parts.count > 1 { header.append("Part \(i + 1) of \(parts.count): run after part \(i) succeeded.".replacingOccurrences(of: "after part 0 succeeded", with: "first")) }
+            files[partPath(i)] = doc.document(header: header)
+        }
+        let program = plan.jobs.first?.argv.first ?? "stackship"
+        for kind in Set(plan.jobs.map(\.kind)).sorted() {
+            files[kindPath(kind)] = kindBuildspec(kind, plan: plan, program: program).document(header: CommonEnvironment.header)
+        }
+        return EmittedPipeline(backend: "codebuild", files: files, notes: notes)
+    }
+
+    static func partPath(_ i: Int) -> String { i == 0 ? batchPath : "buildspec-batch-\(i + 1).yml" }
+    static func kindPath(_ kind: Job.Kind) -> String { "codebuild/\(kind.rawValue).yml" }
+
+    static func validateIdentifier(_ id: String) throws {
+        guard !id.isEmpty, id.utf8.count <= maxIdentifierLength,
+              id.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" }) else {
+            throw PipelineError.backendLimit(backend: "CodeBuild", reason: "job id '\(id)' is not a valid build-graph identifier (letters, digits and underscores, at most \(maxIdentifierLength) characters). Rename the job.")
+        }
+    }
+
+    static func validateTag(_ tag: String, image: String) throws {
+        let ok = tag.utf8.count <= 128 && (tag.unicodeScalars.first.map { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" } ?? false)
+            && tag.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || "_.-".unicodeScalars.contains($0) }
+        if !ok {
+            throw PipelineError.invalidSetting(name: "publishTags of \(image)", value: tag, reason: "an image tag is 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'")
+        }
+    }
+
+    static func tagArguments(_ job: Job) -> String {
+        var out: [String] = []
+        for (i, arg) in job.argv.enumerated() where i > 0 && job.argv[i - 1] == "--tag" { out += ["--tag", arg] }
+        return out.joined(separator: " ")
+    }
+
+    static func kindBuildspec(_ kind: Job.Kind, plan: Plan, program: String) -> YAMLNode {
+        let s = plan.settings
+        let p = Escaping.shell(program)
+        let stack = "--stack \"$STACKSHIP_STACK_FILE\""
+        var commands: [String]
+        switch kind {
+        case .package: commands = ["\(p) build-package \"$STACKSHIP_SUBJECT\" \(stack)"]
+        case .image: commands = ["\(p) build \"$STACKSHIP_SUBJECT\" \(stack)"]
+        case .test: commands = ["\(p) test \"$STACKSHIP_SUBJECT\" \(stack)"]
+        case .publish:
+            // STACKSHIP_TAG_ARGS is `--tag T ...` with tags checked to be plain words, so
+            // splitting it unquoted is safe.
+            commands = ["\(p) push \"$STACKSHIP_SUBJECT\" \(stack) --registry \"$STACKSHIP_REGISTRY\" $STACKSHIP_TAG_ARGS --tag \"$CODEBUILD_RESOLVED_SOURCE_VERSION\""]
+        case .reindex: commands = ["\(p) cache reindex \(stack)"]
+        case .cleanup: commands = ["\(p) cache gc \(stack)"]
+        case .noop: commands = ["\(p) plan \(stack)"]
+        }
+        var env: [(String, YAMLNode)] = [
+            ("shell", .string("bash")),
+            ("variables", .map(CommonEnvironment.variables(plan))),
+        ]
+        if kind == .package || kind == .reindex {
+            env.append(("secrets-manager", .map([("STACKSHIP_SIGNING_KEY", .string(s.signingKeySecret))])))
+        }
+        var phases: [(String, YAMLNode)] = []
+        if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
+        if kind == .publish {
+            phases.append(("pre_build", .map([("commands", .list([.string("\(p) login ecr --registry \"$STACKSHIP_REGISTRY\"")]))])))
+        }
+        phases.append(("build", .map([("commands", .list(commands.map { .string($0) }))])))
+        return .map([
+            ("version", .string("0.2")),
+            ("env", .map(env)),
+            ("phases", .map(phases)),
+            ("artifacts", .map([
+                ("files", .list([.string("**/*")])),
+                ("base-directory", .string(".stackship/reports")),
+                ("name", .string("$STACKSHIP_JOB")),
+            ])),
+        ])
+    }
+}

@@ -1,0 +1,111 @@
+/// Emits GitLab CI: a parent `.gitlab-ci.yml` whose `generate` job writes the child pipeline as
+/// an artifact, and a trigger job running it (`strategy: depend`, so the parent reflects the
+/// child's result); plus the child pipeline itself, generated from the same plan.
+///
+/// GitLab refuses a job that lists more than `ci_max_needs` needs (50 by default). Such a job
+/// gets aggregation (fan-in) jobs that need up to the limit each, and a note says so.
+public enum GitLabCIEmitter {
+    /// The parent pipeline's path.
+    public static let parentPath = ".gitlab-ci.yml"
+    /// Where the generate job writes the child pipeline (and where this emitter puts it).
+    public static let childPath = ".stackship-ci/gitlab-child.yml"
+    /// Failures worth a retry: the runner's or GitLab's, not the job's own.
+    public static let retryWhen = ["runner_system_failure", "stuck_or_timeout_failure", "api_failure"]
+
+    /// Emits both files.
+    /// - Throws: `PipelineError.invalidSetting` for a needs limit under 2 or a signing-key
+    ///   variable name GitLab cannot hold.
+    public static func emit(_ plan: Plan) throws -> EmittedPipeline {
+        let s = plan.settings
+        guard s.gitlabMaxNeeds >= 2 else {
+            throw PipelineError.invalidSetting(name: "gitlabMaxNeeds", value: String(s.gitlabMaxNeeds), reason: "fan-in needs at least 2 needs per job; use the instance's ci_max_needs (50 by default)")
+        }
+        try GitHubActionsEmitter.requireIdentifier(s.signingKeySecret, setting: "signingKeySecret")
+        var notes: [String] = []
+        let retry: YAMLNode = .map([("max", .int(2)), ("when", .list(retryWhen.map { .string($0) }))])
+        var variables = CommonEnvironment.variables(plan)
+        variables.append(("STACKSHIP_SIGNING_KEY_VARIABLE", .string(s.signingKeySecret)))
+        let install: [YAMLNode] = s.installCommand.map { [.string($0)] } ?? []
+
+        let parent: YAMLNode = .map([
+            ("stages", .list([.string("generate"), .string("run")])),
+            ("variables", .map(variables)),
+            ("generate", .map([
+                ("stage", .string("generate")),
+                ("image", .string(s.gitlabImage)),
+                ("script", .list(install + [.string("stackship ci generate gitlab --stack \"$STACKSHIP_STACK_FILE\" --output .stackship-ci")])),
+                ("artifacts", .map([("paths", .list([.string(".stackship-ci/")])), ("expire_in", .string("1 week"))])),
+                ("retry", retry),
+            ])),
+            ("pipeline", .map([
+                ("stage", .string("run")),
+                ("needs", .list([.string("generate")])),
+                ("trigger", .map([
+                    ("include", .list([.map([("artifact", .string(childPath)), ("job", .string("generate"))])])),
+                    ("strategy", .string("depend")),
+                ])),
+            ])),
+        ])
+
+        // Fan-ins: split every needs list over the limit, level by level, until all fit; each
+        // fan-in goes just before the job it serves.
+        var jobs: [(String, YAMLNode)] = []
+        let planIDs = Set(plan.jobs.map(\.id))
+        for job in plan.jobs {
+            var needs = job.needs
+            var level = 1
+            while needs.count > s.gitlabMaxNeeds {
+                var next: [String] = []
+                for (k, start) in stride(from: 0, to: needs.count, by: s.gitlabMaxNeeds).enumerated() {
+                    let id = "\(job.id)_fanin\(level)_\(k + 1)"
+                    if planIDs.contains(id) {
+                        throw PipelineError.backendLimit(backend: "GitLab CI", reason: "the fan-in job \(id) that job \(job.id) needs has the id of a plan job. Rename that package or image.")
+                    }
+                    let chunk = needs[start..<min(start + s.gitlabMaxNeeds, needs.count)]
+                    jobs.append((id, .map([
+                        ("stage", .string(stage(job.kind))),
+                        ("needs", .list(chunk.map { .string($0) })),
+                        ("variables", .map([("GIT_STRATEGY", .string("none"))])),
+                        ("script", .list([.string("echo fan-in")])),
+                        ("retry", retry),
+                    ])))
+                    next.append(id)
+                }
+                notes.append("split job \(job.id): it needs \(needs.count) jobs, over GitLab's limit of \(s.gitlabMaxNeeds) needs per job (ci_max_needs); inserted \(next.count) fan-in job(s) \(next.first!) to \(next.last!)")
+                needs = next
+                level += 1
+            }
+            var pairs: [(String, YAMLNode)] = [
+                ("stage", .string(stage(job.kind))),
+                ("needs", .list(needs.map { .string($0) })),
+            ]
+            if !job.env.isEmpty {
+                pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+            }
+            pairs.append(("script", .list([.string(Escaping.commandLine(job.argv))])))
+            pairs.append(("retry", retry))
+            jobs.append((job.id, .map(pairs)))
+        }
+        var defaults: [(String, YAMLNode)] = [("image", .string(s.gitlabImage))]
+        if !install.isEmpty { defaults.append(("before_script", .list(install))) }
+        let child: YAMLNode = .map([
+            ("stages", .list(["base", "packages", "containers", "cleanup"].map { .string($0) })),
+            ("variables", .map(variables)),
+            ("default", .map(defaults)),
+        ] + jobs)
+        let header = CommonEnvironment.header + notes.map { "note: " + $0 }
+        return EmittedPipeline(backend: "gitlab", files: [
+            parentPath: parent.document(header: CommonEnvironment.header),
+            childPath: child.document(header: header),
+        ], notes: notes)
+    }
+
+    static func stage(_ kind: Job.Kind) -> String {
+        switch kind {
+        case .noop: return "base"
+        case .package: return "packages"
+        case .image, .test, .publish: return "containers"
+        case .reindex, .cleanup: return "cleanup"
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// What a plan is made from: the stack's packages and images with their cache state, and the
+/// CI settings. The caller builds it from the stack model (this target does not import `Stack`).
+public struct PlanInput: Sendable, Codable, Equatable {
+    /// The stack's name, used in pipeline names and report titles.
+    public var stackName: String
+    /// The stack file path passed to the CLI in every job command (`--stack FILE`).
+    public var stackFile: String
+    /// Every package of the stack, in any order.
+    public var packages: [Package]
+    /// Every image of the stack, in any order.
+    public var images: [Image]
+    /// Cache, signing, registry, AWS and runner settings.
+    public var settings: Settings
+
+    /// Creates an input.
+    public init(stackName: String, stackFile: String, packages: [Package], images: [Image], settings: Settings = Settings()) {
+        self.stackName = stackName
+        self.stackFile = stackFile
+        self.packages = packages
+        self.images = images
+        self.settings = settings
+    }
+
+    /// One package: its content hash and dependencies, and whether it must be built.
+    public struct Package: Sendable, Codable, Equatable {
+        /// The package name, unique in the stack.
+        public var name: String
+        /// The package's content hash (hex); it covers the package's inputs.
+        public var hash: String
+        /// Names of the packages it depends on.
+        public var dependencies: [String]
+        /// True when the binary cache already holds this package at `hash`.
+        public var cached: Bool
+        /// Whether the package changed since the base ref (nil: unknown, never pruned for it).
+        public var changedSinceBase: Bool?
+
+        /// Creates a package.
+        public init(name: String, hash: String, dependencies: [String] = [], cached: Bool = false, changedSinceBase: Bool? = nil) {
+            self.name = name
+            self.hash = hash
+            self.dependencies = dependencies
+            self.cached = cached
+            self.changedSinceBase = changedSinceBase
+        }
+    }
+
+    /// One image, assembled from packages.
+    public struct Image: Sendable, Codable, Equatable {
+        /// The image name, unique in the stack.
+        public var name: String
+        /// Names of the packages it is made of.
+        public var packages: [String]
+        /// True when the image has tests to run against its running container.
+        public var tests: Bool
+        /// Tags to publish it under (none: not published).
+        public var publishTags: [String]
+
+        /// Creates an image.
+        public init(name: String, packages: [String], tests: Bool = false, publishTags: [String] = []) {
+            self.name = name
+            self.packages = packages
+            self.tests = tests
+            self.publishTags = publishTags
+        }
+    }
+
+    /// CI and cache settings shared by every backend. None of them is a secret: the signing key
+    /// is referred to by the name of the CI variable or secret that holds it.
+    public struct Settings: Sendable, Codable, Equatable {
+        /// The binary cache URL, e.g. `s3://bucket/prefix`.
+        public var cacheURL: String
+        /// The name of the CI/CD variable (GitLab, GitHub secret) or Secrets Manager secret
+        /// (CodeBuild) holding the package-signing key. Never the key itself.
+        public var signingKeySecret: String
+        /// The registry images are pushed to, e.g. an ECR URI `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
+        public var registry: String
+        /// The IAM role CI assumes through OIDC (GitHub) to reach AWS.
+        public var awsRoleARN: String
+        /// The AWS region.
+        public var awsRegion: String
+        /// The stackship version CI installs (`STACKSHIP_VERSION`).
+        public var toolVersion: String
+        /// A shell command that installs stackship in a CI job; nil when the runner image has it.
+        public var installCommand: String?
+        /// GitHub Actions `runs-on` label.
+        public var githubRunner: String
+        /// GitLab job image (must contain stackship, or `installCommand` must install it).
+        public var gitlabImage: String
+        /// CodeBuild environment image for the build graph's builds.
+        public var codebuildImage: String
+        /// CodeBuild compute type for package builds.
+        public var codebuildComputeType: String
+        /// CodeBuild compute type for image, test and publish builds (nil: `codebuildComputeType`).
+        public var codebuildImageComputeType: String?
+        /// The largest number of builds one CodeBuild batch may hold: the project's batch
+        /// restriction `maximumBuildsAllowed`. Larger plans are split into several batch buildspecs.
+        public var codebuildMaxBuildsPerBatch: Int
+        /// The branch whose pushes run the publish workflow (GitHub Actions).
+        public var publishBranch: String
+        /// The most `needs` one GitLab job may list (the instance's `ci_max_needs`, 50 by default).
+        public var gitlabMaxNeeds: Int
+
+        /// Creates settings; every value has a placeholder default fit for examples.
+        public init(
+            cacheURL: String = "s3://stackship-cache/packages",
+            signingKeySecret: String = "STACKSHIP_SIGNING_KEY",
+            registry: String = "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            awsRoleARN: String = "arn:aws:iam::123456789012:role/stackship-ci",
+            awsRegion: String = "us-east-1",
+            toolVersion: String = "0.1.0",
+            installCommand: String? = nil,
+            githubRunner: String = "ubuntu-24.04",
+            gitlabImage: String = "debian:bookworm",
+            codebuildImage: String = "aws/codebuild/standard:7.0",
+            codebuildComputeType: String = "BUILD_GENERAL1_MEDIUM",
+            codebuildImageComputeType: String? = nil,
+            codebuildMaxBuildsPerBatch: Int = 100,
+            publishBranch: String = "main",
+            gitlabMaxNeeds: Int = 50
+        ) {
+            self.cacheURL = cacheURL
+            self.signingKeySecret = signingKeySecret
+            self.registry = registry
+            self.awsRoleARN = awsRoleARN
+            self.awsRegion = awsRegion
+            self.toolVersion = toolVersion
+            self.installCommand = installCommand
+            self.githubRunner = githubRunner
+            self.gitlabImage = gitlabImage
+            self.codebuildImage = codebuildImage
+            self.codebuildComputeType = codebuildComputeType
+            self.codebuildImageComputeType = codebuildImageComputeType
+            self.codebuildMaxBuildsPerBatch = codebuildMaxBuildsPerBatch
+            self.publishBranch = publishBranch
+            self.gitlabMaxNeeds = gitlabMaxNeeds
+        }
+    }
+}
