@@ -74,20 +74,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "Stack",
             dependencies: [
                 "OCI", "Runtime",
-                .product(name: "Yams", package: "Yams"),
-            ]
-        ),
-        // AWS: credentials, SigV4, small clients, CloudFormation template builders.
-        .target(
-            name: "AWS",
-            dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
