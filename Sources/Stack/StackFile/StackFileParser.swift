@@ -17,7 +17,9 @@ struct StackFileParser {
     /// Text insertions made while composing, to map marks back to the original text.
     private var insertions: [YAMLComposer.Insertion] = []
 
-    static let topLevelKeys = ["version", "images", "packages", "bases", "prefix"]
+    /// `aws:` and `ci:` are read by the AWS and Pipelines targets (their own settings types);
+    /// this parser only lets them through.
+    static let topLevelKeys = ["version", "images", "packages", "bases", "prefix", "aws", "ci"]
     static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",
