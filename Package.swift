@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "BuildCache",
             dependencies: [
-                "OCI",
+                "OCI", "AWS",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Stack",
             dependencies: [
-                "OCI", "Runtime",
+                "OCI", "Runtime", "BuildCache",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -112,11 +112,11 @@ let package = Package(
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
         .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "OCI", "StackshipTesting"]),
+        .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "AWS", "OCI", "StackshipTesting"]),
         // SigV4 vectors in Resources and template golden files (found via #filePath); integration
         // tests against moto_server; template tests run cfn-lint on what they write.
         .testTarget(
-            name: "AWSTests", dependencies: ["AWS"],
+            name: "AWSTests", dependencies: ["AWS", "StackshipTesting"],
             exclude: ["Resources", "Support/scripted_server.py", "Templates/Golden"]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
@@ -127,7 +127,7 @@ let package = Package(
             dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "AWS", "StackshipTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -176,8 +176,13 @@ struct CacheCLITests {
         r = try stackship(["cache", "gc", "--cache", "c", "--keep-file", "absent.txt"], cwd: p.path)
         #expect(r.status == 1 && r.err.contains("absent.txt") && r.noStackTrace, "\(r.err)")
 
-        r = try stackship(["cache", "ls", "--cache", "s3://bucket/prefix"], cwd: p.path)
-        #expect(r.status == 1 && r.err.contains("not supported yet") && r.noStackTrace, "\(r.err)")
+        // S3: a malformed URL, and no credentials anywhere (a HOME without ~/.aws).
+        r = try stackship(["cache", "ls", "--cache", "s3://Bad_Bucket/prefix"], cwd: p.path)
+        #expect(r.status == 1 && r.err.contains("not a valid S3 URL") && r.noStackTrace, "\(r.err)")
+        let noCredentials = ["HOME": p.path, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
+                             "AWS_REGION": "us-east-1", "S3_ENDPOINT_URL": "http://127.0.0.1:9"]
+        r = try stackship(["cache", "ls", "--cache", "s3://bucket/prefix"], cwd: p.path, env: noCredentials)
+        #expect(r.status == 1 && r.err.contains("No AWS credentials found") && r.err.contains("AWS_ACCESS_KEY_ID") && r.noStackTrace, "\(r.err)")
 
         // Bad key files and key text.
         try Scratch.write(p.path + "/bad.key", "not a key")

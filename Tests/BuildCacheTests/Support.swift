@@ -1,9 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AWS
 import BuildCache
 import Foundation
 import OCI
+import StackshipTesting
 import Testing
 
 /// Makes a fresh, empty backend for one test. Every behavioural test is parameterised over
@@ -22,7 +24,39 @@ struct BackendFactory: Sendable, CustomTestStringConvertible, CustomStringConver
         return (try DirectoryBackend(root: dir + "/cache", create: true), { Scratch.remove(dir) })
     }
 
-    static let all: [BackendFactory] = [.directory]
+    /// A new bucket on the test process's shared moto_server (S3 API on loopback), reached
+    /// through the S3 endpoint setting as a user's S3-compatible cache would be.
+    static let s3 = BackendFactory(name: "s3") {
+        let client = try await S3TestClient.shared()
+        let bucket = "cache-" + UUID().uuidString.lowercased().prefix(18)
+        try await S3Client(client: client).createBucket(String(bucket))
+        return (S3Backend(S3Location(bucket: String(bucket), prefix: "team/cache/"), client: client), {})
+    }
+
+    static let all: [BackendFactory] = [.directory, .s3]
+}
+
+/// One AWS client for the test process, pointed at the shared moto_server with test keys
+/// (kept for the process's life, as the CLI keeps its own).
+enum S3TestClient {
+    static func shared() async throws -> AWSClient {
+        let moto = try await MotoServer.shared()
+        return box.lock.withLock {
+            if let client = box.client { return client }
+            let environment = ["S3_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
+                               "AWS_ACCESS_KEY_ID": "AKIAMOTOTESTKEY00001", "AWS_SECRET_ACCESS_KEY": "moto-secret",
+                               "HOME": NSTemporaryDirectory()]
+            let client = try! AWSClient(environment: environment, home: NSTemporaryDirectory())
+            box.client = client
+            return client
+        }
+    }
+
+    private final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var client: AWSClient?
+    }
+    private static let box = Box()
 }
 
 /// Scratch directories under the temporary directory.

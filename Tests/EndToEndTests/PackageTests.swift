@@ -1,4 +1,6 @@
+import AWS
 import Foundation
+import StackshipTesting
 import Testing
 
 /// Stack file version 2: script packages built in a busybox builder image under runc, cached by
@@ -119,6 +121,119 @@ struct PackageTests {
         #expect(newLock != lock)
         let check = try stackship(["lock", "--check"], cwd: project.path)
         #expect(check.status == 0, "\(check.err)")
+    }
+
+    static func fetched(_ output: String) -> Set<String> {
+        Set(output.split(separator: "\n").compactMap { line in
+            line.contains(": fetched from ") ? String(line.split(separator: ":")[0]) : nil
+        })
+    }
+
+    /// Built once and pushed signed; a second store fetches everything (verified) and gets the
+    /// same image digests; an altered artifact or an untrusted key is refused and nothing from
+    /// it lands in the store.
+    @Test func aSecondStoreFetchesSignedPackagesFromTheCacheAndRefusesTampering() throws {
+        let project = Project()
+        try Self.makeStack(project)
+        let cache = project.path + "/shared-cache"
+        let keygen = try stackship(["cache", "keygen", "--output", project.path + "/ci.key"], cwd: project.path)
+        #expect(keygen.status == 0, "\(keygen.err)")
+
+        // A cache named on the command line must exist (a typo is not a new empty cache) unless
+        // it is pushed to.
+        let typo = try stackship(["build", "--package", "a", "--cache", cache], cwd: project.path)
+        #expect(typo.status != 0)
+        #expect(typo.err.contains("there is no cache at \(cache)"), "\(typo.err)")
+        // Built before any cache was given: a is in the store and is pushed by the first build
+        // that has a push cache, though it is not rebuilt.
+        let local = try stackship(["build", "--package", "a"], cwd: project.path)
+        #expect(local.status == 0, "\(local.err)")
+
+        let first = try stackship(["build", "-j", "2", "--cache", cache, "--signing-key", project.path + "/ci.key"], cwd: project.path)
+        #expect(first.status == 0, "\(first.err)")
+        #expect(Self.built(first.err) == ["b", "c", "d", "e"])
+        #expect(first.err.components(separatedBy: ": pushed to \(cache)").count - 1 == 5)
+
+        // Without a key nothing is pushed, and the build says why.
+        let unsignedBuild = try stackship(["build", "--package", "a", "--cache", cache, "--store", project.path + "/s0",
+                                           "--trusted-key", project.path + "/ci.key.pub"], cwd: project.path)
+        #expect(unsignedBuild.status == 0, "\(unsignedBuild.err)")
+        #expect(unsignedBuild.err.contains("not pushed to \(cache): no signing key"))
+        let two = try Self.layers(project, "two")
+
+        let second = try stackship(["build", "--store", project.path + "/s2", "--cache", cache, "--trusted-key", project.path + "/ci.key.pub"],
+                                   cwd: project.path)
+        #expect(second.status == 0, "\(second.err)")
+        #expect(Self.built(second.err).isEmpty)
+        #expect(Self.fetched(second.err) == ["a", "b", "c", "d", "e"])
+        #expect(second.err.contains("0 built, 5 fetched, 0 up to date"))
+        let inspected = try stackship(["inspect", "two", "--json", "--store", project.path + "/s2"], cwd: project.path)
+        #expect(inspected.status == 0, "\(inspected.err)")
+        for layer in two { #expect(inspected.out.contains(layer)) }
+
+        // A key nobody trusts: refused (by key id), nothing recorded in the store.
+        let untrusted = try stackship(["build", "--package", "a", "--store", project.path + "/s3", "--cache", cache], cwd: project.path)
+        #expect(untrusted.status != 0)
+        #expect(untrusted.err.contains("a: FAILED"), "\(untrusted.err)")
+        #expect(untrusted.err.contains("not trusted") || untrusted.err.contains("untrusted"), "\(untrusted.err)")
+        #expect(!FileManager.default.fileExists(atPath: project.path + "/s3/packages"))
+
+        // An artifact altered after signing: refused, nothing recorded, no stack trace.
+        let artifacts = try FileManager.default.subpathsOfDirectory(atPath: cache + "/artifacts").filter { $0.hasSuffix(".tar.gz") }
+        #expect(artifacts.count == 5)
+        for artifact in artifacts {
+            let handle = try #require(FileHandle(forWritingAtPath: cache + "/artifacts/" + artifact))
+            handle.seekToEndOfFile()
+            handle.write(Data("tampered".utf8))
+            try handle.close()
+        }
+        let altered = try stackship(["build", "--package", "a", "--store", project.path + "/s4", "--cache", cache,
+                                     "--trusted-key", project.path + "/ci.key.pub"], cwd: project.path)
+        #expect(altered.status != 0)
+        #expect(altered.err.contains("a: FAILED"), "\(altered.err)")
+        #expect(altered.err.contains("truncated or altered; nothing was installed"), "\(altered.err)")
+        #expect(!altered.err.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: project.path + "/s4/packages"))
+    }
+
+    /// The same through an S3 cache: moto_server's S3 API on loopback, reached through
+    /// S3_ENDPOINT_URL as any S3-compatible store would be.
+    @Test func packagesRoundTripThroughAnS3Cache() async throws {
+        let project = Project()
+        try Self.makeStack(project)
+        let moto = try await MotoServer.shared()
+        let env = ["S3_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
+                   "AWS_ACCESS_KEY_ID": "AKIAMOTOTESTKEY00001", "AWS_SECRET_ACCESS_KEY": "moto-secret-do-not-print"]
+        let bucket = "stack-" + UUID().uuidString.lowercased().prefix(12)
+        let client = try AWSClient(environment: env, home: project.path)
+        do {
+            try await S3Client(client: client).createBucket(String(bucket))
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        let cache = "s3://\(bucket)/packages"
+        let keygen = try stackship(["cache", "keygen", "--output", project.path + "/ci.key"], cwd: project.path)
+        #expect(keygen.status == 0, "\(keygen.err)")
+
+        let missing = try stackship(["build", "--package", "a", "--cache", "s3://no-such-bucket-here/x", "--signing-key", project.path + "/ci.key"],
+                                    cwd: project.path, env: env)
+        #expect(missing.status != 0)
+        #expect(missing.err.contains("bucket 'no-such-bucket-here' does not exist"), "\(missing.err)")
+
+        let first = try stackship(["build", "-j", "2", "--cache", cache, "--signing-key", project.path + "/ci.key"], cwd: project.path, env: env)
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.err.components(separatedBy: ": pushed to \(cache)/").count - 1 == 5, "\(first.err)")
+        let second = try stackship(["build", "--store", project.path + "/s2", "--cache", cache, "--trusted-key", project.path + "/ci.key.pub"],
+                                   cwd: project.path, env: env)
+        #expect(second.status == 0, "\(second.err)")
+        #expect(second.err.contains("0 built, 5 fetched, 0 up to date"), "\(second.err)")
+        let listing = try stackship(["cache", "ls", "--json", "--cache", cache], cwd: project.path, env: env)
+        #expect(listing.status == 0, "\(listing.err)")
+        let rows = try JSONSerialization.jsonObject(with: Data(listing.out.utf8)) as? [[String: Any]] ?? []
+        #expect(Set(rows.compactMap { $0["name"] as? String }) == ["a", "b", "c", "d", "e"], "\(listing.out)")
+        #expect(!(first.out + first.err + second.out + second.err + listing.out).contains("moto-secret-do-not-print"))
     }
 
     @Test func aFailingPackageShowsItsLogAndSkipsWhatNeedsIt() throws {

@@ -36,7 +36,7 @@ func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: 
     p.arguments = prefix + [program] + args
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "STACKSHIP_STORE")
+    for key in ["STACKSHIP_STORE", "STACKSHIP_CACHE", "STACKSHIP_SIGNING_KEY"] { environment.removeValue(forKey: key) }
     environment["CI"] = "true"
     for (k, v) in env { environment[k] = v }
     p.environment = environment

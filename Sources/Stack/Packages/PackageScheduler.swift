@@ -95,6 +95,26 @@ public struct PackageScheduler: Sendable {
                 pending.append(name)
             }
         }
+        // Packages already in the store are pushed where the push cache lacks them (built
+        // before a cache was given, or by a build whose push failed).
+        if let pushCache, !report.upToDate.isEmpty {
+            let store = builder.store
+            let outcomes = await Self.concurrentMap(report.upToDate.map { report.layers[$0]! }, limit: 8) { layer -> String? in
+                do {
+                    if try await pushCache.contains(hash: layer.hash) { return nil }
+                    try await pushCache.push(layer, from: store)
+                    events(.pushed(name: layer.name, to: pushCache.label))
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            for (name, error) in zip(report.upToDate, outcomes) {
+                guard let error else { continue }
+                report.failed[name] = "pushing to \(pushCache.label) failed: \(error)"
+                events(.failed(name: name, error: report.failed[name]!))
+            }
+        }
         for name in pending {
             let waitingOn = graph.packages[name]!.allDependencies.filter { !done.contains($0) }
             if !waitingOn.isEmpty { events(.waiting(name: name, on: waitingOn)) }
@@ -110,11 +130,16 @@ public struct PackageScheduler: Sendable {
                       let index = pending.firstIndex(where: { graph.packages[$0]!.allDependencies.allSatisfy(done.contains) }) {
                     let name = pending.remove(at: index)
                     running += 1
-                    group.addTask { [builder, caches, pushCache] in
+                    group.addTask { [builder, caches, pushCache, graph] in
                         let hash = builder.hashes[name]!
                         for cache in caches {
                             do {
-                                if let layer = try await cache.fetch(hash: hash, into: builder.store) {
+                                if var layer = try await cache.fetch(hash: hash, into: builder.store) {
+                                    // The cache knows hashes; the stack knows which name each is.
+                                    let package = graph.packages[name]!
+                                    layer.name = name
+                                    layer.version = package.version
+                                    layer.dependencies = Dictionary(uniqueKeysWithValues: package.allDependencies.map { ($0, builder.hashes[$0]!) })
                                     try PackageLayerRecords(store: builder.store).record(layer)
                                     return (name, .fetched(layer, cache.label))
                                 }
@@ -173,6 +198,28 @@ public struct PackageScheduler: Sendable {
             events(.skipped(name: name, because: failed.sorted().first ?? "an earlier failure"))
         }
         return report
+    }
+
+    /// `transform` over `items`, at most `limit` at once, results in the items' order.
+    static func concurrentMap<T: Sendable, R: Sendable>(_ items: [T], limit: Int, _ transform: @escaping @Sendable (T) async -> R) async -> [R] {
+        await withTaskGroup(of: (Int, R).self) { group in
+            var results = [R?](repeating: nil, count: items.count)
+            var next = 0
+            while next < min(limit, items.count) {
+                let index = next
+                group.addTask { (index, await transform(items[index])) }
+                next += 1
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, await transform(items[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
     }
 
     /// Runs blocking work (a build waits on processes) on a thread of its own, not the

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildCache
 import Foundation
 import OCI
 import Runtime
@@ -15,6 +16,12 @@ struct BuildCommand: ParsableCommand {
         here instead). Each package's log is .stackship/logs/NAME.log, and stack.lock records \
         every hash and image digest.
 
+        Binary caches: packages are fetched from --cache (repeatable, or $STACKSHIP_CACHE; \
+        default .stackship/cache beside the stack file when it exists), each verified against \
+        the trusted keys before use, and packages built here are signed and pushed to \
+        --push-cache (default: the first cache) when a signing key is given (--signing-key or \
+        $STACKSHIP_SIGNING_KEY; `stackship cache keygen` makes one). --no-cache reads none.
+
         Each image's layers are written as reproducible tar layers: the same sources give the \
         same digests on any machine (owners 0:0, mtimes clamped to SOURCE_DATE_EPOCH or 0, \
         entries sorted). A package is the same layer in every image that holds it. The store is \
@@ -24,6 +31,7 @@ struct BuildCommand: ParsableCommand {
           stackship build                      # ./stack.yaml, every package and image
           stackship build deploy/stack.yaml --image hello
           stackship build --package zlib -j 4  # one package and what it needs, no images
+          stackship build --cache s3://bucket/cache --signing-key ci.key
           SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) stackship build
         """
     )
@@ -52,8 +60,13 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Compression level override (gzip 1-9, zstd 1-19).")
     var level: Int?
 
+    @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none.")
+    var noCache = false
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var cacheLocations: CacheLocationOptions
+    @OptionGroup var cacheKeys: CacheKeyOptions
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -90,7 +103,10 @@ struct BuildCommand: ParsableCommand {
                 prepared = packages
                 let engine = packages.needsContainers
                     ? try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
+                let caches = noCache ? BuildCaches() : try BuildCaches.open(cacheLocations, cacheKeys, stackDirectory: file.directory, prefix: file.prefix)
+                if let note = caches.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                 let scheduler = PackageScheduler(builder: packages.builder(store: store, engine: engine, epoch: epoch),
+                                                 caches: caches.read, pushCache: caches.push,
                                                  jobs: jobs, keepGoing: keepGoing)
                 let wanted: [String]? = !package.isEmpty ? package
                     : image.isEmpty ? nil : packages.packages(for: selected)
@@ -122,6 +138,43 @@ struct BuildCommand: ParsableCommand {
                 try prepared.lock(layers: layers, images: digests, keeping: oldLock).write(to: lockPath)
             }
         }
+    }
+}
+
+/// The binary caches a build reads and pushes to, from the cache options.
+struct BuildCaches {
+    var read: [any Stack.PackageCache] = []
+    var push: (any Stack.PackageCache)?
+    /// Said once before the build (why nothing is pushed).
+    var note: String?
+
+    /// Explicit caches (--cache, --push-cache, STACKSHIP_CACHE) must exist unless they are the
+    /// push target, which is created. The default .stackship/cache is read only when it exists
+    /// and created only to push to. Pushing needs a signing key, or --allow-unsigned.
+    static func open(_ locations: CacheLocationOptions, _ keys: CacheKeyOptions, stackDirectory: String, prefix: String) throws -> BuildCaches {
+        let signingKey = try keys.loadSigningKey()
+        let trusted = try keys.loadTrustedKeys()
+        let canPush = signingKey != nil || keys.allowUnsigned
+        let explicit = locations.isExplicit
+        let readLocations = locations.locations(beside: stackDirectory)
+        let pushLocation = locations.pushLocation(beside: stackDirectory)
+        var result = BuildCaches()
+        for location in readLocations {
+            let create = canPush && location == pushLocation
+            if !explicit, !create, !location.contains("://"), !FileManager.default.fileExists(atPath: location) { continue }
+            let cache = BinaryCache(caches: [BuildCache.PackageCache(try CacheLocation.backend(location, create: create))],
+                                    signingKey: signingKey, trustedKeys: trusted, allowUnsigned: keys.allowUnsigned)
+            result.read.append(SignedPackageCache(cache, prefix: prefix))
+        }
+        if canPush {
+            let target = BuildCache.PackageCache(try CacheLocation.backend(pushLocation, create: true))
+            let cache = BinaryCache(caches: [target], signingKey: signingKey, trustedKeys: trusted, allowUnsigned: keys.allowUnsigned)
+            result.push = SignedPackageCache(cache, prefix: prefix)
+        } else if explicit {
+            result.note = "packages built here are not pushed to \(pushLocation): no signing key (give --signing-key FILE or "
+                + "set STACKSHIP_SIGNING_KEY; `stackship cache keygen` makes one)"
+        }
+        return result
     }
 }
 

@@ -13,6 +13,11 @@ struct CacheLocationOptions: ParsableArguments {
     @Option(name: .customLong("push-cache"), help: ArgumentHelp("The cache to push to and collect (default: the first --cache).", valueName: "url"))
     var pushCache: String?
 
+    /// Whether a cache was named (--cache, --push-cache or STACKSHIP_CACHE) rather than defaulted.
+    var isExplicit: Bool {
+        !caches.isEmpty || pushCache != nil || !(ProcessInfo.processInfo.environment["STACKSHIP_CACHE"] ?? "").isEmpty
+    }
+
     /// The read locations: --cache, then STACKSHIP_CACHE, then DIR/.stackship/cache.
     func locations(beside directory: String? = nil) -> [String] {
         if !caches.isEmpty { return caches.map(Self.normalise) }
