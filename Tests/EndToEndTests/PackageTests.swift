@@ -196,6 +196,46 @@ struct PackageTests {
         #expect(!FileManager.default.fileExists(atPath: project.path + "/s4/packages"))
     }
 
+    /// GC keeps what a lock file or an image references (with dependencies) and deletes the
+    /// rest; --dry-run deletes nothing.
+    @Test func cacheGCKeepsWhatTheLockAndImagesReference() throws {
+        let project = Project()
+        try Self.makeStack(project)
+        let cache = project.path + "/cache"
+        let key = project.path + "/ci.key"
+        #expect(try stackship(["cache", "keygen", "--output", key], cwd: project.path).status == 0)
+        let first = try stackship(["build", "--cache", cache, "--signing-key", key], cwd: project.path)
+        #expect(first.status == 0, "\(first.err)")
+        try FileManager.default.copyItem(atPath: project.path + "/stack.lock", toPath: project.path + "/old.lock")
+        try project.write("src/b/b.txt", "BETA\n")
+        let second = try stackship(["build", "--cache", cache, "--signing-key", key], cwd: project.path)
+        #expect(second.status == 0, "\(second.err)")
+        func cached() throws -> Set<String> {
+            let r = try stackship(["cache", "ls", "--json", "--cache", cache], cwd: project.path)
+            let rows = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]] ?? []
+            return Set(rows.compactMap { row in (row["name"] as? String).map { "\($0)@\((row["hash"] as? String ?? "").prefix(6))" } })
+        }
+        let all = try cached()
+        #expect(all.count == 8)  // a, d, and two versions each of b, c, e
+
+        let dry = try stackship(["cache", "gc", "--cache", cache, "--lock", "stack.lock", "--min-age", "0", "--dry-run"], cwd: project.path)
+        #expect(dry.status == 0, "\(dry.err)")
+        #expect(dry.out.contains("Would reclaim") && dry.out.contains("(3 packages); 5 kept"), "\(dry.out)")
+        #expect(try cached() == all)
+
+        // Image one holds a and the new b and c; the old lock keeps a, d and the first b, c, e:
+        // only the new e goes.
+        let gc = try stackship(["cache", "gc", "--cache", cache, "--image", "one", "--lock", "old.lock", "--min-age", "0"], cwd: project.path)
+        #expect(gc.status == 0, "\(gc.err)")
+        #expect(gc.out.contains("(1 package); 7 kept"), "\(gc.out)")
+        let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: project.path + "/stack.lock"))) as? [String: Any]
+        let newE = try #require(((lock?["packages"] as? [String: Any])?["e"] as? [String: Any])?["hash"] as? String)
+        #expect(try cached() == all.subtracting(["e@" + newE.prefix(6)]))
+
+        let missing = try stackship(["cache", "gc", "--cache", cache, "--lock", "nope.lock"], cwd: project.path)
+        #expect(missing.status != 0 && missing.err.contains("no lock file at") && !missing.err.contains("Fatal error"), "\(missing.err)")
+    }
+
     /// The same through an S3 cache: moto_server's S3 API on loopback, reached through
     /// S3_ENDPOINT_URL as any S3-compatible store would be.
     @Test func packagesRoundTripThroughAnS3Cache() async throws {

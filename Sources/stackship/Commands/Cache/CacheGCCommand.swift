@@ -1,17 +1,24 @@
 import ArgumentParser
 import BuildCache
 import Foundation
+import OCI
+import Registry
+import Stack
 
 struct CacheGCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
         abstract: "Delete cached packages nothing keeps, with everything only they used.",
         discussion: """
-        Keeps each --keep-hash / --keep-file package and all its dependencies, and anything \
-        younger than --min-age; deletes the rest from the push cache. Safe while others push, as \
-        long as --min-age is longer than the longest push.
+        Keeps every package a --lock file records, every package whose layer an --image holds \
+        (an image in the local store, or in a registry when the store lacks it; every platform \
+        of a multi-platform image), each --keep-hash / --keep-file package, all their \
+        dependencies, and anything younger than --min-age; deletes the rest from the push cache. \
+        Safe while others push: objects written after the collection started are never deleted.
 
         Examples:
+          stackship cache gc --lock stack.lock --lock ../other/stack.lock --dry-run
+          stackship cache gc --image registry.example.com/team/app:prod --min-age 14d
           stackship cache gc --keep-file roots.txt --dry-run
           stackship cache gc --min-age 30d --keep-hash 3f…e1
         """
@@ -29,7 +36,15 @@ struct CacheGCCommand: ParsableCommand {
     @Option(name: .customLong("keep-file"), help: ArgumentHelp("A file of package hashes to keep, one per line (# comments allowed; repeatable).", valueName: "file"))
     var keepFiles: [String] = []
 
+    @Option(name: .customLong("lock"), help: ArgumentHelp("A stack.lock whose packages are kept (repeatable).", valueName: "file"))
+    var locks: [String] = []
+
+    @Option(name: .customLong("image"), help: ArgumentHelp("An image whose package layers are kept: local store first, else its registry (repeatable).", valueName: "ref"))
+    var images: [String] = []
+
     @OptionGroup var cacheOptions: CacheLocationOptions
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var registryOptions: RegistryOptions
 
     func run() throws {
         let me = self
@@ -50,12 +65,62 @@ struct CacheGCCommand: ParsableCommand {
                     }
                 }
             }
+            for file in me.locks {
+                let path = CLI.absolute(file)
+                guard let lock = try LockFile.read(path) else {
+                    throw ValidationError("no lock file at \(path); give the stack.lock `stackship lock` writes")
+                }
+                for package in lock.packages.values { roots.insert(try PackageHash(package.hash)) }
+            }
             let cache = try me.cacheOptions.pushTarget(create: false)
+            if !me.images.isEmpty {
+                var layers = Set<Digest>()
+                for image in me.images { layers.formUnion(try await me.layerDigests(of: image)) }
+                // A package's artifact is its layer blob: an image holds the packages whose
+                // artifact digest is one of its layers.
+                for entry in try await cache.index().entries where layers.contains(entry.metadata.artifactDigest) {
+                    roots.insert(entry.hash)
+                }
+            }
             let report = try await cache.gc(roots: roots, minAge: age, dryRun: me.dryRun)
             for o in report.deleted { print("\(me.dryRun ? "would delete" : "deleted") \(o.key) (\(Format.bytes(o.size)))") }
             let verb = me.dryRun ? "Would reclaim" : "Reclaimed"
             print("\(verb) \(Format.bytes(report.bytes)) in \(report.deleted.count) object\(report.deleted.count == 1 ? "" : "s")"
                   + " (\(report.deletedPackages.count) package\(report.deletedPackages.count == 1 ? "" : "s")); \(report.keptPackages) kept")
         }
+    }
+
+    /// The layer digests of `image` on every platform: from the local store when it holds the
+    /// image, else from its registry (manifests only, digests verified).
+    func layerDigests(of image: String) async throws -> Set<Digest> {
+        if let store = try? storeOptions.open(create: false), let entry = try? store.resolve(image) {
+            return try Self.layers(of: entry.descriptor) { try store.read($0) }
+        }
+        let reference = try ImageReference(parsing: image)
+        return try await registryOptions.withClient(for: reference.registry) { client in
+            var digests = Set<Digest>()
+            var pending = [reference.digest?.description ?? reference.tag ?? "latest"]
+            while let next = pending.popLast() {
+                let fetched = try await client.manifest(reference.repository, reference: next)
+                if fetched.descriptor.mediaType == MediaType.ociIndex || fetched.descriptor.mediaType == MediaType.dockerManifestList {
+                    let index = try CanonicalJSON.decode(Index.self, from: fetched.bytes, what: "index of \(image)")
+                    pending += index.manifests.map(\.digest.description)
+                } else {
+                    let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes, what: "manifest of \(image)")
+                    digests.formUnion(manifest.layers.map(\.digest))
+                }
+            }
+            return digests
+        }
+    }
+
+    static func layers(of descriptor: Descriptor, read: (Descriptor) throws -> Data) throws -> Set<Digest> {
+        let bytes = try read(descriptor)
+        if descriptor.mediaType == MediaType.ociIndex || descriptor.mediaType == MediaType.dockerManifestList {
+            let index = try CanonicalJSON.decode(Index.self, from: bytes, what: "index \(descriptor.digest)")
+            return try index.manifests.reduce(into: Set<Digest>()) { $0.formUnion(try layers(of: $1, read: read)) }
+        }
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: bytes, what: "manifest \(descriptor.digest)")
+        return Set(manifest.layers.map(\.digest))
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 /// `--cache` / `--push-cache`: which binary caches a command reads and pushes to.
 struct CacheLocationOptions: ParsableArguments {
     @Option(name: .customLong("cache"), help: ArgumentHelp(
-        "A binary cache to read from, in order (repeatable): a directory or file:// URL; the first is also the push target.",
-        discussion: "Default: $STACKSHIP_CACHE (comma-separated), else .stackship/cache in the current directory.",
+        "A binary cache to read from, in order (repeatable): a directory, file:// URL or s3://bucket/prefix; the first is also the push target.",
+        discussion: "Default: $STACKSHIP_CACHE (comma-separated), else .stackship/cache in the current directory. S3 uses the AWS credential chain and region; S3_ENDPOINT_URL points it at S3 that is not AWS.",
         valueName: "url"))
     var caches: [String] = []
 
