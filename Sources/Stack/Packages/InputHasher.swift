@@ -1,11 +1,12 @@
 import Foundation
 import OCI
+import Runtime
 
 /// Computes each package's input hash: what it is built from, so that the same inputs give the
 /// same hash on any machine and any change to them gives a new one.
 ///
 /// The hash covers the package's name, version and prefix, its recipe (script text, file list,
-/// product, specs), its source's content, the builder image's manifest digest (or `host` for a
+/// product, specs, and the swift or spack version for those kinds), its source's content, the builder image's manifest digest (or `host` for a
 /// build on this machine), the platform, and the hashes of everything it depends on, so a
 /// change anywhere below a package changes its hash too.
 public struct InputHasher: Sendable {
@@ -75,9 +76,34 @@ public struct InputHasher: Sendable {
                 return entry
             }]
         case let .swift(product):
-            return ["kind": "swift", "product": product]
+            // A new compiler is a new binary: the toolchain is part of the input.
+            return ["kind": "swift", "product": product, "toolchain": Self.toolVersion("swift")]
         case let .spack(recipe):
-            return ["kind": "spack", "specs": recipe.specs, "os_packages": recipe.osPackages, "strip": recipe.strip]
+            return ["kind": "spack", "specs": recipe.specs, "os_packages": recipe.osPackages, "strip": recipe.strip,
+                    "spack": Self.toolVersion("spack")]
+        }
+    }
+
+    private static let versions = ToolVersions()
+
+    /// `TOOL --version`'s first line, once per process; "absent" when the tool is not on PATH
+    /// (the build then fails with an install hint before anything is cached under this hash).
+    static func toolVersion(_ tool: String) -> String { versions.version(of: tool) }
+}
+
+private final class ToolVersions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [String: String] = [:]
+
+    func version(of tool: String) -> String {
+        lock.withLock {
+            if let v = known[tool] { return v }
+            var v = "absent"
+            if ChildProcess.which(tool) != nil, let r = try? ChildProcess.run("/usr/bin/env", [tool, "--version"]), r.status == 0 {
+                v = r.output.split(separator: "\n").first.map(String.init) ?? ""
+            }
+            known[tool] = v
+            return v
         }
     }
 }
