@@ -127,7 +127,7 @@ let package = Package(
             dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "AWS", "StackshipTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "AWS", "Runtime", "StackshipTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AWS
 import Foundation
+import Runtime
 import StackshipTesting
 import Testing
 
@@ -231,6 +235,39 @@ struct PackageTests {
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: project.path + "/stack.lock"))) as? [String: Any]
         let newE = try #require(((lock?["packages"] as? [String: Any])?["e"] as? [String: Any])?["hash"] as? String)
         #expect(try cached() == all.subtracting(["e@" + newE.prefix(6)]))
+
+        // An image only in a registry: its manifest is read there (the store no longer has it).
+        try requireTool("docker-registry", package: "docker-registry")
+        let port = try MotoServer.freePort()
+        try project.write("registry.yml", """
+            version: 0.1
+            log: {level: error}
+            storage: {filesystem: {rootdirectory: \(project.path)/registry-data}}
+            http: {addr: 127.0.0.1:\(port)}
+            """)
+        let log = open(project.path + "/registry.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let registry = try ChildProcess.spawn(try #require(ChildProcess.which("docker-registry")), ["serve", project.path + "/registry.yml"],
+                                              fds: [null, log, log])
+        close(log)
+        close(null)
+        defer {
+            kill(registry, SIGKILL)
+            _ = ChildProcess.wait(registry)
+        }
+        var up = false
+        for _ in 0..<100 where !up {
+            up = (try? run("curl", ["-sf", "http://127.0.0.1:\(port)/v2/"]))?.status == 0
+            if !up { usleep(100_000) }
+        }
+        #expect(up)
+        let remote = "127.0.0.1:\(port)/gc/one:1"
+        let pushed = try stackship(["push", "one", remote], cwd: project.path)
+        #expect(pushed.status == 0, "\(pushed.err)")
+        #expect(try stackship(["rmi", "one"], cwd: project.path).status == 0)
+        let byRegistry = try stackship(["cache", "gc", "--cache", cache, "--image", remote, "--min-age", "0", "--dry-run"], cwd: project.path)
+        #expect(byRegistry.status == 0, "\(byRegistry.err)")
+        #expect(byRegistry.out.contains("(4 packages); 3 kept"), "\(byRegistry.out)")
 
         let missing = try stackship(["cache", "gc", "--cache", cache, "--lock", "nope.lock"], cwd: project.path)
         #expect(missing.status != 0 && missing.err.contains("no lock file at") && !missing.err.contains("Fatal error"), "\(missing.err)")
