@@ -111,11 +111,7 @@ public enum GitHubActionsEmitter {
         if job.kind == .package || job.kind == .reindex {
             env.append(("STACKSHIP_SIGNING_KEY", .string("${{ secrets.\(s.signingKeySecret) }}")))
         }
-        var script = Escaping.commandLine(job.argv)
-        if job.kind == .publish && aws {
-            env.append(("IMAGE_TAG", .string("${{ github.sha }}")))
-            script += " --tag \"$IMAGE_TAG\""
-        }
+        let script = CIScript.lines(plan, job).joined(separator: "\n")
         var steps: [YAMLNode] = [
             .map([
                 ("name", .string("Check out")),
