@@ -185,7 +185,13 @@ struct EmitterTests {
                 #expect(env["secrets-manager"] == nil)
             }
             let build = ((spec["phases"] as! [String: Any])["build"] as! [String: Any])["commands"] as! [String]
-            #expect(build.count == 1 && build[0].hasPrefix("stackship "))
+            // Test and publish builds re-assemble their image first (no shared store), and say why.
+            let reassembles = kind == .test || kind == .publish
+            #expect(build.count == (reassembles ? 3 : 1) && build.last!.hasPrefix("stackship "))
+            if reassembles {
+                #expect(build[0] == CIScript.reassembleComment)
+                #expect(build[1] == "stackship build \"$STACKSHIP_STACK_FILE\" --image \"$STACKSHIP_SUBJECT\"")
+            }
             #expect((spec["artifacts"] as! [String: Any])["files"] as? [String] == ["**/*"])
         }
         let graph = (try Fixtures.yaml(out.files[CodeBuildEmitter.batchPath]!) as! [String: Any])["batch"] as! [String: Any]

@@ -48,9 +48,9 @@ struct ImageTestKeyTests {
                   message: "missing key 'port' in the test of image 'web'", hint: "port: 80")
             check(dir.error("images:\n  web:\n    test: {port: 80}\n"), line: 3, column: 5,
                   message: "missing key 'command' in the test of image 'web'")
-            check(dir.error("images:\n  web:\n    test: {port: 70000, command: [true]}\n"), line: 3, column: 19,
+            check(dir.error("images:\n  web:\n    test: {port: 70000, command: [true]}\n"), line: 3, column: 18,
                   message: "invalid test port '70000'")
-            check(dir.error("images:\n  web:\n    test: {port: 80, command: [true], timeout: -1}\n"), line: 3, column: 46,
+            check(dir.error("images:\n  web:\n    test: {port: 80, command: [true], timeout: -1}\n"), line: 3, column: 48,
                   message: "invalid test timeout '-1'")
             check(dir.error("images:\n  web:\n    test: yes\n"), line: 3, column: 11,
                   message: "`test` must be a mapping with `port:` and `command:`")

@@ -183,7 +183,7 @@ struct CISettings {
     /// The images to publish (default: every image that is not the stack's builder image).
     var publish: [String]?
 
-    static let stringKeys: [String: WritableKeyPath<PlanInput.Settings, String>] = [
+    static var stringKeys: [String: WritableKeyPath<PlanInput.Settings, String>] { [
         "cache": \.cacheURL,
         "signing_key_secret": \.signingKeySecret,
         "registry": \.registry,
@@ -195,15 +195,15 @@ struct CISettings {
         "codebuild_image": \.codebuildImage,
         "codebuild_compute_type": \.codebuildComputeType,
         "publish_branch": \.publishBranch,
-    ]
-    static let intKeys: [String: WritableKeyPath<PlanInput.Settings, Int>] = [
+    ] }
+    static var intKeys: [String: WritableKeyPath<PlanInput.Settings, Int>] { [
         "codebuild_max_builds_per_batch": \.codebuildMaxBuildsPerBatch,
         "gitlab_max_needs": \.gitlabMaxNeeds,
-    ]
-    static let optionalKeys: [String: WritableKeyPath<PlanInput.Settings, String?>] = [
+    ] }
+    static var optionalKeys: [String: WritableKeyPath<PlanInput.Settings, String?>] { [
         "install_command": \.installCommand,
         "codebuild_image_compute_type": \.codebuildImageComputeType,
-    ]
+    ] }
     static var allKeys: [String] {
         (Array(stringKeys.keys) + Array(intKeys.keys) + Array(optionalKeys.keys) + ["name", "publish"]).sorted()
     }
