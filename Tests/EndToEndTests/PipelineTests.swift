@@ -134,7 +134,7 @@ struct PipelineTests {
         #expect(gitlab[".stackship-ci/gitlab-child.yml"]!.contains("CI jobs do not share the local store"))
         let codebuild = try Self.generated(project, "codebuild")
         #expect(codebuild["codebuild/publish.yml"]!.contains("CI jobs do not share the local store"))
-        #expect(codebuild["codebuild/test.yml"]!.contains("build \"$STACKSHIP_STACK_FILE\" --image \"$STACKSHIP_SUBJECT\""))
+        #expect(codebuild["codebuild/test.yml"]!.contains("stackship build \\\"$STACKSHIP_STACK_FILE\\\" --image \\\"$STACKSHIP_SUBJECT\\\""))
     }
 
     @Test func ciGeneratePrintsWhereAndWhyTheEmitterSplit() throws {

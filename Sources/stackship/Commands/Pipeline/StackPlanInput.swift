@@ -113,7 +113,11 @@ struct StackPlanInput {
         let temp = NSTemporaryDirectory() + "stackship-since-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: temp + "/tree", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: temp) }
-        _ = try git.run(["archive", "--format=tar", "-o", temp + "/tree.tar", ref])
+        // Source hashes cover file modes; git keeps only the executable bit, so the tree at REF
+        // gets the modes a checkout here would (this process's umask), not git archive's 002.
+        let mask = umask(0)
+        umask(mask)
+        _ = try git.run(["-c", "tar.umask=0" + String(mask, radix: 8), "archive", "--format=tar", "-o", temp + "/tree.tar", ref])
         guard let tar = ChildProcess.which("tar") else { throw ValidationError("--since needs `tar` on PATH (apt-get install tar)") }
         let untar = try ChildProcess.run(tar, ["-xf", temp + "/tree.tar", "-C", temp + "/tree"])
         guard untar.status == 0 else { throw ValidationError("--since \(ref): could not unpack the tree: \(untar.output)") }
