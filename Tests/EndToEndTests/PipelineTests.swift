@@ -191,6 +191,32 @@ struct PipelineTests {
         #expect(bad.err.contains("--since no-such-ref: no such commit"), "\(bad.err)")
     }
 
+    @Test func packagesTheBinaryCacheHoldsAreLeftOutAndReindexCompactsItsIndex() throws {
+        let project = try Self.exampleProject()
+        let jobs = try Self.planJSON(project)
+        let zlibHash = try #require((jobs["package_zlib"]?["env"] as? [String: String])?["STACKSHIP_PACKAGE_HASH"])
+        try project.write("artifact/share/zlib.txt", "zlib\n")
+        let cache = project.path + "/cache"
+        let push = try Self.cli(["cache", "push", "artifact", "--hash", zlibHash, "--name", "zlib", "--allow-unsigned", "--cache", cache], project)
+        #expect(push.status == 0, "\(push.err)")
+        // zlib is cached: not built; app (which depends on it) and docs still are.
+        let plan = try Self.cli(["plan", "--cache", cache], project)
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.out.contains("1 package(s) from the cache"), "\(plan.out)")
+        #expect(plan.out.contains("  zlib  cached  \(zlibHash)"), "\(plan.out)")
+        #expect(!plan.out.contains("package_zlib"))
+        #expect(plan.out.contains("package_app  [package]"))
+        // STACKSHIP_CACHE says the same as --cache.
+        let viaEnv = try Self.cli(["plan"], project, env: ["STACKSHIP_CACHE": cache])
+        #expect(viaEnv.out == plan.out)
+        // A named cache that does not exist is an error, not an empty cache.
+        let missing = try Self.cli(["plan", "--cache", project.path + "/no-such-cache"], project)
+        #expect(missing.status == 1, "\(missing.out)")
+        let reindex = try Self.cli(["cache", "reindex", "--cache", cache], project)
+        #expect(reindex.status == 0, "\(reindex.err)")
+        #expect(reindex.out.contains("indexed 1 package in"), "\(reindex.out)")
+    }
+
     // MARK: Error paths
 
     @Test func unknownFormatsAndBackendsAreRefusedWithTheChoices() throws {
