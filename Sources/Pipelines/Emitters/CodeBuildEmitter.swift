@@ -121,7 +121,7 @@ public enum CodeBuildEmitter {
         var phases: [(String, YAMLNode)] = []
         if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
         if kind == .publish {
-            phases.append(("pre_build", .map([("commands", .list([.string("\(p) login ecr --registry \"$STACKSHIP_REGISTRY\"")]))])))
+            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.ecrLogin(program: p))]))])))
         }
         phases.append(("build", .map([("commands", .list(commands.map { .string($0) }))])))
         return .map([

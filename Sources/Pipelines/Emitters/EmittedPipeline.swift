@@ -68,6 +68,12 @@ enum CIScript {
         return [job.argv[0], "build", plan.stackFile, "--image", subject]
     }
 
+    /// Logs stackship in to the ECR registry with the job's AWS credentials: the AWS CLI (on
+    /// GitHub's and CodeBuild's standard images) mints a 12-hour token, read from stdin.
+    static func ecrLogin(program: String) -> String {
+        "aws ecr get-login-password --region \"$AWS_REGION\" | \(program) login \"$STACKSHIP_REGISTRY\" --username AWS --password-stdin"
+    }
+
     /// The comment and re-assembly (test and publish jobs), then the job's own command.
     static func lines(_ plan: Plan, _ job: Job) -> [String] {
         var out: [String] = []

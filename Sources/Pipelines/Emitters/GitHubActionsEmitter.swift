@@ -133,7 +133,7 @@ public enum GitHubActionsEmitter {
             steps.append(.map([("name", .string("Install stackship")), ("run", .string(install))]))
         }
         if job.kind == .publish && aws {
-            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string("stackship login ecr --registry \"$STACKSHIP_REGISTRY\""))]))
+            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.ecrLogin(program: Escaping.shell(job.argv[0]))))]))
         }
         steps.append(.map([("name", .string(RendererLabel.of(job))), ("run", .string(script))]))
 
