@@ -99,8 +99,10 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime", "BuildCache",
+                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // Decodes the stack file's `ci:` section for the pipeline commands.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 

@@ -154,7 +154,7 @@ struct ExecutorTests {
         #expect(view.waiting.isEmpty && view.running.isEmpty)
         #expect(view.succeeded.count == plan.jobs.count && view.doneCount == plan.jobs.count)
         #expect(view.render().hasPrefix("running 0 · waiting 0 · done \(plan.jobs.count) · 2 cache hits"))
-        #expect(lines.contains("[package_openssl] build-package openssl --stack examples/hello/stack.yaml"))
+        #expect(lines.contains("[package_openssl] build examples/hello/stack.yaml --package openssl"))
         let hits = report.results(.cacheHit)
         #expect(hits.map(\.id) == ["package_busybox", "package_zlib"])
         #expect(hits.allSatisfy { $0.start == nil && $0.reason?.hasPrefix("in the cache") == true })

@@ -15,18 +15,24 @@ struct PlanTests {
         let byID = plan.jobsByID
         #expect(byID["package_openssl"]!.needs == [])
         #expect(byID["package_curl"]!.needs == ["package_openssl"])
-        #expect(byID["package_openssl"]!.argv == ["stackship", "build-package", "openssl", "--stack", "examples/hello/stack.yaml"])
+        #expect(byID["package_openssl"]!.argv == ["stackship", "build", "examples/hello/stack.yaml", "--package", "openssl"])
+        #expect(byID["image_hello"]!.argv == ["stackship", "build", "examples/hello/stack.yaml", "--image", "hello"])
+        #expect(byID["test_hello"]!.argv == ["stackship", "test", "hello", "--stack", "examples/hello/stack.yaml"])
         #expect(byID["package_openssl"]!.env["STACKSHIP_PACKAGE_HASH"] == "b2")
         // Image needs its packages' remaining jobs only; tools' packages are all cached.
         #expect(byID["image_hello"]!.needs == ["package_curl", "package_hello_app"])
         #expect(byID["image_tools"]!.needs == [])
         #expect(byID["test_hello"]!.needs == ["image_hello"])
-        #expect(byID["publish_hello"]!.needs == ["test_hello"])
-        #expect(byID["publish_hello"]!.argv.suffix(4) == ["--tag", "latest", "--tag", "v1.0"])
-        #expect(byID["test_tools"] == nil && byID["publish_tools"] == nil)
+        // One push per tag (push takes one destination), each after the tests.
+        #expect(byID["publish_hello_latest"]!.needs == ["test_hello"])
+        #expect(byID["publish_hello_v1_0"]!.needs == ["test_hello"])
+        #expect(byID["publish_hello_v1_0"]!.argv == ["stackship", "push", "hello:v1.0", "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:v1.0"])
+        #expect(byID["test_tools"] == nil && !byID.keys.contains { $0.hasPrefix("publish_tools") })
         // Reindex after the last package builds, cleanup at the very end.
         #expect(byID["cache_reindex"]!.needs == ["package_hello_app"])
-        #expect(byID["cache_cleanup"]!.needs == ["cache_reindex", "image_tools", "publish_hello"])
+        #expect(byID["cache_cleanup"]!.needs == ["cache_reindex", "image_tools", "publish_hello_latest", "publish_hello_v1_0"])
+        #expect(byID["cache_reindex"]!.argv == ["stackship", "cache", "reindex"])
+        #expect(byID["cache_cleanup"]!.argv == ["stackship", "cache", "gc"])
         #expect(plan.jobs.last!.id == "cache_cleanup")
     }
 
@@ -39,7 +45,7 @@ struct PlanTests {
         #expect(stage["package_hello_app"] == 2)
         #expect(stage["image_hello"] == 3)
         #expect(stage["test_hello"] == 4)
-        #expect(stage["publish_hello"] == 5)
+        #expect(stage["publish_hello_latest"] == 5)
         #expect(stage["cache_cleanup"] == 6)
         for job in plan.jobs { for need in job.needs { #expect(stage[need]! < job.stage) } }
         #expect(plan.stageCount == 7)
@@ -176,12 +182,12 @@ struct PlanTests {
         #expect(before.jobs.map(\.id) == after.jobs.map(\.id))
         let old = before.jobsByID
         let changed = Set(after.jobs.filter { old[$0.id]!.key != $0.key || old[$0.id]! != $0 }.map(\.id))
-        #expect(changed == ["package_openssl", "package_curl", "package_hello_app", "image_hello", "test_hello", "publish_hello"])
+        #expect(changed == ["package_openssl", "package_curl", "package_hello_app", "image_hello", "test_hello", "publish_hello_latest", "publish_hello_v1_0"])
         // A leaf that only the tools image holds: touches that image alone.
         input.packages[4].hash = "e5-changed"
         let third = try Plan.make(from: input)
         let prev = after.jobsByID
-        #expect(Set(third.jobs.filter { prev[$0.id]! != $0 }.map(\.id)) == ["package_busybox", "image_tools", "image_hello", "test_hello", "publish_hello"])
+        #expect(Set(third.jobs.filter { prev[$0.id]! != $0 }.map(\.id)) == ["package_busybox", "image_tools", "image_hello", "test_hello", "publish_hello_latest", "publish_hello_v1_0"])
     }
 
     @Test func planIsDeterministic() throws {
@@ -199,7 +205,7 @@ struct PlanTests {
         let dot = PlanRenderer.dot(plan)
         #expect(dot.hasPrefix("digraph \"hello\" {"))
         #expect(dot.contains("\"package_openssl\" -> \"package_curl\";"))
-        #expect(dot.contains("\"test_hello\" -> \"publish_hello\";"))
+        #expect(dot.contains("\"test_hello\" -> \"publish_hello_latest\";"))
         let edgeCount = plan.jobs.reduce(0) { $0 + $1.needs.count }
         #expect(dot.components(separatedBy: " -> ").count - 1 == edgeCount)
         let mermaid = PlanRenderer.mermaid(plan)
@@ -214,7 +220,7 @@ struct PlanTests {
         #expect(html.components(separatedBy: "<path ").count - 1 == edgeCount)
         let text = PlanRenderer.text(plan)
         #expect(text.contains("stage 0\n"))
-        #expect(text.contains("package_curl  [package]  stackship build-package curl --stack examples/hello/stack.yaml"))
+        #expect(text.contains("package_curl  [package]  stackship build examples/hello/stack.yaml --package curl"))
         #expect(text.contains("zlib  cached  a1"))
     }
 

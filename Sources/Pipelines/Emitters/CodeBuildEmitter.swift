@@ -25,11 +25,6 @@ public enum CodeBuildEmitter {
         }
         for job in plan.jobs {
             try validateIdentifier(job.id)
-            if job.kind == .publish {
-                for (i, arg) in job.argv.enumerated() where i > 0 && job.argv[i - 1] == "--tag" {
-                    try validateTag(arg, image: job.subject ?? job.id)
-                }
-            }
         }
         var notes: [String] = []
         var files: [String: String] = [:]
@@ -55,7 +50,10 @@ public enum CodeBuildEmitter {
                 ]
                 var variables: [(String, YAMLNode)] = [("STACKSHIP_JOB", .string(job.id))]
                 if let subject = job.subject { variables.append(("STACKSHIP_SUBJECT", .string(subject))) }
-                if job.kind == .publish { variables.append(("STACKSHIP_TAG_ARGS", .string(tagArguments(job)))) }
+                if job.kind == .publish, job.argv.count >= 4 {
+                    variables.append(("STACKSHIP_PUSH_SOURCE", .string(job.argv[2])))
+                    variables.append(("STACKSHIP_PUSH_DESTINATION", .string(job.argv[3])))
+                }
                 for (k, v) in job.env.sorted(by: { $0.key < $1.key }) { variables.append((k, .string(v))) }
                 env.append(("variables", .map(variables)))
                 var entry: [(String, YAMLNode)] = [
@@ -98,36 +96,20 @@ public enum CodeBuildEmitter {
         }
     }
 
-    static func validateTag(_ tag: String, image: String) throws {
-        let ok = tag.utf8.count <= 128 && (tag.unicodeScalars.first.map { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" } ?? false)
-            && tag.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || "_.-".unicodeScalars.contains($0) }
-        if !ok {
-            throw PipelineError.invalidSetting(name: "publishTags of \(image)", value: tag, reason: "an image tag is 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'")
-        }
-    }
-
-    static func tagArguments(_ job: Job) -> String {
-        var out: [String] = []
-        for (i, arg) in job.argv.enumerated() where i > 0 && job.argv[i - 1] == "--tag" { out += ["--tag", arg] }
-        return out.joined(separator: " ")
-    }
-
     static func kindBuildspec(_ kind: Job.Kind, plan: Plan, program: String) -> YAMLNode {
         let s = plan.settings
         let p = Escaping.shell(program)
-        let stack = "--stack \"$STACKSHIP_STACK_FILE\""
+        let stack = "\"$STACKSHIP_STACK_FILE\""
+        let reassemble = [CIScript.reassembleComment, "\(p) build \(stack) --image \"$STACKSHIP_SUBJECT\""]
         var commands: [String]
         switch kind {
-        case .package: commands = ["\(p) build-package \"$STACKSHIP_SUBJECT\" \(stack)"]
-        case .image: commands = ["\(p) build \"$STACKSHIP_SUBJECT\" \(stack)"]
-        case .test: commands = ["\(p) test \"$STACKSHIP_SUBJECT\" \(stack)"]
-        case .publish:
-            // STACKSHIP_TAG_ARGS is `--tag T ...` with tags checked to be plain words, so
-            // splitting it unquoted is safe.
-            commands = ["\(p) push \"$STACKSHIP_SUBJECT\" \(stack) --registry \"$STACKSHIP_REGISTRY\" $STACKSHIP_TAG_ARGS --tag \"$CODEBUILD_RESOLVED_SOURCE_VERSION\""]
-        case .reindex: commands = ["\(p) cache reindex \(stack)"]
-        case .cleanup: commands = ["\(p) cache gc \(stack)"]
-        case .noop: commands = ["\(p) plan \(stack)"]
+        case .package: commands = ["\(p) build \(stack) --package \"$STACKSHIP_SUBJECT\""]
+        case .image: commands = ["\(p) build \(stack) --image \"$STACKSHIP_SUBJECT\""]
+        case .test: commands = reassemble + ["\(p) test \"$STACKSHIP_SUBJECT\" --stack \(stack)"]
+        case .publish: commands = reassemble + ["\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"$STACKSHIP_PUSH_DESTINATION\""]
+        case .reindex: commands = ["\(p) cache reindex"]
+        case .cleanup: commands = ["\(p) cache gc"]
+        case .noop: commands = ["\(p) plan --stack \(stack)"]
         }
         var env: [(String, YAMLNode)] = [
             ("shell", .string("bash")),
@@ -139,7 +121,7 @@ public enum CodeBuildEmitter {
         var phases: [(String, YAMLNode)] = []
         if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
         if kind == .publish {
-            phases.append(("pre_build", .map([("commands", .list([.string("\(p) login ecr --registry \"$STACKSHIP_REGISTRY\"")]))])))
+            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.ecrLogin(program: p))]))])))
         }
         phases.append(("build", .map([("commands", .list(commands.map { .string($0) }))])))
         return .map([

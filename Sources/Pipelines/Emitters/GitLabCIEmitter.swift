@@ -33,7 +33,7 @@ public enum GitLabCIEmitter {
             ("generate", .map([
                 ("stage", .string("generate")),
                 ("image", .string(s.gitlabImage)),
-                ("script", .list(install + [.string("stackship ci generate gitlab --stack \"$STACKSHIP_STACK_FILE\" --output .stackship-ci")])),
+                ("script", .list(install + [.string("stackship ci generate gitlab --stack \"$STACKSHIP_STACK_FILE\" --output .")])),
                 ("artifacts", .map([("paths", .list([.string(".stackship-ci/")])), ("expire_in", .string("1 week"))])),
                 ("retry", retry),
             ])),
@@ -82,7 +82,7 @@ public enum GitLabCIEmitter {
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             }
-            pairs.append(("script", .list([.string(Escaping.commandLine(job.argv))])))
+            pairs.append(("script", .list(CIScript.lines(plan, job).map { .string($0) })))
             pairs.append(("retry", retry))
             jobs.append((job.id, .map(pairs)))
         }

@@ -141,6 +141,14 @@ extension Plan {
             for p in image.packages where packages[p] == nil {
                 throw PipelineError.unknownPackage(name: p, referencedBy: "image '\(image.name)'")
             }
+            for tag in image.publishTags {
+                // Tags reach CI scripts and variables: only a reference's own characters.
+                let ok = !tag.isEmpty && tag.utf8.count <= 255 && tag.unicodeScalars.first.map { $0.isASCIILetter || $0.isASCIIDigit } == true
+                    && tag.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || "._-:/@".unicodeScalars.contains($0) }
+                if !ok {
+                    throw PipelineError.invalidSetting(name: "publishTags of \(image.name)", value: tag, reason: "an image tag or reference holds only letters, digits and . _ - : / @, starting with a letter or digit")
+                }
+            }
         }
         let names = input.packages.map(\.name)
         if let cycle = GraphCycle.find(nodes: names, edges: edges) {
@@ -150,7 +158,17 @@ extension Plan {
         let packageIDs = JobID.assign(prefix: "package_", names: names)
         let imageIDs = JobID.assign(prefix: "image_", names: input.images.map(\.name))
         let testIDs = JobID.assign(prefix: "test_", names: input.images.map(\.name))
-        let publishIDs = JobID.assign(prefix: "publish_", names: input.images.map(\.name))
+        // Keyed by "IMAGE TAG"; the id shows the image and the tag's own part (`publish_hello_1_0`).
+        var publishNames: [String: String] = [:]
+        for image in input.images {
+            for tag in image.publishTags { publishNames["\(image.name) \(tag)"] = "\(image.name) \(Self.tagPart(tag))" }
+        }
+        let publishByName = JobID.assign(prefix: "publish_", names: Array(Set(publishNames.values)).sorted())
+        var publishIDs = publishNames.mapValues { publishByName[$0]! }
+        if Set(publishIDs.values).count < publishIDs.count {
+            // Two references with the same tag part: tell them apart by the whole reference.
+            publishIDs = JobID.assign(prefix: "publish_", names: publishNames.keys.sorted())
+        }
 
         var rebuilt = Set<String>()
         var keys: [String: String] = [:]
@@ -172,7 +190,7 @@ extension Plan {
             rebuilt.insert(name)
             jobs.append(Job(
                 id: packageIDs[name]!, kind: .package,
-                argv: [program, "build-package", name] + stack,
+                argv: [program, "build", input.stackFile, "--package", name],
                 needs: deps.filter { rebuilt.contains($0) }.map { packageIDs[$0]! },
                 env: ["STACKSHIP_PACKAGE_HASH": p.hash],
                 subject: name, key: keys[name]!))
@@ -185,7 +203,7 @@ extension Plan {
             let imageID = imageIDs[image.name]!
             jobs.append(Job(
                 id: imageID, kind: .image,
-                argv: [program, "build", image.name] + stack,
+                argv: [program, "build", input.stackFile, "--image", image.name],
                 needs: members.filter { rebuilt.contains($0) }.map { packageIDs[$0]! },
                 subject: image.name, key: imageKey))
             var last = imageID
@@ -193,27 +211,34 @@ extension Plan {
             if image.tests {
                 let id = testIDs[image.name]!
                 lastKey = Hashing.hex(["test", imageKey])
-                jobs.append(Job(id: id, kind: .test, argv: [program, "test", image.name] + stack,
+                jobs.append(Job(id: id, kind: .test, argv: [program, "test", image.name, "--stack", input.stackFile],
                                 needs: [imageID], subject: image.name, key: lastKey))
                 last = id
             }
-            if !image.publishTags.isEmpty {
-                let id = publishIDs[image.name]!
-                var argv = [program, "push", image.name] + stack + ["--registry", input.settings.registry]
-                for tag in image.publishTags { argv += ["--tag", tag] }
+            // One push per tag (`stackship push SOURCE DESTINATION` takes one destination); each
+            // after the tests, all of them before the cleanup.
+            var publishes: [String] = []
+            for tag in image.publishTags {
+                let id = publishIDs["\(image.name) \(tag)"]!
+                let source = Self.reference(tag, image: image.name)
+                let argv = [program, "push", source, Self.destination(registry: input.settings.registry, tag: source)]
                 jobs.append(Job(id: id, kind: .publish, argv: argv, needs: [last], subject: image.name,
-                                key: Hashing.hex(["publish", lastKey] + image.publishTags)))
-                last = id
+                                key: Hashing.hex(["publish", lastKey, tag, input.settings.registry])))
+                publishes.append(id)
             }
-            finals.append(last)
+            if !publishes.isEmpty {
+                finals += publishes
+            } else {
+                finals.append(last)
+            }
         }
         if !packageJobs.isEmpty {
             let needed = Set(packageJobs.flatMap(\.needs))
-            let reindexArgv = [program, "cache", "reindex"] + stack
+            let reindexArgv = [program, "cache", "reindex"]
             jobs.append(Job(id: "cache_reindex", kind: .reindex, argv: reindexArgv,
                             needs: packageJobs.map(\.id).filter { !needed.contains($0) },
                             key: Hashing.hex(["reindex"] + reindexArgv)))
-            let gcArgv = [program, "cache", "gc"] + stack
+            let gcArgv = [program, "cache", "gc"]
             jobs.append(Job(id: "cache_cleanup", kind: .cleanup, argv: gcArgv,
                             needs: ["cache_reindex"] + finals, key: Hashing.hex(["cleanup"] + gcArgv)))
         }
@@ -223,5 +248,31 @@ extension Plan {
         }
         return try Plan(stackName: input.stackName, stackFile: input.stackFile, jobs: jobs,
                         pruned: pruned, settings: input.settings)
+    }
+
+    /// A publish tag as a reference in the store: a bare tag (`1.0`) is a tag of the image's
+    /// own name (`hello:1.0`); a reference (`team/hello:1.0`) is taken as it is.
+    static func reference(_ tag: String, image: String) -> String {
+        tag.contains(":") || tag.contains("/") || tag.contains("@") ? tag : "\(image):\(tag)"
+    }
+
+    /// The tag of a reference (`1.0` of `hello:1.0`, `latest` when it has none).
+    static func tagPart(_ reference: String) -> String {
+        let name = reference.split(separator: "@").first.map(String.init) ?? reference
+        let last = name.split(separator: "/").last.map(String.init) ?? name
+        guard let colon = last.lastIndex(of: ":") else { return "latest" }
+        return String(last[last.index(after: colon)...])
+    }
+
+    /// Where `push` sends a tag: the registry, then the reference's repository path and tag
+    /// (a registry host in the reference is replaced; `docker.io/library/` is dropped).
+    static func destination(registry: String, tag: String) -> String {
+        var parts = tag.split(separator: "/").map(String.init)
+        if parts.count > 1, parts[0].contains(".") || parts[0].contains(":") || parts[0] == "localhost" { parts.removeFirst() }
+        if parts.count > 1 && parts[0] == "library" { parts.removeFirst() }
+        var path = parts.joined(separator: "/")
+        if !path.contains(":") && !path.contains("@") { path += ":latest" }
+        let host = registry.hasSuffix("/") ? String(registry.dropLast()) : registry
+        return host.isEmpty ? path : host + "/" + path
     }
 }

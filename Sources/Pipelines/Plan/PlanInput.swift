@@ -54,7 +54,9 @@ public struct PlanInput: Sendable, Codable, Equatable {
         public var packages: [String]
         /// True when the image has tests to run against its running container.
         public var tests: Bool
-        /// Tags to publish it under (none: not published).
+        /// Tags to publish it under (none: not published): a bare tag (`1.0`) is a tag of the
+        /// image's own name in the store, a reference (`team/hello:1.0`) is used as it is. Each is
+        /// pushed to the registry setting under its repository path and tag.
         public var publishTags: [String]
 
         /// Creates an image.

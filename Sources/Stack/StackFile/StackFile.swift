@@ -163,6 +163,8 @@ public struct ImageSpec: Sendable {
     public var packages: [String] = []
     /// Where `packages:` is, for errors about its names.
     var packagesLocation: SourceLocation?
+    /// How `stackship test` checks the running image (`test:`); nil when it has no test.
+    public var test: ImageTestSpec?
 
     /// Creates an image spec from parts that are already valid.
     public init(name: String, location: SourceLocation, base: BaseSpec = .scratch, tags: [ImageReference],
@@ -177,6 +179,25 @@ public struct ImageSpec: Sendable {
         self.layers = layers
         self.config = config
         self.annotations = annotations
+    }
+}
+
+/// An image's test (`test:`): run the image, wait until `port` answers, then run `command` on
+/// this machine with `STACKSHIP_TEST_HOST` and `STACKSHIP_TEST_PORT` set to where that port is
+/// published; the test passes when the command exits 0.
+public struct ImageTestSpec: Sendable, Hashable {
+    /// The container port to publish and wait for (1 to 65535).
+    public var port: Int
+    /// The command run on this machine (not in the container) once the port answers.
+    public var command: [String]
+    /// Seconds to wait for the port, and then for the command (default 30).
+    public var timeout: Double
+
+    /// Creates a test spec.
+    public init(port: Int, command: [String], timeout: Double = 30) {
+        self.port = port
+        self.command = command
+        self.timeout = timeout
     }
 }
 

@@ -20,7 +20,8 @@ struct StackFileParser {
     /// `aws:` and `ci:` are read by the AWS and Pipelines targets (their own settings types);
     /// this parser only lets them through.
     static let topLevelKeys = ["version", "images", "packages", "bases", "prefix", "aws", "ci"]
-    static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations"]
+    static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations", "test"]
+    static let testKeys = ["port", "command", "timeout"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",
                              "stop_signal", "volumes"]
@@ -138,6 +139,7 @@ struct StackFileParser {
                     image.packagesLocation = location(field.value)
                 case "config": image.config = try parseConfig(field)
                 case "annotations": image.annotations = try stringMapping(field, what: "annotations")
+                case "test": image.test = try parseTest(field, image: name)
                 default: break
                 }
             }
@@ -440,6 +442,53 @@ struct StackFileParser {
     }
 
     // MARK: - Config
+
+    /// `test: {port: 80, command: [sh, -c, "curl …"], timeout: 30}`.
+    func parseTest(_ entry: Entry, image: String) throws -> ImageTestSpec {
+        guard case let .mapping(mapping) = entry.value else {
+            throw typeError(entry, what: "test", expected: "a mapping with `port:` and `command:`",
+                            hint: "write `test: {port: 80, command: [sh, -c, \"curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/\"]}`")
+        }
+        let context = "in the test of image '\(image)'"
+        var port: Int?
+        var command: [String]?
+        var timeout = 30.0
+        for field in try entries(of: mapping, context: context, allowed: Self.testKeys) where !isNull(field.value) {
+            switch field.key {
+            case "port":
+                let text = try scalar(field, what: "port", expected: "a port number from 1 to 65535")
+                guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text.count > 5 ? "99999" : text), (1...65535).contains(value) else {
+                    throw StackFileError(location: valueLocation(field), message: "invalid test port '\(text)' \(context)",
+                                         hint: "give the container port the test waits for, a number from 1 to 65535, such as 80")
+                }
+                port = value
+            case "command":
+                let value = try self.command(field, what: "command")
+                guard !value.isEmpty else {
+                    throw StackFileError(location: valueLocation(field), message: "empty test command \(context)",
+                                         hint: "give the program and its arguments, such as [sh, -c, \"curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/\"]")
+                }
+                command = value
+            case "timeout":
+                let text = try scalar(field, what: "timeout", expected: "a number of seconds")
+                guard let value = Double(text), value > 0, value.isFinite else {
+                    throw StackFileError(location: valueLocation(field), message: "invalid test timeout '\(text)' \(context)",
+                                         hint: "give a positive number of seconds, such as 30")
+                }
+                timeout = value
+            default: break
+            }
+        }
+        guard let port else {
+            throw StackFileError(location: location(entry.keyNode), message: "missing key 'port' \(context)",
+                                 hint: "add the container port the test waits for, such as `port: 80`")
+        }
+        guard let command else {
+            throw StackFileError(location: location(entry.keyNode), message: "missing key 'command' \(context)",
+                                 hint: "add the command run on this machine once the port answers, such as `command: [sh, -c, \"curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/\"]`")
+        }
+        return ImageTestSpec(port: port, command: command, timeout: timeout)
+    }
 
     func parseConfig(_ entry: Entry) throws -> ConfigSpec {
         guard case let .mapping(mapping) = entry.value else {

@@ -17,7 +17,7 @@ struct CacheCommand: ParsableCommand {
         """,
         subcommands: [
             CacheKeygenCommand.self, CacheLsCommand.self, CachePushCommand.self, CacheFetchCommand.self,
-            CacheVerifyCommand.self, CacheGCCommand.self,
+            CacheVerifyCommand.self, CacheGCCommand.self, CacheReindexCommand.self,
         ]
     )
 }

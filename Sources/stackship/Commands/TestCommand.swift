@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import OCI
+import Runtime
+import Stack
+
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Test an image of the stack against its running container, as its `test:` says.",
+        discussion: """
+        Runs the image (from the store; build it first) with its `test: port:` published on a \
+        free loopback port, waits until that port accepts connections, then runs `test: \
+        command:` on this machine with STACKSHIP_TEST_HOST and STACKSHIP_TEST_PORT saying where \
+        to reach it (and STACKSHIP_TEST_IMAGE naming the image). The container is stopped and \
+        removed afterwards, whatever happened. The exit code is the command's; 124 when the port \
+        never answered or the command ran over `test: timeout:` (30 s by default).
+
+        Example stack file:
+          images:
+            web:
+              test:
+                port: 80
+                command: [sh, -c, "curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/ping"]
+                timeout: 30
+
+        Examples:
+          stackship build && stackship test web
+          stackship test web --stack deploy/stack.yaml
+        """
+    )
+
+    @Argument(help: "The image, by its name under `images:`.")
+    var image: String
+
+    @Option(name: .long, help: ArgumentHelp("The stack file.", valueName: "file"))
+    var stack: String = "stack.yaml"
+
+    @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        try CLI.run {
+            let file = try StackFile.load(path: stack)
+            let spec = try file.image(named: image)
+            guard let test = spec.test else {
+                throw ValidationError("image '\(image)' has no `test:` in \(stack); add one, such as `test: {port: 80, command: [sh, -c, \"curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/\"]}`")
+            }
+            let store: OCILayoutStore
+            do { store = try storeOptions.open(beside: file.directory, create: false) } catch {
+                throw ValidationError("image '\(image)' is not built (\(CLI.describe(error))); build it first: stackship build \(stack) --image \(image)")
+            }
+            let reference = spec.tags.first?.familiar ?? "\(image):latest"
+            do { _ = try store.resolve(reference) } catch {
+                throw ValidationError("image '\(image)' (\(reference)) is not in the store \(store.root); build it first: stackship build \(stack) --image \(image)")
+            }
+            let engine = try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable)
+            var options = RunOptions()
+            options.name = "stackship-test-\(image)-\(UUID().uuidString.prefix(8).lowercased())"
+            options.ports = [PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: test.port)]
+            options.labels = ["org.stackship.test.image": image]
+            let state = try engine.run(image: reference, options: options)
+            defer { try? engine.remove(state.id, force: true) }
+            let code: Int32
+            do {
+                code = try Self.runTest(test, image: image, engine: engine, state: state)
+            } catch let error as TestCommandError {
+                FileHandle.standardError.write(Data("error: \(error.errorDescription!)\n".utf8))
+                throw ExitCode(error.exitCode)
+            }
+            if code != 0 { throw ExitCode(code) }
+            FileHandle.standardError.write(Data("test \(image): passed\n".utf8))
+        }
+    }
+
+    /// Waits for the port, runs the command; returns its exit code.
+    static func runTest(_ test: ImageTestSpec, image: String, engine: ContainerEngine, state: ContainerState) throws -> Int32 {
+        guard let hostPort = state.ports.first(where: { $0.containerPort == test.port })?.hostPort else {
+            throw TestCommandError(message: "image '\(image)': container port \(test.port) was not published", logTail: "")
+        }
+        let tail = { TestCommandError.tail((try? String(contentsOfFile: engine.logPath(of: state.id), encoding: .utf8)) ?? "") }
+        let deadline = Date().addingTimeInterval(test.timeout)
+        var lastProblem = "not checked yet"
+        // The port is checked inside the container's network namespace: the host side of a
+        // published port is a relay that accepts before the container listens.
+        while true {
+            let current = try engine.load(state.id)
+            if current.status != .running {
+                throw TestCommandError(message: "image '\(image)': the container exited (code \(current.exitCode.map(String.init) ?? "unknown")) before port \(test.port) answered", logTail: tail())
+            }
+            do {
+                let fd = try NetworkNamespace.connect(namespace: engine.networkNamespace(of: current), port: test.port, timeoutMilliseconds: 500)
+                close(fd)
+                break
+            } catch {
+                lastProblem = "\(error)"
+            }
+            if Date() >= deadline {
+                throw TestCommandError(message: "image '\(image)': port \(test.port) did not answer within \(Self.seconds(test.timeout)) s (test: timeout:); last attempt: \(lastProblem)", logTail: tail(), exitCode: 124)
+            }
+            usleep(100_000)
+        }
+        guard let program = ChildProcess.which(test.command[0]) else {
+            throw TestCommandError(message: "image '\(image)': the test command '\(test.command[0])' is not on PATH", logTail: "")
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["STACKSHIP_TEST_HOST"] = "127.0.0.1"
+        environment["STACKSHIP_TEST_PORT"] = String(hostPort)
+        environment["STACKSHIP_TEST_IMAGE"] = image
+        FileHandle.standardError.write(Data("test \(image): port \(test.port) answers on 127.0.0.1:\(hostPort); running \(test.command.joined(separator: " "))\n".utf8))
+        let pid = try ChildProcess.spawn(program, Array(test.command.dropFirst()), environment: environment, fds: [0, 1, 2])
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { return 1 }
+            if Date() >= deadline.addingTimeInterval(test.timeout) {
+                kill(pid, SIGKILL)
+                _ = ChildProcess.wait(pid)
+                throw TestCommandError(message: "image '\(image)': the test command ran over \(Self.seconds(test.timeout)) s and was killed", logTail: tail(), exitCode: 124)
+            }
+            usleep(50_000)
+        }
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        if code != 0 {
+            FileHandle.standardError.write(Data("test \(image): FAILED: the test command exited with status \(code)\n".utf8))
+            let logs = tail()
+            if !logs.isEmpty { FileHandle.standardError.write(Data("the container's last output:\n\(logs)\n".utf8)) }
+        }
+        return code
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}
+
+/// A test that could not run to its command's verdict, with the container's last output.
+struct TestCommandError: Error, LocalizedError {
+    var message: String
+    var logTail: String
+    var exitCode: Int32 = 1
+
+    var errorDescription: String? {
+        logTail.isEmpty ? message : "\(message)\nthe container's last output:\n\(logTail)"
+    }
+
+    static func tail(_ text: String, lines: Int = 20) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

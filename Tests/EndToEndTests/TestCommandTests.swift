@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// A busybox builder stack (as PackageTests' one) with a web image served by busybox httpd and a
+/// `test:` that fetches from it, built and tested under runc.
+enum WebStack {
+    static func make(_ project: Project, test: String, entrypoint: String = "[sh, -c, \"mkdir -p /tmp/www && cat /opt/stack/*/share/*.txt > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www\"]",
+                     extra: String = "") throws {
+        try requireTool("busybox", package: "busybox-static")
+        try requireTool("runc", package: "runc")
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.fileExists(atPath: $0) }!
+        try FileManager.default.createDirectory(atPath: project.path + "/builder/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: busybox, toPath: project.path + "/builder/bin/busybox")
+        for tool in ["sh", "cat", "echo", "mkdir", "cp", "chmod", "printf", "false", "httpd", "sleep"] {
+            try FileManager.default.createSymbolicLink(atPath: project.path + "/builder/bin/" + tool, withDestinationPath: "busybox")
+        }
+        try project.write("src/a/a.txt", "alpha\n")
+        try project.write("src/b/b.txt", "beta\n")
+        try project.write("stack.yaml", """
+        version: 2
+        bases:
+          builder: builder:latest
+          runtime: builder:latest
+        packages:
+          a:
+            version: "1.0"
+            source: ./src/a
+            build:
+              script: mkdir -p $PREFIX/share && cp a.txt $PREFIX/share/a.txt
+          b:
+            source: ./src/b
+            depends_on: [a]
+            build:
+              script: mkdir -p $PREFIX/share && cat $A_PREFIX/share/a.txt b.txt > $PREFIX/share/ab.txt
+          c:
+            depends_on: [b]
+            build:
+              script: mkdir -p $PREFIX/share && cat $B_PREFIX/share/ab.txt > $PREFIX/share/c.txt
+          d:
+            depends_on: [a]
+            build:
+              script: mkdir -p $PREFIX/share && echo d > $PREFIX/share/d.txt
+          e:
+            depends_on: [c, d]
+            build_depends_on: [b]
+            build:
+              script: mkdir -p $PREFIX/share && cat $C_PREFIX/share/c.txt $D_PREFIX/share/d.txt > $PREFIX/share/e.txt
+        images:
+          builder:
+            layers:
+              - source: ./builder
+                destination: /
+          web:
+            packages: [c]
+            config: {entrypoint: \(entrypoint)}
+            test: \(test)
+          two:
+            packages: [e]
+        ci:
+          publish: []
+        \(extra)
+        """)
+    }
+
+    /// The host-side test command: fetch the page with busybox wget and look for the packages' text.
+    static let fetch = "{port: 80, command: [sh, -c, \"busybox wget -q -O - http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/ | grep -q beta\"], timeout: 30}"
+}
+
+@Suite(.serialized)
+struct TestCommandTests {
+    static let env = ["STACKSHIP_CACHE": "", "SOURCE_DATE_EPOCH": ""]
+
+    @Test func passesWhenTheCommandSucceedsAgainstTheRunningImage() throws {
+        let project = Project()
+        try WebStack.make(project, test: WebStack.fetch)
+        let build = try stackship(["build", "stack.yaml", "--image", "web"], cwd: project.path, env: Self.env)
+        #expect(build.status == 0, "\(build.err)")
+        let r = try stackship(["test", "web"], cwd: project.path, env: Self.env)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        #expect(r.err.contains("test web: passed"), "\(r.err)")
+        // The container is gone afterwards.
+        let ps = try stackship(["ps", "-a"], cwd: project.path, env: Self.env)
+        #expect(!ps.out.contains("stackship-test-web"), "\(ps.out)")
+    }
+
+    @Test func theExitCodeIsTheCommands() throws {
+        let project = Project()
+        try WebStack.make(project, test: "{port: 80, command: [sh, -c, \"echo checking $STACKSHIP_TEST_IMAGE; exit 3\"]}")
+        let build = try stackship(["build", "stack.yaml", "--image", "web"], cwd: project.path, env: Self.env)
+        #expect(build.status == 0, "\(build.err)")
+        let r = try stackship(["test", "web"], cwd: project.path, env: Self.env)
+        #expect(r.status == 3, "\(r.out)\n\(r.err)")
+        #expect(r.out.contains("checking web"))
+        #expect(r.err.contains("test web: FAILED: the test command exited with status 3"), "\(r.err)")
+    }
+
+    @Test func aPortThatNeverAnswersTimesOutNamingThePortAndTheImage() throws {
+        let project = Project()
+        try WebStack.make(project, test: "{port: 8080, command: [\"true\"], timeout: 2}",
+                          entrypoint: "[sh, -c, \"echo not listening; exec sleep 60\"]")
+        let build = try stackship(["build", "stack.yaml", "--image", "web"], cwd: project.path, env: Self.env)
+        #expect(build.status == 0, "\(build.err)")
+        let started = Date()
+        let r = try stackship(["test", "web"], cwd: project.path, env: Self.env)
+        #expect(r.status == 124, "\(r.err)")
+        #expect(r.err.contains("error: image 'web': port 8080 did not answer within 2 s"), "\(r.err)")
+        #expect(r.err.contains("not listening"), "the container's output is shown: \(r.err)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let ps = try stackship(["ps", "-a"], cwd: project.path, env: Self.env)
+        #expect(!ps.out.contains("stackship-test-web"), "\(ps.out)")
+    }
+
+    @Test func anImageWithoutATestOrNotBuiltIsAClearError() throws {
+        let project = Project()
+        try WebStack.make(project, test: WebStack.fetch)
+        let none = try stackship(["test", "two"], cwd: project.path, env: Self.env)
+        #expect(none.status == 1)
+        #expect(none.err.contains("image 'two' has no `test:`"), "\(none.err)")
+        let unbuilt = try stackship(["test", "web"], cwd: project.path, env: Self.env)
+        #expect(unbuilt.status == 1)
+        #expect(unbuilt.err.contains("build it first"), "\(unbuilt.err)")
+    }
+}
