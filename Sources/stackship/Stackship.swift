@@ -23,7 +23,7 @@ struct Stackship: ParsableCommand {
             LockCommand.self, DockerfileCommand.self, SingularityCommand.self,
             PushCommand.self, PullCommand.self, CopyCommand.self, TagsCommand.self, LoginCommand.self, LogoutCommand.self,
             RunCommand.self, UnpackCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
-            MonitorCommand.self, CacheCommand.self,
+            MonitorCommand.self, CacheCommand.self, AWSCommand.self, HealthCommand.self,
         ]
     )
 }

@@ -15,7 +15,9 @@ struct LoginCommand: ParsableCommand {
         Examples:
           stackship login localhost:5000 -u ci --password-stdin < token.txt
           echo "$GHCR_TOKEN" | stackship login ghcr.io -u owner --password-stdin
-        """
+          stackship login ecr             # Amazon ECR, with the AWS credentials
+        """,
+        subcommands: [LoginECRCommand.self]
     )
 
     @Argument(help: "The registry (host[:port]; docker.io for Docker Hub).")
