@@ -116,7 +116,7 @@ let package = Package(
         // SigV4 vectors in Resources and template golden files (found via #filePath); integration
         // tests against moto_server; template tests run cfn-lint on what they write.
         .testTarget(
-            name: "AWSTests", dependencies: ["AWS"],
+            name: "AWSTests", dependencies: ["AWS", "StackshipTesting"],
             exclude: ["Resources", "Support/scripted_server.py", "Templates/Golden"]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 @testable import AWS
 

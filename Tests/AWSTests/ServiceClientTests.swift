@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import StackshipTesting
 import Testing
 @testable import AWS
 

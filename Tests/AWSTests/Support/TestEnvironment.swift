@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 @testable import AWS
 
 /// A temporary HOME and a scrubbed environment (no AWS_* from the machine running the tests,
