@@ -59,8 +59,8 @@ struct AWSDeployCommand: ParsableCommand {
             Out.line("  change: \(change.action) \(change.logicalResourceID) (\(change.resourceType))\(change.replacement.map { $0 == "True" ? " [replacement]" : "" } ?? "")")
         }
         try await cfn.executeChangeSet(stackName: name, changeSetName: changeSetName)
-        let stack = try await cfn.waitForStack(stackName: created.stackID.isEmpty ? name : created.stackID, afterEventID: marker,
-                                               pollInterval: Poll.interval, onEvent: Out.event)
+        let stack = try await cfn.waitForStack(stackName: name, afterEventID: marker,
+                                               pollInterval: Poll.interval, onEvent: { Out.event($0) })
         Out.line("\(kind): \(stack?.status ?? "done")")
         Out.outputs(stack?.outputs ?? [:])
     }

@@ -54,7 +54,7 @@ struct AWSDestroyCommand: ParsableCommand {
                     Out.line("\(kind): deleting stack \(name)")
                     let marker = try await cfn.latestEventID(stackName: stack.stackID)
                     try await cfn.deleteStack(stack.stackID)
-                    try await cfn.waitForStack(stackName: stack.stackID, afterEventID: marker, pollInterval: Poll.interval, onEvent: Out.event)
+                    try await cfn.waitForStack(stackName: stack.stackID, afterEventID: marker, pollInterval: Poll.interval, onEvent: { Out.event($0) })
                     Out.line("\(kind): deleted")
                 }
             }

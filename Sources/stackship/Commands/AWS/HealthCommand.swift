@@ -60,7 +60,7 @@ struct HealthCommand: ParsableCommand {
                 report(Check(ok: false, name: "region", detail: CLI.describe(error), hint: "fix the AWS config file"))
             }
             if let region {
-                report(Check(ok: true, name: "region", detail: region + (aws.endpointURL ?? env["AWS_ENDPOINT_URL"]).map { " (endpoint \($0))" } ?? ""))
+                report(Check(ok: true, name: "region", detail: region + ((aws.endpointURL ?? env["AWS_ENDPOINT_URL"]).map { " (endpoint \($0))" } ?? "")))
             } else if checks.last?.name != "region" {
                 report(Check(ok: false, name: "region", detail: "none configured", hint: "give --region, set AWS_REGION, or add 'region' to the profile in ~/.aws/config"))
             }
