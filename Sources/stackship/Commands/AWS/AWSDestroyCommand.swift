@@ -53,10 +53,27 @@ struct AWSDestroyCommand: ParsableCommand {
                     }
                     Out.line("\(kind): deleting stack \(name)")
                     let marker = try await cfn.latestEventID(stackName: stack.stackID)
-                    try await cfn.deleteStack(stack.stackID)
+                    try await Self.deleteStack(stack.stackID, cfn: cfn)
                     try await cfn.waitForStack(stackName: stack.stackID, afterEventID: marker, pollInterval: Poll.interval, onEvent: { Out.event($0) })
                     Out.line("\(kind): deleted")
                 }
+            }
+        }
+    }
+
+    /// DeleteStack, retried a few times when the endpoint refuses at once with
+    /// DependencyViolation. AWS itself deletes asynchronously in dependency order and reports
+    /// such failures as events; moto deletes synchronously in template order and refuses a VPC
+    /// whose subnets it has not deleted yet, then succeeds on the next call.
+    static func deleteStack(_ stackID: String, cfn: CloudFormationClient) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await cfn.deleteStack(stackID)
+                return
+            } catch let error as AWSError where error.serviceCode == "DependencyViolation" && attempt < 4 {
+                try await Task.sleep(for: .milliseconds(500 * attempt))
             }
         }
     }
