@@ -149,6 +149,7 @@ import Testing
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         expectCleanAWSFailure(try p.stackship(["aws", "status"]), ["No AWS credentials found", "AWS_ACCESS_KEY_ID", "aws configure", "--profile"])
         expectCleanAWSFailure(try p.stackship(["aws", "status", "--profile", "ghost"]), ["'ghost' was not found", "--profile"])
+        expectCleanAWSFailure(try p.stackship(["aws", "status"], env: ["AWS_PROFILE": "ghost"]), ["'ghost' was not found", "AWS_PROFILE"])
     }
 
     @Test func unreachableEndpoint() throws {
@@ -191,6 +192,27 @@ import Testing
             #expect(r.out.contains("CREATE_FAILED Repository (AWS::ECR::Repository): Resource handler returned message"), "\(r.out)")
             let actions = server.requests().count
             #expect(actions >= 6)
+        }
+    }
+
+    @Test func statusFailsForAFailedStackAndShowsWhy() async throws {
+        func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
+            .init(status: 200, headers: ["Content-Type": "text/xml"],
+                  body: "<\(action)Response xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><\(action)Result>\(result)</\(action)Result></\(action)Response>")
+        }
+        let stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/hello-registry/0a1b"
+        let responses: [ScriptedAWS.Response] = [
+            xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>ROLLBACK_COMPLETE</StackStatus></member></Stacks>"),
+            xml("DescribeStackResources", "<StackResources></StackResources>"),
+            xml("DescribeStackEvents", "<StackEvents><member><EventId>1</EventId><StackName>hello-registry</StackName><LogicalResourceId>PushRole</LogicalResourceId><ResourceType>AWS::IAM::Role</ResourceType><ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Role hello-registry-github-push already exists</ResourceStatusReason><Timestamp>2026-01-01T00:00:00Z</Timestamp></member></StackEvents>"),
+        ]
+        try await ScriptedAWS.with(responses) { server in
+            let p = try AWSProject(endpoint: server.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly)
+            let r = try p.stackship(["aws", "status"])
+            #expect(r.out.contains("registry: stack hello-registry ROLLBACK_COMPLETE"), "\(r.out)")
+            #expect(r.out.contains("CREATE_FAILED PushRole (AWS::IAM::Role): Role hello-registry-github-push already exists"), "\(r.out)")
+            expectCleanAWSFailure(r, ["hello-registry is ROLLBACK_COMPLETE", "must be destroyed first"])
         }
     }
 
