@@ -111,6 +111,11 @@ import Testing
         let bad = try p.stackship(["aws", "render", "registry", "ci-biuld", "--output", "other"])
         expectCleanAWSFailure(bad, ["'ci-biuld' is not a stack kind", "did you mean 'ci-build'?"])
         #expect(!FileManager.default.fileExists(atPath: p.path + "/other"))
+        // A file that cannot be written: a clear error, and no temporary file left beside it.
+        try FileManager.default.createDirectory(atPath: p.path + "/blocked/registry.json", withIntermediateDirectories: true)
+        let blocked = try p.stackship(["aws", "render", "registry", "--output", "blocked"])
+        expectCleanAWSFailure(blocked, ["could not write", "registry.json", "writable"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: p.path + "/blocked") == ["registry.json"])
         // Neither a kind nor --all: a usage error.
         #expect(try p.stackship(["aws", "render", "--output", "x"]).status != 0)
     }
