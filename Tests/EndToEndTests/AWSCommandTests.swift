@@ -162,7 +162,7 @@ import Testing
         let p = try AWSProject(endpoint: nil)
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         let r = try p.stackship(["aws", "deploy", "registry", "--endpoint-url", "http://127.0.0.1:\(port)"])
-        expectCleanAWSFailure(r, ["could not reach http://127.0.0.1:\(port)", "Check the network, the endpoint URL"])
+        expectCleanAWSFailure(r, ["could not reach http://127.0.0.1:\(port)", "Check the network, the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL)"])
         let noRegion = try p.stackship(["aws", "status"], env: ["AWS_REGION": ""])
         expectCleanAWSFailure(noRegion, ["region"])
     }

@@ -48,23 +48,31 @@ extension ECRClient {
     }
 
     /// Deletes every image of `repository`; a missing repository counts as empty. Returns how
-    /// many images were deleted.
+    /// many image ids (tagged or untagged) were deleted.
+    ///
+    /// Each listed id is deleted as listed (digest and tag together), and the listing is repeated
+    /// until it comes back empty: ECR removes a manifest with its last tag, and moto gives
+    /// different manifests the same digest, so one pass by digest alone would not empty it.
     @discardableResult
     public func emptyRepository(_ repository: String) async throws -> Int {
-        let images: [ImageID]
-        do {
-            images = try await listImages(repository: repository)
-        } catch let error as AWSError where error.serviceCode == "RepositoryNotFoundException" {
-            return 0
+        var deleted = 0
+        for _ in 0..<10 {
+            let images: [ImageID]
+            do {
+                images = try await listImages(repository: repository)
+            } catch let error as AWSError where error.serviceCode == "RepositoryNotFoundException" {
+                return deleted
+            }
+            guard !images.isEmpty else { return deleted }
+            let n = try await batchDeleteImages(repository: repository, images: images)
+            deleted += n
+            if n == 0 { break }
         }
-        // Delete by digest once per manifest: deleting a digest removes all its tags.
-        var seen = Set<String>()
-        let unique = images.filter { id in
-            guard let d = id.imageDigest else { return true }
-            return seen.insert(d).inserted
-        }.map { ImageID(imageDigest: $0.imageDigest, imageTag: $0.imageDigest == nil ? $0.imageTag : nil) }
-        guard !unique.isEmpty else { return 0 }
-        return try await batchDeleteImages(repository: repository, images: unique)
+        let left = try await listImages(repository: repository)
+        guard left.isEmpty else {
+            throw AWSError.unexpectedResponse(operation: "ECR.BatchDeleteImage", detail: "\(left.count) image(s) of \(repository) could not be deleted")
+        }
+        return deleted
     }
 }
 
