@@ -143,7 +143,7 @@ import Testing
         let p = try AWSProject(endpoint: "http://127.0.0.1:9")
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         expectCleanAWSFailure(try p.stackship(["aws", "deploy", "service"]), ["the service stack needs its settings", "aws.service is missing", "add an 'service' section"])
-        try p.write("stack.yaml", "name: hello\nimages: {}\n")
+        try p.write("stack.yaml", "images: {}\n")
         expectCleanAWSFailure(try p.stackship(["aws", "render", "--all", "-o", "x"]), ["aws is required but missing", "add an 'aws:' section"])
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         expectCleanAWSFailure(try p.stackship(["aws", "status", "--stack", "nowhere.yaml"]), ["no stack file", "nowhere.yaml", "--stack FILE"])
@@ -287,8 +287,9 @@ import Testing
         try await MotoServer.with { moto in
             try await ScriptedAWS.with([registryAnswer]) { registry in
                 let p = try AWSProject(endpoint: moto.endpoint)
-                try p.write("stack.yaml", AWSStackFiles.registryOnly)
-                let r = try p.stackship(["health", "--registry", "127.0.0.1:\(registry.port)"],
+                // The registry is named by an image tag in the stack file.
+                try p.write("stack.yaml", "images:\n  hello:\n    tags: [\"127.0.0.1:\(registry.port)/hello:1\"]\n" + AWSStackFiles.registryOnly)
+                let r = try p.stackship(["health"],
                                         env: ["HTTPS_PROXY": "http://proxyuser:proxy-pass-123@proxy.example.com:3128", "NO_PROXY": "127.0.0.1,localhost"])
                 #expect(r.status == 0, "\(r.out)\n\(r.err)")
                 for check in ["ok   credentials: environment", "ok   region: us-east-1", "ok   identity: arn:aws:", "ok   proxy: HTTPS_PROXY=http://proxyuser:****@proxy.example.com:3128",
@@ -303,7 +304,9 @@ import Testing
     @Test func healthFailsWithHints() throws {
         let port = try MotoServer.freePort()
         let p = try AWSProject(endpoint: "http://127.0.0.1:\(port)", credentials: false)
+        try p.write("stack.yaml", "imagez: {}\n")
         let r = try p.stackship(["health", "--registry", "127.0.0.1:\(port)"], env: ["PATH": p.path + "/empty-bin"])
+        #expect(r.out.contains("FAIL stack file:") && r.out.contains("did you mean 'images'"), "\(r.out)")
         #expect(r.status == 1, "\(r.out)\n\(r.err)")
         #expect(r.out.contains("FAIL credentials: none found"), "\(r.out)")
         #expect(r.out.contains("fix: No AWS credentials found"), "\(r.out)")

@@ -165,7 +165,6 @@ enum AWSStackFiles {
 
     /// Every stack kind, with the common options.
     static let everyKind = """
-        name: hello
         aws:
           project: hello
           tags: {team: web}
@@ -194,7 +193,6 @@ enum AWSStackFiles {
 
     /// Only a registry section.
     static let registryOnly = """
-        name: hello
         aws:
           project: hello
           registry:

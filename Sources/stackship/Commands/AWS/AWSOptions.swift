@@ -19,28 +19,18 @@ struct AWSOptions: ParsableArguments {
     /// The stack file's path, absolute.
     var stackPath: String { CLI.absolute(stack) }
 
-    /// The `aws:` settings of the stack file; the stack's `name:` stands in for `aws.project`.
+    /// The `aws:` settings of the stack file.
     func settings() throws -> AWSSettings {
         let path = stackPath
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AWSCommandError.stackFileMissing(path: path)
         }
         let text = String(decoding: data, as: UTF8.self)
-        let defaultProject = Self.topLevelName(in: text)
         do {
-            return try AWSSettings.decode(stackFileYAML: text, defaultProject: defaultProject)
+            return try AWSSettings.decode(stackFileYAML: text)
         } catch let error as TemplateError {
             throw AWSCommandError.settings(path: path, error: error)
         }
-    }
-
-    /// The value of a top-level `name:` line, if any (a stack's own name).
-    static func topLevelName(in text: String) -> String? {
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("name:") {
-            let value = line.dropFirst(5).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-            return value.isEmpty ? nil : value
-        }
-        return nil
     }
 
     /// A client for the options: region, credentials chain (resolved on first use), endpoint.

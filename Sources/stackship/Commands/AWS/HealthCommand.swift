@@ -84,11 +84,16 @@ struct HealthCommand: ParsableCommand {
 
             // Registries: --registry and those the stack file's image tags name.
             var hosts = extra.map(LoginCommand.normalise)
-            if FileManager.default.fileExists(atPath: aws.stackPath), let file = try? StackFile.load(path: aws.stackPath) {
-                for image in file.images {
-                    for tag in image.tags where tag.registry != ImageReference.dockerHub && !hosts.contains(tag.registry) {
-                        hosts.append(tag.registry)
+            if FileManager.default.fileExists(atPath: aws.stackPath) {
+                do {
+                    let file = try StackFile.load(path: aws.stackPath)
+                    for image in file.images {
+                        for tag in image.tags where tag.registry != ImageReference.dockerHub && !hosts.contains(tag.registry) {
+                            hosts.append(tag.registry)
+                        }
                     }
+                } catch {
+                    report(Check(ok: false, name: "stack file", detail: "\(aws.stackPath) does not parse", hint: CLI.describe(error)))
                 }
             }
             for host in hosts {
