@@ -200,6 +200,45 @@ import Testing
         }
     }
 
+    /// An update: only the operation's own events are shown (not the stack's history), then
+    /// the outputs (moto returns none, so this path is scripted).
+    @Test func deployUpdateStreamsOnlyNewEventsAndPrintsOutputs() async throws {
+        func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
+            .init(status: 200, headers: ["Content-Type": "text/xml"],
+                  body: "<\(action)Response xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><\(action)Result>\(result)</\(action)Result></\(action)Response>")
+        }
+        func event(_ id: String, _ logical: String, _ type: String, _ status: String) -> String {
+            "<member><EventId>\(id)</EventId><StackName>hello-registry</StackName><LogicalResourceId>\(logical)</LogicalResourceId><ResourceType>\(type)</ResourceType><ResourceStatus>\(status)</ResourceStatus><Timestamp>2026-01-01T00:00:00Z</Timestamp></member>"
+        }
+        let stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/hello-registry/0a1b"
+        let outputs = "<Outputs><member><OutputKey>RepositoryUri</OutputKey><OutputValue>123456789012.dkr.ecr.us-east-1.amazonaws.com/hello</OutputValue></member></Outputs>"
+        let responses: [ScriptedAWS.Response] = [
+            xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>CREATE_COMPLETE</StackStatus>\(outputs)</member></Stacks>"),
+            xml("DescribeStackEvents", "<StackEvents>" + event("old-1", "hello-registry", "AWS::CloudFormation::Stack", "CREATE_COMPLETE") + "</StackEvents>"),
+            xml("CreateChangeSet", "<Id>arn:cs</Id><StackId>\(stackID)</StackId>"),
+            xml("DescribeChangeSet", "<ChangeSetId>arn:cs</ChangeSetId><StackId>\(stackID)</StackId><Status>CREATE_COMPLETE</Status><Changes><member><ResourceChange><Action>Modify</Action><LogicalResourceId>Repository</LogicalResourceId><ResourceType>AWS::ECR::Repository</ResourceType><Replacement>False</Replacement></ResourceChange></member></Changes>"),
+            xml("ExecuteChangeSet", ""),
+            xml("DescribeStackEvents", "<StackEvents>"
+                + event("new-3", "hello-registry", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
+                + event("new-2", "Repository", "AWS::ECR::Repository", "UPDATE_COMPLETE")
+                + event("new-1", "hello-registry", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS")
+                + event("old-1", "hello-registry", "AWS::CloudFormation::Stack", "CREATE_COMPLETE") + "</StackEvents>"),
+            xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>UPDATE_COMPLETE</StackStatus>\(outputs)</member></Stacks>"),
+        ]
+        try await ScriptedAWS.with(responses) { server in
+            let p = try AWSProject(endpoint: server.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly)
+            let r = try p.stackship(["aws", "deploy", "registry"])
+            #expect(r.status == 0, "\(r.out)\n\(r.err)")
+            #expect(r.out.contains("registry: updating stack hello-registry"), "\(r.out)")
+            #expect(r.out.contains("change: Modify Repository (AWS::ECR::Repository)"), "\(r.out)")
+            #expect(r.out.contains("UPDATE_IN_PROGRESS hello-registry") && r.out.contains("UPDATE_COMPLETE Repository"), "\(r.out)")
+            #expect(!r.out.contains("CREATE_COMPLETE"), "old events are not shown: \(r.out)")
+            #expect(r.out.contains("RepositoryUri = 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello"), "\(r.out)")
+            #expect(server.requests().count == responses.count)
+        }
+    }
+
     @Test func statusFailsForAFailedStackAndShowsWhy() async throws {
         func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
             .init(status: 200, headers: ["Content-Type": "text/xml"],
