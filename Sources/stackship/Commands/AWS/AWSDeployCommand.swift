@@ -38,9 +38,8 @@ struct AWSDeployCommand: ParsableCommand {
         Out.line("\(kind): \(creating ? "creating" : "updating") stack \(name)")
         let marker = creating ? nil : try await cfn.latestEventID(stackName: name)
         let changeSetName = "stackship-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(8).lowercased())"
-        let created: (id: String, stackID: String)
         do {
-            created = try await cfn.createChangeSet(stackName: name, changeSetName: changeSetName, templateBody: body,
+            _ = try await cfn.createChangeSet(stackName: name, changeSetName: changeSetName, templateBody: body,
                                                     type: creating ? .create : .update, capabilities: ["CAPABILITY_NAMED_IAM"],
                                                     description: "stackship aws deploy \(kind)")
         } catch let error where CloudFormationClient.isNoChangesError(error) {
