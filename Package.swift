@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines",
+                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // Decodes the stack file's `ci:` section for the pipeline commands.
                 .product(name: "Yams", package: "Yams"),
@@ -129,7 +129,9 @@ let package = Package(
             dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "AWS", "Runtime", "StackshipTesting"]),
+        // The AWS command tests also use the AWS clients (to check what a deploy made) and run the
+        // AWS tests' scripted_server.py from Tests/AWSTests/Support (found via #filePath).
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,7 +79,7 @@ public enum AWSError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .service(error):
             return error.description
         case let .transport(operation, endpoint, reason):
-            return "\(operation) could not reach \(endpoint): \(reason). Check the network, the endpoint URL and any HTTPS_PROXY/NO_PROXY settings."
+            return "\(operation) could not reach \(endpoint): \(reason). Check the network, the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL) and any HTTPS_PROXY/NO_PROXY settings."
         case let .unexpectedResponse(operation, detail):
             return "\(operation) returned a response that could not be understood: \(detail)."
         case let .incompleteDownload(bucket, key, expected, received):

@@ -24,6 +24,7 @@ struct Stackship: ParsableCommand {
             PushCommand.self, PullCommand.self, CopyCommand.self, TagsCommand.self, LoginCommand.self, LogoutCommand.self,
             RunCommand.self, UnpackCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
             MonitorCommand.self, CacheCommand.self, PlanCommand.self, GraphCommand.self, CICommand.self, PipelineCommand.self, TestCommand.self,
+            AWSCommand.self, HealthCommand.self,
         ]
     )
 }

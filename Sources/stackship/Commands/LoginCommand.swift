@@ -15,11 +15,26 @@ struct LoginCommand: ParsableCommand {
         Examples:
           stackship login localhost:5000 -u ci --password-stdin < token.txt
           echo "$GHCR_TOKEN" | stackship login ghcr.io -u owner --password-stdin
+          stackship login ecr             # Amazon ECR, with the AWS credentials
+
+        \(LoginECR.discussion)
         """
     )
 
-    @Argument(help: "The registry (host[:port]; docker.io for Docker Hub).")
+    @Argument(help: "The registry (host[:port]; docker.io for Docker Hub), or 'ecr' for Amazon ECR.")
     var registry: String = ImageReference.dockerHub
+
+    @Option(name: .customLong("registry"), help: ArgumentHelp("With 'ecr': the registry host to save the login for (default: the one ECR names).", valueName: "host"))
+    var ecrRegistry: String?
+
+    @Option(name: .long, help: ArgumentHelp("With 'ecr': the AWS profile (default: $AWS_PROFILE).", valueName: "name"))
+    var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("With 'ecr': the AWS region (default: $AWS_REGION, else the profile's).", valueName: "region"))
+    var region: String?
+
+    @Option(name: .customLong("endpoint-url"), help: ArgumentHelp("With 'ecr': the ECR API endpoint (default: $AWS_ENDPOINT_URL...).", valueName: "url"))
+    var endpointURL: String?
 
     @Option(name: [.short, .long], help: "The user name.")
     var username: String?
@@ -33,6 +48,15 @@ struct LoginCommand: ParsableCommand {
     @OptionGroup var registryOptions: RegistryOptions
 
     func run() throws {
+        if registry == "ecr" {
+            guard username == nil, password == nil, !passwordStdin else {
+                throw ValidationError("'login ecr' gets its token from AWS; drop --username/--password")
+            }
+            return try LoginECR.login(registry: ecrRegistry, profile: profile, region: region, endpoint: endpointURL)
+        }
+        guard ecrRegistry == nil, profile == nil, region == nil, endpointURL == nil else {
+            throw ValidationError("--registry, --profile, --region and --endpoint-url are for 'stackship login ecr'")
+        }
         let registryOptions = registryOptions
         let host = Self.normalise(registry)
         guard let username, !username.isEmpty else { throw ValidationError("give a user name with --username") }

@@ -1,0 +1,167 @@
+import ArgumentParser
+import AWS
+import Foundation
+
+/// The options every `stackship aws` command shares, spelled as the AWS CLI spells them.
+struct AWSOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The AWS profile (default: $AWS_PROFILE, else 'default').", valueName: "name"))
+    var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("The AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else the profile's).", valueName: "region"))
+    var region: String?
+
+    @Option(name: .customLong("endpoint-url"), help: ArgumentHelp("Send every AWS request to this URL (default: $AWS_ENDPOINT_URL...), e.g. a local moto_server.", valueName: "url"))
+    var endpointURL: String?
+
+    @Option(name: .long, help: ArgumentHelp("The stack file whose 'aws:' section describes the stacks.", valueName: "file"))
+    var stack: String = "stack.yaml"
+
+    /// The stack file's path, absolute.
+    var stackPath: String { CLI.absolute(stack) }
+
+    /// The `aws:` settings of the stack file.
+    func settings() throws -> AWSSettings {
+        let path = stackPath
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AWSCommandError.stackFileMissing(path: path)
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        do {
+            return try AWSSettings.decode(stackFileYAML: text)
+        } catch let error as TemplateError {
+            throw AWSCommandError.settings(path: path, error: error)
+        }
+    }
+
+    /// A client for the options: region, credentials chain (resolved on first use), endpoint.
+    func client() throws -> AWSClient {
+        try AWSClient(profile: profile, region: region, endpoint: endpointURL)
+    }
+
+    /// Runs `body` with a client, shutting it down however `body` ends.
+    func withClient<T: Sendable>(_ body: (AWSClient) async throws -> T) async throws -> T {
+        let client = try client()
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// The kinds named on the command line (with did-you-mean for a typo), or every kind the
+    /// settings have a section for when `all` or when none are named and `defaultAll`.
+    static func kinds(_ names: [String], all: Bool, settings: AWSSettings, defaultAll: Bool) throws -> [StackKind] {
+        if all || (names.isEmpty && defaultAll) {
+            guard !settings.stacks.isEmpty else { throw AWSCommandError.noStacks }
+            return settings.stacks
+        }
+        guard !names.isEmpty else { throw ValidationError("name at least one stack kind (\(StackKind.allCases.map(\.rawValue).joined(separator: ", "))) or give --all") }
+        var kinds: [StackKind] = []
+        for name in names {
+            guard let kind = StackKind(rawValue: name) else { throw AWSCommandError.unknownKind(name) }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        for kind in kinds {
+            // The template throws missingSection when the kind's settings are absent.
+            do { _ = try settings.template(for: kind) } catch let error as TemplateError {
+                throw AWSCommandError.settings(path: nil, error: error)
+            }
+        }
+        return kinds
+    }
+}
+
+/// What the `aws`, `login ecr` and `health` commands report beyond the library's own errors.
+enum AWSCommandError: Error, CustomStringConvertible {
+    case stackFileMissing(path: String)
+    case settings(path: String?, error: TemplateError)
+    case unknownKind(String)
+    case noStacks
+    case stacksNotHealthy([String])
+    case confirmationNeeded(what: String)
+    case buildFailed(id: String, status: String)
+    case stackInBadState(stack: String, status: String)
+    case healthFailed(Int)
+
+    var description: String {
+        switch self {
+        case let .stackFileMissing(path):
+            return "there is no stack file at \(path); run the command beside your stack.yaml or name it with --stack FILE."
+        case let .settings(path, error):
+            return (path.map { "\($0): " } ?? "") + error.description
+        case let .unknownKind(name):
+            let kinds = StackKind.allCases.map(\.rawValue)
+            var text = "'\(name)' is not a stack kind"
+            if let close = Suggest.closest(to: name, in: kinds) { text += "; did you mean '\(close)'?" }
+            return text + " The kinds are: \(kinds.joined(separator: ", "))."
+        case .noStacks:
+            return "the stack file's aws: section has no stack sections; add one (ci_build, registry, service, ...) or name the kinds to use."
+        case let .stacksNotHealthy(lines):
+            return "\(lines.count) stack(s) need attention: \(lines.joined(separator: "; ")). Deploy missing stacks with 'stackship aws deploy KIND'; for a failed one read its events above, fix the cause, then deploy again (a stack in ROLLBACK_COMPLETE must be destroyed first)."
+        case let .confirmationNeeded(what):
+            return "this would delete \(what); add --yes to confirm."
+        case let .buildFailed(id, status):
+            return "build batch \(id) ended \(status); open it in the CodeBuild console (or 'aws codebuild batch-get-build-batches --ids \(id)') for the failing build's logs."
+        case let .stackInBadState(stack, status):
+            return "stack \(stack) is in \(status), which cannot be updated; run 'stackship aws destroy' for it (it never finished creating), fix the cause shown by 'stackship aws status', and deploy again."
+        case let .healthFailed(count):
+            return "\(count) check(s) failed; see the hints above."
+        }
+    }
+}
+
+/// Did-you-mean suggestions.
+enum Suggest {
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for (i, ca) in a.enumerated() {
+                var current = [i + 1]
+                for (j, cb) in b.enumerated() {
+                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let lower = word.lowercased().replacingOccurrences(of: "_", with: "-")
+        if let prefixed = candidates.first(where: { $0.hasPrefix(lower) && lower.count >= 3 }) { return prefixed }
+        let scored = candidates.map { ($0, distance(Array(lower), Array($0))) }.filter { $0.1 <= max(2, lower.count / 3) }
+        return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
+    }
+}
+
+/// Output for the AWS commands: lines to stdout as they happen (flushed, so a pipe sees
+/// events as they arrive).
+enum Out {
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func event(_ e: CloudFormationClient.StackEvent) {
+        let time = e.timestamp.map { ISO8601DateFormatter().string(from: $0) } ?? ""
+        var text = "  \(time) \(e.resourceStatus) \(e.logicalResourceID) (\(e.resourceType))"
+        if let reason = e.resourceStatusReason, !reason.isEmpty { text += ": \(reason)" }
+        line(text)
+    }
+
+    static func outputs(_ outputs: [String: String]) {
+        guard !outputs.isEmpty else { return }
+        line("  outputs:")
+        for (key, value) in outputs.sorted(by: { $0.key < $1.key }) { line("    \(key) = \(value)") }
+    }
+}
+
+/// How long to wait between polls of CloudFormation and CodeBuild; STACKSHIP_AWS_POLL_SECONDS
+/// shortens it (the tests use local endpoints that answer at once).
+enum Poll {
+    static var interval: Duration {
+        if let s = ProcessInfo.processInfo.environment["STACKSHIP_AWS_POLL_SECONDS"], let v = Double(s), v >= 0 {
+            return .milliseconds(Int(v * 1000))
+        }
+        return .seconds(5)
+    }
+}
