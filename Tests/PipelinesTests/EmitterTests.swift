@@ -37,10 +37,13 @@ struct EmitterTests {
         let checkout = steps.first { ($0["uses"] as? String)?.hasPrefix("actions/checkout@") == true }!
         #expect((checkout["with"] as? [String: String])?["persist-credentials"] == "false")
         let runs = steps.compactMap { $0["run"] as? String }
-        #expect(runs.contains { $0 == "aws ecr get-login-password --region \"$AWS_REGION\" | stackship login \"$STACKSHIP_REGISTRY\" --username AWS --password-stdin" })
-        // CI jobs do not share the store: the image is re-assembled from the cache, then pushed.
+        #expect(runs.contains { $0 == "stackship login ecr --registry \"$STACKSHIP_REGISTRY\"" })
+        // CI jobs do not share the store: the image is re-assembled from the cache, then pushed,
+        // and (once per image) tagged with the commit SHA.
         #expect(runs.last!.hasPrefix(CIScript.reassembleComment + "\nstackship build examples/hello/stack.yaml --image hello\n"))
-        #expect(runs.last!.hasSuffix("\nstackship push hello:latest 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:latest"))
+        #expect(runs.last!.contains("\nstackship push hello:latest 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:latest\n"))
+        let shaPushes = runs.filter { $0.contains("hello:\"${GITHUB_SHA}\"") }
+        #expect(shaPushes.count == 1 && shaPushes[0].contains("\nstackship push hello:latest 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:\"${GITHUB_SHA}\""), "\(shaPushes)")
         let text = out.files.values.joined()
         #expect(text.contains("# v4.3.1"))
         for key in ["aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"] { #expect(!text.contains(key)) }
@@ -187,7 +190,9 @@ struct EmitterTests {
             let build = ((spec["phases"] as! [String: Any])["build"] as! [String: Any])["commands"] as! [String]
             // Test and publish builds re-assemble their image first (no shared store), and say why.
             let reassembles = kind == .test || kind == .publish
-            #expect(build.count == (reassembles ? 3 : 1) && build.last!.hasPrefix("stackship "))
+            // Publish also pushes the commit tag (CodeBuild's resolved source version).
+            #expect(build.count == (kind == .publish ? 4 : reassembles ? 3 : 1) && build.last!.hasPrefix("stackship "))
+            if kind == .publish { #expect(build.last!.hasSuffix(":$CODEBUILD_RESOLVED_SOURCE_VERSION\"")) }
             if reassembles {
                 #expect(build[0] == CIScript.reassembleComment)
                 #expect(build[1] == "stackship build \"$STACKSHIP_STACK_FILE\" --image \"$STACKSHIP_SUBJECT\"")

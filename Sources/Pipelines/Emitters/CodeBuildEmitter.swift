@@ -106,9 +106,10 @@ public enum CodeBuildEmitter {
         case .package: commands = ["\(p) build \(stack) --package \"$STACKSHIP_SUBJECT\""]
         case .image: commands = ["\(p) build \(stack) --image \"$STACKSHIP_SUBJECT\""]
         case .test: commands = reassemble + ["\(p) test \"$STACKSHIP_SUBJECT\" --stack \(stack)"]
-        case .publish: commands = reassemble + ["\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"$STACKSHIP_PUSH_DESTINATION\""]
+        case .publish: commands = reassemble + ["\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"$STACKSHIP_PUSH_DESTINATION\"",
+                                                "\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"${STACKSHIP_PUSH_DESTINATION%:*}:$CODEBUILD_RESOLVED_SOURCE_VERSION\""]
         case .reindex: commands = ["\(p) cache reindex"]
-        case .cleanup: commands = ["\(p) cache gc"]
+        case .cleanup: commands = ["\(p) cache gc --stack \(stack)"]
         case .noop: commands = ["\(p) plan --stack \(stack)"]
         }
         var env: [(String, YAMLNode)] = [
@@ -121,7 +122,7 @@ public enum CodeBuildEmitter {
         var phases: [(String, YAMLNode)] = []
         if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
         if kind == .publish {
-            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.ecrLogin(program: p))]))])))
+            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.registryLogin(program: p, registry: s.registry))]))])))
         }
         phases.append(("build", .map([("commands", .list(commands.map { .string($0) }))])))
         return .map([

@@ -68,20 +68,32 @@ enum CIScript {
         return [job.argv[0], "build", plan.stackFile, "--image", subject]
     }
 
-    /// Logs stackship in to the ECR registry with the job's AWS credentials: the AWS CLI (on
-    /// GitHub's and CodeBuild's standard images) mints a 12-hour token, read from stdin.
-    static func ecrLogin(program: String) -> String {
-        "aws ecr get-login-password --region \"$AWS_REGION\" | \(program) login \"$STACKSHIP_REGISTRY\" --username AWS --password-stdin"
+    /// Logs stackship in to the registry the publish jobs push to. ECR: `stackship login ecr`
+    /// with the job's AWS credentials (OIDC on GitHub, the service role on CodeBuild, CI
+    /// variables on GitLab). Another registry on GitLab: the job's own registry credentials
+    /// (`CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`, masked by GitLab), read from stdin.
+    static func registryLogin(program: String, registry: String, gitlab: Bool = false) -> String {
+        if registry.contains(".dkr.ecr.") || !gitlab {
+            return "\(program) login ecr --registry \"$STACKSHIP_REGISTRY\""
+        }
+        return "printf '%s' \"$CI_REGISTRY_PASSWORD\" | \(program) login \"$STACKSHIP_REGISTRY\" --username \"$CI_REGISTRY_USER\" --password-stdin"
     }
 
-    /// The comment and re-assembly (test and publish jobs), then the job's own command.
-    static func lines(_ plan: Plan, _ job: Job) -> [String] {
+    /// The comment and re-assembly (test and publish jobs), then the job's own command. The
+    /// first publish job of each image also pushes it tagged with the commit (`commitVariable`
+    /// holds the SHA in the backend's environment), so every pushed commit can be found by SHA.
+    static func lines(_ plan: Plan, _ job: Job, commitVariable: String) -> [String] {
         var out: [String] = []
         if let build = reassembly(plan, job) {
             out.append(reassembleComment)
             out.append(Escaping.commandLine(build))
         }
         out.append(Escaping.commandLine(job.argv))
+        if job.kind == .publish, job.argv.count >= 4,
+           plan.jobs.first(where: { $0.kind == .publish && $0.subject == job.subject })?.id == job.id {
+            let repository = Plan.repository(of: job.argv[3])
+            out.append(Escaping.commandLine(Array(job.argv.prefix(3))) + " " + Escaping.shell(repository + ":") + "\"${\(commitVariable)}\"")
+        }
         return out
     }
 }

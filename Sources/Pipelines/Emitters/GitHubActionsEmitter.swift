@@ -111,7 +111,7 @@ public enum GitHubActionsEmitter {
         if job.kind == .package || job.kind == .reindex {
             env.append(("STACKSHIP_SIGNING_KEY", .string("${{ secrets.\(s.signingKeySecret) }}")))
         }
-        let script = CIScript.lines(plan, job).joined(separator: "\n")
+        let script = CIScript.lines(plan, job, commitVariable: "GITHUB_SHA").joined(separator: "\n")
         var steps: [YAMLNode] = [
             .map([
                 ("name", .string("Check out")),
@@ -133,7 +133,7 @@ public enum GitHubActionsEmitter {
             steps.append(.map([("name", .string("Install stackship")), ("run", .string(install))]))
         }
         if job.kind == .publish && aws {
-            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.ecrLogin(program: Escaping.shell(job.argv[0]))))]))
+            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry)))]))
         }
         steps.append(.map([("name", .string(RendererLabel.of(job))), ("run", .string(script))]))
 

@@ -82,7 +82,8 @@ public enum GitLabCIEmitter {
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             }
-            pairs.append(("script", .list(CIScript.lines(plan, job).map { .string($0) })))
+            let login = job.kind == .publish ? [CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry, gitlab: true)] : []
+            pairs.append(("script", .list((login + CIScript.lines(plan, job, commitVariable: "CI_COMMIT_SHA")).map { .string($0) })))
             pairs.append(("retry", retry))
             jobs.append((job.id, .map(pairs)))
         }

@@ -238,7 +238,9 @@ extension Plan {
             jobs.append(Job(id: "cache_reindex", kind: .reindex, argv: reindexArgv,
                             needs: packageJobs.map(\.id).filter { !needed.contains($0) },
                             key: Hashing.hex(["reindex"] + reindexArgv)))
-            let gcArgv = [program, "cache", "gc"]
+            // The packages of the stack at this commit are kept (with anything younger than
+            // gc's --min-age, so other branches' recent builds survive).
+            let gcArgv = [program, "cache", "gc", "--stack", input.stackFile]
             jobs.append(Job(id: "cache_cleanup", kind: .cleanup, argv: gcArgv,
                             needs: ["cache_reindex"] + finals, key: Hashing.hex(["cleanup"] + gcArgv)))
         }
@@ -254,6 +256,17 @@ extension Plan {
     /// own name (`hello:1.0`); a reference (`team/hello:1.0`) is taken as it is.
     static func reference(_ tag: String, image: String) -> String {
         tag.contains(":") || tag.contains("/") || tag.contains("@") ? tag : "\(image):\(tag)"
+    }
+
+    /// A reference without its tag or digest (`reg/team/hello` of `reg/team/hello:1.0`).
+    static func repository(of reference: String) -> String {
+        let name = reference.split(separator: "@").first.map(String.init) ?? reference
+        guard let slash = name.lastIndex(of: "/") else {
+            return name.split(separator: ":").first.map(String.init) ?? name
+        }
+        let last = name[name.index(after: slash)...]
+        guard let colon = last.lastIndex(of: ":") else { return name }
+        return String(name[..<colon])
     }
 
     /// The tag of a reference (`1.0` of `hello:1.0`, `latest` when it has none).

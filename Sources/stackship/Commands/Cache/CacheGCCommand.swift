@@ -10,14 +10,14 @@ struct CacheGCCommand: ParsableCommand {
         commandName: "gc",
         abstract: "Delete cached packages nothing keeps, with everything only they used.",
         discussion: """
-        Keeps every package a --lock file records, every package whose layer an --image holds \
+        Keeps every package of a --stack file as it is now, every package a --lock file records, every package whose layer an --image holds \
         (an image in the local store, or in a registry when the store lacks it; every platform \
         of a multi-platform image), each --keep-hash / --keep-file package, all their \
         dependencies, and anything younger than --min-age; deletes the rest from the push cache. \
         Safe while others push: objects written after the collection started are never deleted.
 
         Examples:
-          stackship cache gc --lock stack.lock --lock ../other/stack.lock --dry-run
+          stackship cache gc --stack stack.yaml --lock release-1.4.lock --dry-run
           stackship cache gc --image registry.example.com/team/app:prod --min-age 14d
           stackship cache gc --keep-file roots.txt --dry-run
           stackship cache gc --min-age 30d --keep-hash 3f…e1
@@ -38,6 +38,9 @@ struct CacheGCCommand: ParsableCommand {
 
     @Option(name: .customLong("lock"), help: ArgumentHelp("A stack.lock whose packages are kept (repeatable).", valueName: "file"))
     var locks: [String] = []
+
+    @Option(name: .customLong("stack"), help: ArgumentHelp("A stack file whose packages, as they are now, are kept (repeatable).", valueName: "file"))
+    var stacks: [String] = []
 
     @Option(name: .customLong("image"), help: ArgumentHelp("An image whose package layers are kept: local store first, else its registry (repeatable).", valueName: "ref"))
     var images: [String] = []
@@ -71,6 +74,11 @@ struct CacheGCCommand: ParsableCommand {
                     throw ValidationError("no lock file at \(path); give the stack.lock `stackship lock` writes")
                 }
                 for package in lock.packages.values { roots.insert(try PackageHash(package.hash)) }
+            }
+            for path in me.stacks {
+                let file = try StackFile.load(path: path)
+                let store = try me.storeOptions.open(beside: file.directory, create: true)
+                for hash in try StackPlanInput.hashes(of: file, store: store).values { roots.insert(try PackageHash(hash)) }
             }
             let cache = try me.cacheOptions.pushTarget(create: false)
             if !me.images.isEmpty {
