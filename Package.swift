@@ -88,7 +88,8 @@ let package = Package(
         // Its input (PlanInput) is built from the stack by the caller, so it does not import Stack.
         .target(
             name: "Pipelines",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            // Runtime for ChildProcess (jobs start with a clean signal mask).
+            dependencies: ["Runtime", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Times plan + emitters on a synthetic 2,000-package input (Benchmarks/pipelines/run.sh).
         .executableTarget(

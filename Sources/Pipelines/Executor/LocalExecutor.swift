@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
+import Runtime
 
 /// Runs a plan on this machine: up to `jobs` commands at once, each after the jobs it needs
 /// succeeded. A failed job's dependents are skipped; with `keepGoing` everything independent
@@ -134,29 +138,28 @@ public struct LocalExecutor: Sendable {
                       reason: reason, logFile: logURL.path, logTail: [reason])
         }
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil),
-              let writeHandle = FileHandle(forWritingAtPath: logURL.path),
               let readHandle = FileHandle(forReadingAtPath: logURL.path) else {
             return failed(PipelineError.writeFailed(path: logURL.path, reason: "cannot create the job's log file").description)
         }
         defer { try? readHandle.close() }
         guard let executable = Self.resolve(argv[0], path: options.environment["PATH"]) else {
-            try? writeHandle.close()
             return failed(PipelineError.launchFailed(job: job.id, program: argv[0], reason: "not found on PATH").description)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        process.environment = options.environment.merging(job.env) { _, new in new }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = writeHandle
-        process.standardError = writeHandle
+        // Started through ChildProcess, not Foundation's Process: its children inherit a blocked
+        // signal mask on Linux, so a job could not be stopped with SIGTERM or SIGINT.
+        let output = open(logURL.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(null) }
+        let pid: pid_t
         do {
-            try process.run()
+            guard output >= 0 else { throw RuntimeError.io(path: logURL.path, operation: "open", errno: errno) }
+            pid = try ChildProcess.spawn(executable, Array(argv.dropFirst()),
+                                         environment: options.environment.merging(job.env) { _, new in new }, fds: [null, output, output])
+            close(output)
         } catch {
-            try? writeHandle.close()
-            return failed(PipelineError.launchFailed(job: job.id, program: executable, reason: error.localizedDescription).description)
+            if output >= 0 { close(output) }
+            return failed(PipelineError.launchFailed(job: job.id, program: executable, reason: "\(error)").description)
         }
-        try? writeHandle.close()
         onEvent(.jobStarted(id: job.id, at: start))
 
         // Output goes to the file (pipes hit EINTR here); new bytes are read back while it runs.
@@ -165,16 +168,18 @@ public struct LocalExecutor: Sendable {
             guard let data = try? readHandle.readToEnd(), !data.isEmpty else { return }
             for line in splitter.feed(data) { onEvent(.output(id: job.id, line: line)) }
         }
-        while process.isRunning {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno != EINTR) { break }
             drain()
             try? await Task.sleep(for: options.pollInterval)
         }
-        process.waitUntilExit()
         drain()
         if let last = splitter.finish() { onEvent(.output(id: job.id, line: last)) }
         let end = Date()
-        let signaled = process.terminationReason == .uncaughtSignal
-        let code = process.terminationStatus
+        let signaled = (status & 0x7f) != 0
+        let code = signaled ? status & 0x7f : (status >> 8) & 0xff
         let ok = !signaled && code == 0
         return JobResult(id: job.id, kind: job.kind, subject: job.subject, status: ok ? .succeeded : .failed,
                          exitCode: signaled ? nil : code, start: start, end: end,
