@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "Pipelines",
             // Runtime for ChildProcess (jobs start with a clean signal mask).
-            dependencies: ["Runtime", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["OCI", "Runtime", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Times plan + emitters on a synthetic 2,000-package input (Benchmarks/pipelines/run.sh).
         .executableTarget(

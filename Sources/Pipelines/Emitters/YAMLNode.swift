@@ -1,3 +1,4 @@
+import OCI
 /// A YAML document built in order and written deterministically: mappings keep the order they
 /// were built in, strings are left plain only when no YAML 1.1 or 1.2 parser can read them as
 /// anything else, and multi-line strings become literal blocks.
@@ -143,27 +144,5 @@ indirect enum YAMLNode: Sendable {
         return indicator + "\n" + lines.joined(separator: "\n")
     }
 
-    private static func doubleQuoted(_ s: String) -> String {
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + s + "\""
-        }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if c.value < 0x20 || c.value == 0x7F {
-                    let hex = String(c.value, radix: 16)
-                    out += "\\x" + (hex.count < 2 ? "0" : "") + hex
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
-    }
+    private static func doubleQuoted(_ s: String) -> String { JSONString.literal(s) }
 }

@@ -1,3 +1,4 @@
+import OCI
 /// Escaping for the text formats the library writes.
 enum Escaping {
     /// Text for HTML element content and attribute values (quotes included).
@@ -39,25 +40,7 @@ enum Escaping {
 
     /// A JSON string literal safe inside an HTML `<script>` element (no `</`, no U+2028/9).
     static func jsonInScript(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) }
-                else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
+        JSONString.literal(s, alsoEscaping: ["<", ">", "&"])
     }
 
     /// One POSIX-shell word: left bare when it holds only safe characters, else single-quoted.

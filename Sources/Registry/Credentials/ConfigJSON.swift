@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// A JSON value that keeps what a rewrite of someone else's file must keep: object members in
 /// their order and numbers as their original text. Foundation's JSONSerialization loses the
@@ -105,26 +106,7 @@ enum ConfigJSON: Equatable, Sendable {
     /// Writes `s` as a JSON string literal: quotes, backslashes and control characters escaped,
     /// everything else (slashes, non-ASCII) as is.
     static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += JSONString.literal(s)
     }
 
     /// The JSON string literal for `s` (used to redact secrets as a helper might echo them).

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// The two text forms of a template. Both sort object keys by their UTF-8 bytes and indent by
 /// two spaces, so equal values give equal bytes on every platform.
@@ -44,23 +45,7 @@ enum TemplateRendering {
     /// A JSON string literal; also a valid YAML double-quoted scalar. Slashes stay unescaped,
     /// non-ASCII stays as UTF-8, control characters become `\uXXXX` (or their short escapes).
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
-                || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
-                // JSON requires escaping below 0x20; YAML also treats the others as breaks or
-                // non-printables, so escape them too and keep one form valid in both.
-                out += String(format: "\\u%04X", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONString.literal(s)
     }
 
     // MARK: YAML
