@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// What went wrong reading `aws:` settings or writing templates. Each description names the
 /// settings key (as a path like `aws.registry.github_repository`) and says how to fix it.
@@ -57,20 +58,6 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The known key with the smallest edit distance to `key`, if it is close enough to be a typo.
     static func closest(to key: String, in known: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var previous = Array(0...b.count)
-            for (i, ca) in a.enumerated() {
-                var current = [i + 1]
-                for (j, cb) in b.enumerated() {
-                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
-                }
-                previous = current
-            }
-            return previous[b.count]
-        }
-        // A shortened or lengthened key ("github_repo" for "github_repository") is a typo too.
-        if let extended = known.filter({ $0.hasPrefix(key) || key.hasPrefix($0) }).sorted().first, key.count >= 3 { return extended }
-        let scored = known.map { ($0, distance(Array(key), Array($0))) }.filter { $0.1 <= max(2, key.count / 3) }
-        return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
+        Suggestions.closest(to: key, in: known, maxDistance: max(2, key.count / 3), prefixes: true)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AWS
 import Foundation
+import OCI
 
 /// The options every `stackship aws` command shares, spelled as the AWS CLI spells them.
 struct AWSOptions: ParsableArguments {
@@ -95,7 +96,7 @@ enum AWSCommandError: Error, CustomStringConvertible {
         case let .unknownKind(name):
             let kinds = StackKind.allCases.map(\.rawValue)
             var text = "'\(name)' is not a stack kind"
-            if let close = Suggest.closest(to: name, in: kinds) { text += "; did you mean '\(close)'?" }
+            if let close = Suggestions.closest(to: name, in: kinds, maxDistance: max(2, name.count / 3), prefixes: true) { text += "; did you mean '\(close)'?" }
             return text + " The kinds are: \(kinds.joined(separator: ", "))."
         case .noStacks:
             return "the stack file's aws: section has no stack sections; add one (ci_build, registry, service, ...) or name the kinds to use."
@@ -113,26 +114,6 @@ enum AWSCommandError: Error, CustomStringConvertible {
     }
 }
 
-/// Did-you-mean suggestions.
-enum Suggest {
-    static func closest(to word: String, in candidates: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var previous = Array(0...b.count)
-            for (i, ca) in a.enumerated() {
-                var current = [i + 1]
-                for (j, cb) in b.enumerated() {
-                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
-                }
-                previous = current
-            }
-            return previous[b.count]
-        }
-        let lower = word.lowercased().replacingOccurrences(of: "_", with: "-")
-        if let prefixed = candidates.first(where: { $0.hasPrefix(lower) && lower.count >= 3 }) { return prefixed }
-        let scored = candidates.map { ($0, distance(Array(lower), Array($0))) }.filter { $0.1 <= max(2, lower.count / 3) }
-        return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
-    }
-}
 
 /// Output for the AWS commands: lines to stdout as they happen (flushed, so a pipe sees
 /// events as they arrive).

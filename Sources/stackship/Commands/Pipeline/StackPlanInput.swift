@@ -263,23 +263,6 @@ struct CISettings {
 
     /// The candidate nearest to `input` by edit distance (at most 2, or 3 for long keys).
     static func closest(to input: String, in candidates: [String]) -> String? {
-        func distance(_ a: String, _ b: String) -> Int {
-            let a = Array(a), b = Array(b)
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    let old = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = old
-                }
-            }
-            return a.isEmpty ? b.count : row[b.count]
-        }
-        let folded = input.lowercased().replacingOccurrences(of: "-", with: "_")
-        let best = candidates.map { ($0, distance(folded, $0)) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= (input.count > 12 ? 3 : 2) else { return nil }
-        return best.0
+        Suggestions.closest(to: input, in: candidates, maxDistance: input.count > 12 ? 3 : 2)
     }
 }

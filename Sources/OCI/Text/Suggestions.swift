@@ -1,9 +1,9 @@
 /// "Did you mean …?" support: finds the candidate closest to something the user mistyped.
-enum Suggestions {
+public enum Suggestions {
     /// The edit distance between `a` and `b`: Levenshtein (insertions, deletions and
     /// substitutions of Unicode scalars each cost 1), also counting a swap of two neighbours as 1
     /// (optimal string alignment), since swapped letters are the commonest typo.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let s = Array(a.unicodeScalars)
         let t = Array(b.unicodeScalars)
         if s.isEmpty { return t.count }
@@ -27,18 +27,24 @@ enum Suggestions {
 
     /// `text` lowercased without `_` and `-`, so `exposedPorts`, `Exposed-Ports` and
     /// `exposed_ports` compare equal.
-    static func folded(_ text: String) -> String {
+    public static func folded(_ text: String) -> String {
         String(text.lowercased().unicodeScalars.filter { $0 != "_" && $0 != "-" })
     }
 
     /// The candidate `input` most likely meant, or `nil` when none is near.
     ///
-    /// A candidate that differs only in case, `_` or `-` wins outright; otherwise the one with the
-    /// smallest edit distance, when that distance is at most `maxDistance` and smaller than the
-    /// longer of the two (so that `x` does not "mean" `id`). Ties go to the earlier candidate.
-    static func closest(to input: String, in candidates: [String], maxDistance: Int = 2) -> String? {
+    /// A candidate that differs only in case, `_` or `-` wins outright; with `prefixes`, so does
+    /// one that `input` (3 or more characters) shortens or lengthens (`github_repo` for
+    /// `github_repository`), the first in sorted order; otherwise the one with the smallest edit
+    /// distance, when that distance is at most `maxDistance` and smaller than the longer of the
+    /// two (so that `x` does not "mean" `id`). Ties go to the earlier candidate.
+    public static func closest(to input: String, in candidates: [String], maxDistance: Int = 2, prefixes: Bool = false) -> String? {
         let foldedInput = folded(input)
         if let match = candidates.first(where: { $0 != input && folded($0) == foldedInput }) {
+            return match
+        }
+        if prefixes, foldedInput.count >= 3,
+           let match = candidates.filter({ folded($0).hasPrefix(foldedInput) || foldedInput.hasPrefix(folded($0)) }).sorted().first {
             return match
         }
         var best: (candidate: String, distance: Int)?
@@ -53,7 +59,7 @@ enum Suggestions {
     }
 
     /// `'a', 'b' and 'c'`: a readable list for messages (`conjunction` "or" for alternatives).
-    static func list(_ items: [String], quote: String = "'", conjunction: String = "and") -> String {
+    public static func list(_ items: [String], quote: String = "'", conjunction: String = "and") -> String {
         let quoted = items.map { quote + $0 + quote }
         switch quoted.count {
         case 0: return "none"
