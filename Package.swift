@@ -120,7 +120,7 @@ let package = Package(
         // tests against moto_server; template tests run cfn-lint on what they write.
         .testTarget(
             name: "AWSTests", dependencies: ["AWS", "StackshipTesting"],
-            exclude: ["Resources", "Support/scripted_server.py", "Templates/Golden"]
+            exclude: ["Resources", "Templates/Golden"]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
         // The hello example's own tests, against its image running under runc.
@@ -130,8 +130,7 @@ let package = Package(
             dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        // The AWS command tests also use the AWS clients (to check what a deploy made) and run the
-        // AWS tests' scripted_server.py from Tests/AWSTests/Support (found via #filePath).
+        // The AWS command tests also use the AWS clients (to check what a deploy made).
         .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import NIOHTTP1
 import Testing
 @testable import AWS

@@ -169,14 +169,14 @@ import Testing
 
     @Test func cloudFormationFailureShowsTheFailingEventsReasons() async throws {
         let stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/hello-registry/0a1b"
-        func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
+        func xml(_ action: String, _ result: String) -> ScriptedServer.Response {
             .init(status: 200, headers: ["Content-Type": "text/xml"],
                   body: "<\(action)Response xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><\(action)Result>\(result)</\(action)Result></\(action)Response>")
         }
         let event = { (id: String, logical: String, type: String, status: String, reason: String) in
             "<member><EventId>\(id)</EventId><StackName>hello-registry</StackName><LogicalResourceId>\(logical)</LogicalResourceId><ResourceType>\(type)</ResourceType><ResourceStatus>\(status)</ResourceStatus><ResourceStatusReason>\(reason)</ResourceStatusReason><Timestamp>2026-01-01T00:00:0\(id)Z</Timestamp></member>"
         }
-        let responses: [ScriptedAWS.Response] = [
+        let responses: [ScriptedServer.Response] = [
             .init(status: 400, headers: ["Content-Type": "text/xml"],
                   body: "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id hello-registry does not exist</Message></Error></ErrorResponse>"),
             xml("CreateChangeSet", "<Id>arn:cs</Id><StackId>\(stackID)</StackId>"),
@@ -189,7 +189,7 @@ import Testing
                 + "</StackEvents>"),
             xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>ROLLBACK_COMPLETE</StackStatus></member></Stacks>"),
         ]
-        try await ScriptedAWS.with(responses) { server in
+        try await ScriptedServer.with(responses) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             try p.write("stack.yaml", AWSStackFiles.registryOnly)
             let r = try p.stackship(["aws", "deploy", "registry"])
@@ -203,7 +203,7 @@ import Testing
     /// An update: only the operation's own events are shown (not the stack's history), then
     /// the outputs (moto returns none, so this path is scripted).
     @Test func deployUpdateStreamsOnlyNewEventsAndPrintsOutputs() async throws {
-        func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
+        func xml(_ action: String, _ result: String) -> ScriptedServer.Response {
             .init(status: 200, headers: ["Content-Type": "text/xml"],
                   body: "<\(action)Response xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><\(action)Result>\(result)</\(action)Result></\(action)Response>")
         }
@@ -212,7 +212,7 @@ import Testing
         }
         let stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/hello-registry/0a1b"
         let outputs = "<Outputs><member><OutputKey>RepositoryUri</OutputKey><OutputValue>123456789012.dkr.ecr.us-east-1.amazonaws.com/hello</OutputValue></member></Outputs>"
-        let responses: [ScriptedAWS.Response] = [
+        let responses: [ScriptedServer.Response] = [
             xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>CREATE_COMPLETE</StackStatus>\(outputs)</member></Stacks>"),
             xml("DescribeStackEvents", "<StackEvents>" + event("old-1", "hello-registry", "AWS::CloudFormation::Stack", "CREATE_COMPLETE") + "</StackEvents>"),
             xml("CreateChangeSet", "<Id>arn:cs</Id><StackId>\(stackID)</StackId>"),
@@ -225,7 +225,7 @@ import Testing
                 + event("old-1", "hello-registry", "AWS::CloudFormation::Stack", "CREATE_COMPLETE") + "</StackEvents>"),
             xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>UPDATE_COMPLETE</StackStatus>\(outputs)</member></Stacks>"),
         ]
-        try await ScriptedAWS.with(responses) { server in
+        try await ScriptedServer.with(responses) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             try p.write("stack.yaml", AWSStackFiles.registryOnly)
             let r = try p.stackship(["aws", "deploy", "registry"])
@@ -240,17 +240,17 @@ import Testing
     }
 
     @Test func statusFailsForAFailedStackAndShowsWhy() async throws {
-        func xml(_ action: String, _ result: String) -> ScriptedAWS.Response {
+        func xml(_ action: String, _ result: String) -> ScriptedServer.Response {
             .init(status: 200, headers: ["Content-Type": "text/xml"],
                   body: "<\(action)Response xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><\(action)Result>\(result)</\(action)Result></\(action)Response>")
         }
         let stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/hello-registry/0a1b"
-        let responses: [ScriptedAWS.Response] = [
+        let responses: [ScriptedServer.Response] = [
             xml("DescribeStacks", "<Stacks><member><StackId>\(stackID)</StackId><StackName>hello-registry</StackName><StackStatus>ROLLBACK_COMPLETE</StackStatus></member></Stacks>"),
             xml("DescribeStackResources", "<StackResources></StackResources>"),
             xml("DescribeStackEvents", "<StackEvents><member><EventId>1</EventId><StackName>hello-registry</StackName><LogicalResourceId>PushRole</LogicalResourceId><ResourceType>AWS::IAM::Role</ResourceType><ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Role hello-registry-github-push already exists</ResourceStatusReason><Timestamp>2026-01-01T00:00:00Z</Timestamp></member></StackEvents>"),
         ]
-        try await ScriptedAWS.with(responses) { server in
+        try await ScriptedServer.with(responses) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             try p.write("stack.yaml", AWSStackFiles.registryOnly)
             let r = try p.stackship(["aws", "status"])
@@ -267,12 +267,12 @@ import Testing
             #"{"id":"hello-ci-build:1234","buildBatchStatus":"\#(status)","currentPhase":"\#(phase)","buildGroups":[{"identifier":"build_hello","currentBuildSummary":{"buildStatus":"\#(build)"}}]}"#
         }
         let json = ["Content-Type": "application/x-amz-json-1.1"]
-        let ok: [ScriptedAWS.Response] = [
+        let ok: [ScriptedServer.Response] = [
             .init(status: 200, headers: json, body: #"{"buildBatch":\#(batch("IN_PROGRESS", "SUBMITTED", "IN_PROGRESS"))}"#),
             .init(status: 200, headers: json, body: #"{"buildBatches":[\#(batch("IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS"))]}"#),
             .init(status: 200, headers: json, body: #"{"buildBatches":[\#(batch("SUCCEEDED", "SUCCEEDED", "SUCCEEDED"))]}"#),
         ]
-        try await ScriptedAWS.with(ok) { server in
+        try await ScriptedServer.with(ok) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             let r = try p.stackship(["aws", "start-build", "--project", "hello-ci-build", "--source-version", "main"])
             #expect(r.status == 0, "\(r.out)\n\(r.err)")
@@ -282,11 +282,11 @@ import Testing
             let targets = server.requests().compactMap { ($0["headers"] as? [String: Any])?["X-Amz-Target"] as? String }
             #expect(targets == ["CodeBuild_20161006.StartBuildBatch", "CodeBuild_20161006.BatchGetBuildBatches", "CodeBuild_20161006.BatchGetBuildBatches"])
         }
-        let failing: [ScriptedAWS.Response] = [
+        let failing: [ScriptedServer.Response] = [
             .init(status: 200, headers: json, body: #"{"buildBatch":\#(batch("IN_PROGRESS", "SUBMITTED", "IN_PROGRESS"))}"#),
             .init(status: 200, headers: json, body: #"{"buildBatches":[\#(batch("FAILED", "FAILED", "FAILED"))]}"#),
         ]
-        try await ScriptedAWS.with(failing) { server in
+        try await ScriptedServer.with(failing) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             let r = try p.stackship(["aws", "start-build", "--project", "hello-ci-build"])
             expectCleanAWSFailure(r, ["build batch hello-ci-build:1234 ended FAILED", "batch-get-build-batches"])
@@ -322,9 +322,9 @@ import Testing
     // MARK: - health
 
     @Test func healthPassesWhenEverythingIsThere() async throws {
-        let registryAnswer = ScriptedAWS.Response(status: 200, headers: ["Docker-Distribution-API-Version": "registry/2.0", "Content-Type": "application/json"], body: "{}")
+        let registryAnswer = ScriptedServer.Response(status: 200, headers: ["Docker-Distribution-API-Version": "registry/2.0", "Content-Type": "application/json"], body: "{}")
         try await MotoServer.with { moto in
-            try await ScriptedAWS.with([registryAnswer]) { registry in
+            try await ScriptedServer.with([registryAnswer]) { registry in
                 let p = try AWSProject(endpoint: moto.endpoint)
                 // The registry is named by an image tag in the stack file.
                 try p.write("stack.yaml", "images:\n  hello:\n    tags: [\"127.0.0.1:\(registry.port)/hello:1\"]\n" + AWSStackFiles.registryOnly)

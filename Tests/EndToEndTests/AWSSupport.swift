@@ -96,69 +96,6 @@ func withAWS<T>(_ endpoint: String, _ body: (AWSClient) async throws -> T) async
     }
 }
 
-/// The AWS tests' scripted_server.py (Tests/AWSTests/Support) on a random loopback port,
-/// started through ChildProcess: answers scripted responses in order (the last repeats) and
-/// logs each request. moto answers StartBuildBatch with 500, and cannot make a stack fail with
-/// events, so those paths are scripted.
-final class ScriptedAWS: @unchecked Sendable {
-    struct Response: Encodable {
-        var status: Int
-        var headers: [String: String] = [:]
-        var body: String = ""
-    }
-
-    let pid: pid_t
-    let directory: String
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    private init(pid: pid_t, directory: String, port: Int) {
-        self.pid = pid
-        self.directory = directory
-        self.port = port
-    }
-
-    static func with<T>(_ responses: [Response], _ body: (ScriptedAWS) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "scripted-aws-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try JSONEncoder().encode(responses).write(to: URL(fileURLWithPath: dir + "/script.json"))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("AWSTests/Support/scripted_server.py").path
-        guard let python = ChildProcess.which("python3") else {
-            throw ToolMissing(tool: "python3", hint: "run scripts/setup, or apt-get install python3")
-        }
-        let out = open(dir + "/out.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let pid = try ChildProcess.spawn(python, [script, dir + "/script.json", dir + "/log.jsonl", dir + "/port"], fds: [null, out, out])
-        close(out)
-        close(null)
-        var port: Int?
-        let deadline = Date().addingTimeInterval(30)
-        while port == nil && Date() < deadline && ChildProcess.isAlive(pid) {
-            port = (try? String(contentsOfFile: dir + "/port", encoding: .utf8)).flatMap { Int($0) }
-            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        let server = ScriptedAWS(pid: pid, directory: dir, port: port ?? 0)
-        defer { server.stop() }
-        guard port != nil else {
-            throw ToolMissing(tool: "scripted_server.py", hint: "it did not start: \((try? String(contentsOfFile: dir + "/out.log", encoding: .utf8)) ?? "")")
-        }
-        return try await body(server)
-    }
-
-    /// The requests seen so far.
-    func requests() -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: directory + "/log.jsonl", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
-    func stop() {
-        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
-        _ = ChildProcess.wait(pid)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
 /// Stack files for the AWS tests.
 enum AWSStackFiles {
     static let digest = "sha256:" + String(repeating: "0123456789abcdef", count: 4)
