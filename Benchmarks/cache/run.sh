@@ -84,7 +84,7 @@ s3_table=$(bench_table "$runs" "of the $((BENCH_BYTES / 1000000)) MB artifact")
 targets="- no-op build of $packages cached packages under 0.5 s: $(bench_check "$noop < 0.5") ($noop s; $noop_cache s when every package is also checked in the push cache)
 - cache push to S3 no slower than \`aws s3 cp\`: $(bench_check "$sp <= $ap") ($sp s vs $ap s)
 - cache fetch from S3 (verified and extracted) no slower than \`aws s3 cp\` (download only): $(bench_check "$sl <= $al") ($sl s vs $al s)
-- peak RSS under 100 MiB: $(bench_check "$noop_rss < 100 && $s3_rss < 100") (no-op $noop_rss MiB, S3 $s3_rss MiB)"
+- peak RSS under 100 MiB: $(bench_check "$noop_rss < 100 and $s3_rss < 100") (no-op $noop_rss MiB, S3 $s3_rss MiB)"
 echo; echo "$noop_table"; echo; echo "$s3_table"; echo; echo "$targets"
 if [ "$update" = 1 ]; then
   bench_update cache "By \`Benchmarks/cache/run.sh --update\`. Each command ran $runs times, interleaved; median time, largest peak RSS.
