@@ -381,6 +381,47 @@ struct PackageTests {
         }
     }
 
+    /// A `spack:` package where spack is on PATH: install, a view into $PREFIX, and Spack's own
+    /// binaries pushed to the push cache's Spack mirror. No spack exists for this machine (not
+    /// in Debian, not on PyPI), so a recording `spack` script stands in for it: this checks
+    /// what stackship asks of spack, not spack.
+    @Test func spackPackagesInstallViewAndPushToTheCachesSpackMirror() throws {
+        let project = Project()
+        try project.write("bin/spack", """
+            #!/bin/sh
+            echo "$*" >> "\(project.path)/spack-calls"
+            if [ "$1" = --version ]; then echo "0.23.0-recording"; exit 0; fi
+            if [ "$1" = view ]; then mkdir -p "$6/bin" && echo zlib > "$6/bin/zlib-tool"; fi
+            """)
+        chmod(project.path + "/bin/spack", 0o755)
+        try project.write("stack.yaml", """
+            version: 2
+            packages:
+              zlib:
+                build: {spack: {specs: [zlib@1.3]}}
+            """)
+        let cache = project.path + "/cache"
+        #expect(try stackship(["cache", "keygen", "--output", project.path + "/k"], cwd: project.path).status == 0)
+        let env = ["PATH": project.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let built = try stackship(["build", "--cache", cache, "--signing-key", project.path + "/k"], cwd: project.path, env: env)
+        #expect(built.status == 0, "\(built.err)")
+        let calls = ((try? String(contentsOfFile: project.path + "/spack-calls", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        // `--version` first: the package's input hash covers spack's version.
+        #expect(calls.count == 4, "\(calls)")
+        #expect(calls.first == "--version")
+        #expect(calls.dropFirst().first == "install --fail-fast zlib@1.3")
+        #expect(calls.dropFirst(2).first.map { $0.hasPrefix("view --dependencies yes symlink -i /") && $0.hasSuffix(" zlib@1.3") } == true, "\(calls)")
+        #expect(calls.last == "buildcache push --unsigned --only package \(cache)/spack zlib@1.3", "\(calls)")
+        // What the view put in $PREFIX is the package's layer.
+        let files = try stackship(["cache", "ls", "--json", "--cache", cache], cwd: project.path)
+        #expect(files.out.contains("\"name\" : \"zlib\""), "\(files.out)")
+
+        // Without spack on PATH: the install hint, no stack trace.
+        let noSpack = try stackship(["build", "--no-cache", "--store", project.path + "/other"], cwd: project.path, env: ["PATH": "/usr/bin:/bin"])
+        #expect(noSpack.status != 0)
+        #expect(noSpack.err.contains("put spack on PATH") && !noSpack.err.contains("Fatal error"), "\(noSpack.err)")
+    }
+
     @Test func hostBuildsGitSourcesAndFiles() throws {
         let project = Project()
         try requireTool("git", package: "git")

@@ -309,7 +309,7 @@ struct FixtureTests {
     func shortLivedToken() async throws {
         // Long enough that fetching and first use fit inside it on a loaded CI machine;
         // the second use waits until well after expiry, measured from when it arrived.
-        let lifetime = 6
+        let lifetime = 30  // a full parallel suite on 2 cores has taken 9 s to fetch and first use one
         async let compensatedStart = RegistryFixture.start(
             .token, tokenOptions: TokenServer.Options(lifetime: lifetime, compensateRegistryLeeway: true))
         async let plainStart = RegistryFixture.start(.token, tokenOptions: TokenServer.Options(lifetime: lifetime))

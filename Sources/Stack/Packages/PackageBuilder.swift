@@ -34,6 +34,9 @@ public struct PackageBuilder: Sendable {
     public var epoch: Int64
     /// How many CPUs a build may use (`$JOBS`).
     public var cpus: Int
+    /// Where `spack:` packages also push Spack's own binary packages (`spack buildcache
+    /// push`): the push cache's `spack/` mirror; nil pushes nothing.
+    public var spackMirror: String?
 
     /// The builder image as resolved in the store.
     public struct BuilderImage: Sendable {
@@ -170,8 +173,15 @@ public struct PackageBuilder: Sendable {
             var environment = hostEnvironment()
             environment["PREFIX"] = output
             let specs = recipe.specs.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ")
-            try runLogged(["sh", "-ec", "spack install --fail-fast \(specs) && spack view --dependencies yes symlink -i \"$PREFIX\" \(specs)"],
-                          directory: work, environment: environment, log: log, package: name)
+            var script = "spack install --fail-fast \(specs) && spack view --dependencies yes symlink -i \"$PREFIX\" \(specs)"
+            if let spackMirror {
+                // Spack's own binaries go to the cache's Spack mirror too, so `spack install`
+                // elsewhere (and the Dockerfile `stackship dockerfile` writes) finds them. Our
+                // artifact is signed with the stack's key; Spack wants GPG, so its copy is unsigned.
+                environment["STACKSHIP_SPACK_MIRROR"] = spackMirror
+                script += " && spack buildcache push --unsigned --only package \"$STACKSHIP_SPACK_MIRROR\" \(specs)"
+            }
+            try runLogged(["sh", "-ec", script], directory: work, environment: environment, log: log, package: name)
         }
 
         let built = try LayerBuilder.build([LayerSource(source: output, destination: prefix)],

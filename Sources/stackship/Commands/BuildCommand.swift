@@ -105,7 +105,9 @@ struct BuildCommand: ParsableCommand {
                     ? try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
                 let caches = noCache ? BuildCaches() : try BuildCaches.open(cacheLocations, cacheKeys, stackDirectory: file.directory, prefix: file.prefix)
                 if let note = caches.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-                let scheduler = PackageScheduler(builder: packages.builder(store: store, engine: engine, epoch: epoch),
+                var builder = packages.builder(store: store, engine: engine, epoch: epoch)
+                builder.spackMirror = caches.spackMirror
+                let scheduler = PackageScheduler(builder: builder,
                                                  caches: caches.read, pushCache: caches.push,
                                                  jobs: jobs, keepGoing: keepGoing)
                 let wanted: [String]? = !package.isEmpty ? package
@@ -145,6 +147,8 @@ struct BuildCommand: ParsableCommand {
 struct BuildCaches {
     var read: [any Stack.PackageCache] = []
     var push: (any Stack.PackageCache)?
+    /// The push cache's Spack mirror (`LOCATION/spack`), for `spack buildcache push`.
+    var spackMirror: String?
     /// Said once before the build (why nothing is pushed).
     var note: String?
 
@@ -170,6 +174,7 @@ struct BuildCaches {
             let target = BuildCache.PackageCache(try CacheLocation.backend(pushLocation, create: true))
             let cache = BinaryCache(caches: [target], signingKey: signingKey, trustedKeys: trusted, allowUnsigned: keys.allowUnsigned)
             result.push = SignedPackageCache(cache, prefix: prefix)
+            result.spackMirror = pushLocation.hasSuffix("/") ? pushLocation + "spack" : pushLocation + "/spack"
         } else if explicit {
             result.note = "packages built here are not pushed to \(pushLocation): no signing key (give --signing-key FILE or "
                 + "set STACKSHIP_SIGNING_KEY; `stackship cache keygen` makes one)"
