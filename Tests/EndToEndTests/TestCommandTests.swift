@@ -6,60 +6,18 @@ import Testing
 enum WebStack {
     static func make(_ project: Project, test: String, entrypoint: String = "[sh, -c, \"mkdir -p /tmp/www && cat /opt/stack/*/share/*.txt > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www\"]",
                      extra: String = "") throws {
-        try requireTool("busybox", package: "busybox-static")
-        try requireTool("runc", package: "runc")
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.fileExists(atPath: $0) }!
-        try FileManager.default.createDirectory(atPath: project.path + "/builder/bin", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: busybox, toPath: project.path + "/builder/bin/busybox")
-        for tool in ["sh", "cat", "echo", "mkdir", "cp", "chmod", "printf", "false", "httpd", "sleep"] {
-            try FileManager.default.createSymbolicLink(atPath: project.path + "/builder/bin/" + tool, withDestinationPath: "busybox")
-        }
-        try project.write("src/a/a.txt", "alpha\n")
-        try project.write("src/b/b.txt", "beta\n")
-        try project.write("stack.yaml", """
-        version: 2
-        bases:
-          builder: builder:latest
-          runtime: builder:latest
-        packages:
-          a:
-            version: "1.0"
-            source: ./src/a
-            build:
-              script: mkdir -p $PREFIX/share && cp a.txt $PREFIX/share/a.txt
-          b:
-            source: ./src/b
-            depends_on: [a]
-            build:
-              script: mkdir -p $PREFIX/share && cat $A_PREFIX/share/a.txt b.txt > $PREFIX/share/ab.txt
-          c:
-            depends_on: [b]
-            build:
-              script: mkdir -p $PREFIX/share && cat $B_PREFIX/share/ab.txt > $PREFIX/share/c.txt
-          d:
-            depends_on: [a]
-            build:
-              script: mkdir -p $PREFIX/share && echo d > $PREFIX/share/d.txt
-          e:
-            depends_on: [c, d]
-            build_depends_on: [b]
-            build:
-              script: mkdir -p $PREFIX/share && cat $C_PREFIX/share/c.txt $D_PREFIX/share/d.txt > $PREFIX/share/e.txt
-        images:
-          builder:
-            layers:
-              - source: ./builder
-                destination: /
-          web:
-            packages: [c]
-            config: {entrypoint: \(entrypoint)}
-            test: \(test)
-          two:
-            packages: [e]
-        ci:
-          publish: []
-        \(extra)
-        """)
+        try BusyboxStack.write(project, images: """
+              web:
+                packages: [c]
+                config: {entrypoint: \(entrypoint)}
+                test: \(test)
+              two:
+                packages: [e]
+            """, trailer: """
+            ci:
+              publish: []
+            \(extra)
+            """)
     }
 
     /// The host-side test command: fetch the page with busybox wget and look for the packages' text.
