@@ -90,7 +90,8 @@ struct EmitterTests {
         #expect(child["stages"] as? [String] == ["base", "packages", "containers", "cleanup"])
         let vars = child["variables"] as! [String: String]
         #expect(vars["STACKSHIP_CACHE"] == "s3://stackship-cache/packages")
-        #expect(vars["STACKSHIP_SIGNING_KEY_VARIABLE"] == "STACKSHIP_SIGNING_KEY")
+        // The default name is the variable stackship reads: nothing to map, and never the key.
+        #expect(vars["STACKSHIP_SIGNING_KEY"] == nil)
         #expect(vars["STACKSHIP_VERSION"] == "0.1.0")
         for job in plan.jobs {
             let j = child[job.id] as! [String: Any]

@@ -24,7 +24,11 @@ public enum GitLabCIEmitter {
         var notes: [String] = []
         let retry: YAMLNode = .map([("max", .int(2)), ("when", .list(retryWhen.map { .string($0) }))])
         var variables = CommonEnvironment.variables(plan)
-        variables.append(("STACKSHIP_SIGNING_KEY_VARIABLE", .string(s.signingKeySecret)))
+        if s.signingKeySecret != "STACKSHIP_SIGNING_KEY" {
+            // stackship reads STACKSHIP_SIGNING_KEY; GitLab expands `$NAME` in variables, so the
+            // masked CI/CD variable the user named reaches it under that name.
+            variables.append(("STACKSHIP_SIGNING_KEY", .string("$" + s.signingKeySecret)))
+        }
         let install: [YAMLNode] = s.installCommand.map { [.string($0)] } ?? []
 
         let parent: YAMLNode = .map([
