@@ -107,14 +107,14 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting"]),
         .testTarget(
             name: "RegistryTests",
             dependencies: ["Registry", "OCI", "StackshipTesting"],
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", "StackshipTesting", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "AWS", "OCI", "StackshipTesting"]),
         // SigV4 vectors in Resources and template golden files (found via #filePath); integration
         // tests against moto_server; template tests run cfn-lint on what they write.

@@ -28,33 +28,16 @@ struct Result {
     var err: String
 }
 
-/// Runs a program and waits for it.
+/// Runs a program and waits for it, with the machine's stackship settings cleared and CI=true.
 @discardableResult
 func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:], prefix: [String] = []) throws -> Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = prefix + [program] + args
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     var environment = ProcessInfo.processInfo.environment
     for key in ["STACKSHIP_STORE", "STACKSHIP_CACHE", "STACKSHIP_SIGNING_KEY"] { environment.removeValue(forKey: key) }
     environment["CI"] = "true"
     for (k, v) in env { environment[k] = v }
-    p.environment = environment
-    let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
-    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outFile)
-        try? FileManager.default.removeItem(at: errFile)
-    }
-    p.standardOutput = try FileHandle(forWritingTo: outFile)
-    p.standardError = try FileHandle(forWritingTo: errFile)
-    try p.run()
-    p.waitUntilExit()
-    return Result(status: p.terminationStatus,
-                  out: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
-                  err: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+    let all = prefix + [program] + args
+    let r = try runProgram(all[0], Array(all.dropFirst()), cwd: cwd, environment: environment)
+    return Result(status: r.status, out: r.out, err: r.err)
 }
 
 /// Runs the stackship CLI.

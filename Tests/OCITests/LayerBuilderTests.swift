@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 @testable import OCI
 
@@ -24,9 +25,9 @@ import Testing
         let again = try build(t.path + "/src", store: store)
         #expect(first == again)
         // A copy with other mtimes (and, as root, other owners) gives the same layer.
-        #expect(try runTool("cp", ["-a", t.path + "/src", t.path + "/copy"]).status == 0)
-        #expect(try runTool("touch", ["-d", "2001-02-03 04:05:06", t.path + "/copy/etc/app.conf", t.path + "/copy/bin"]).status == 0)
-        if getuid() == 0 { #expect(try runTool("chown", ["-R", "-h", "1234:5678", t.path + "/copy"]).status == 0) }
+        #expect(try runProgram("cp", ["-a", t.path + "/src", t.path + "/copy"]).status == 0)
+        #expect(try runProgram("touch", ["-d", "2001-02-03 04:05:06", t.path + "/copy/etc/app.conf", t.path + "/copy/bin"]).status == 0)
+        if getuid() == 0 { #expect(try runProgram("chown", ["-R", "-h", "1234:5678", t.path + "/copy"]).status == 0) }
         let copy = try build(t.path + "/copy", store: store)
         #expect(copy.descriptor.digest == first.descriptor.digest)
         #expect(copy.diffID == first.diffID)
@@ -54,7 +55,7 @@ import Testing
     @Test func sourceDateEpochClampsMtimes() throws {
         let t = TempDir("layer")
         try t.file("src/f", "x")
-        #expect(try runTool("touch", ["-d", "@2000", t.path + "/src/f"]).status == 0)
+        #expect(try runProgram("touch", ["-d", "@2000", t.path + "/src/f"]).status == 0)
         let sink = DataSink()
         let entries = try SourceTree.plan([LayerSource(source: t.path + "/src/f", destination: "/f")])
         _ = try LayerBuilder.writeTar(entries, epoch: 1000, to: sink)

@@ -33,27 +33,3 @@ func listTar(_ data: Data) throws -> [TarEntry] {
     while let e = try r.next() { out.append(e) }
     return out
 }
-
-/// Runs a program and returns its status and output. Output goes through files, not pipes:
-/// Foundation's pipe reads abort on EINTR on Linux.
-@discardableResult
-func runTool(_ tool: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [tool] + args
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let dir = FileManager.default.temporaryDirectory
-    let outURL = dir.appendingPathComponent("tool-out-\(UUID().uuidString)")
-    let errURL = dir.appendingPathComponent("tool-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
-    }
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
-    try p.run()
-    p.waitUntilExit()
-    return (p.terminationStatus, (try? String(contentsOf: outURL, encoding: .utf8)) ?? "", (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-}

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import OCI
 import Testing
 @testable import Stack
@@ -14,31 +15,6 @@ let hostTriple = "aarch64-linux-gnu"
 let hostInterpreter = "/lib/ld-linux-aarch64.so.1"
 let otherPlatform = "linux/amd64"
 #endif
-
-/// Runs `tool` (looked up in PATH) and returns its status and output. Output goes through
-/// files, not pipes: Foundation's pipe reads abort on EINTR on Linux.
-@discardableResult
-func runProgram(_ tool: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [tool] + args
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let dir = FileManager.default.temporaryDirectory
-    let outURL = dir.appendingPathComponent("program-out-\(UUID().uuidString)")
-    let errURL = dir.appendingPathComponent("program-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
-    }
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
-    try p.run()
-    p.waitUntilExit()
-    return (p.terminationStatus, (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-}
 
 /// A C compiler failure, with its output.
 struct CompileFailed: Error, CustomStringConvertible {
