@@ -127,6 +127,9 @@ struct PackageTests {
         let inspected = try stackship(["inspect", "two", "--json", "--store", project.path + "/s2"], cwd: project.path)
         #expect(inspected.status == 0, "\(inspected.err)")
         for layer in two { #expect(inspected.out.contains(layer)) }
+        // The same manifest digest, so the same config too: the fetched layers' diffIDs are right.
+        func digestLine(_ out: String) -> String? { out.split(separator: "\n").first { $0.hasPrefix("two: sha256:") }.map { String($0.split(separator: " ")[1]) } }
+        #expect(digestLine(second.out) != nil && digestLine(second.out) == digestLine(first.out), "\(first.out)\n\(second.out)")
 
         // A key nobody trusts: refused (by key id), nothing recorded in the store.
         let untrusted = try stackship(["build", "--package", "a", "--store", project.path + "/s3", "--cache", cache], cwd: project.path)

@@ -64,22 +64,3 @@ public enum ImageUnpacker {
         }
     }
 }
-
-/// Hashes what is read through it (the uncompressed tar, for its diffID).
-final class HashingSource: ByteSource {
-    private let inner: ByteSource
-    private var digester = Digester()
-
-    init(_ inner: ByteSource) { self.inner = inner }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = try inner.read(into: buffer)
-        if n > 0 { digester.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
-        return n
-    }
-
-    /// Reads to the end (a tar's trailing padding counts towards its diffID).
-    func drain() throws { try copy(to: NullSink()) }
-
-    var digest: Digest { digester.finalize() }
-}

@@ -69,8 +69,8 @@ public struct SignedPackageCache: PackageCache {
         _ = try await cache.push(artifact: store.path(of: layer.layer.digest), info: info)
     }
 
-    /// Reads the layer tar once to check every entry lies under `PREFIX/NAME` (hard links
-    /// too), and once more for its uncompressed digest (the image config's diffID).
+    /// Reads the layer tar once, checking every entry lies under `PREFIX/NAME` (hard links
+    /// too) while hashing it for its uncompressed digest (the image config's diffID).
     static func checkLayer(_ path: String, package: String, prefix: String) throws -> Digest {
         let root = String((prefix + "/" + package).drop(while: { $0 == "/" }))
         func inside(_ name: String) -> Bool {
@@ -81,7 +81,8 @@ public struct SignedPackageCache: PackageCache {
             // The parents of the package folder come as directory entries.
             return p == root || p.hasPrefix(root + "/") || root.hasPrefix(p + "/")
         }
-        let reader = TarReader(source: try Decompressor.sniffing(FileSource(path: path)).1)
+        let tar = HashingSource(try Decompressor.sniffing(FileSource(path: path)).1)
+        let reader = TarReader(source: tar)
         while let entry = try reader.next() {
             guard inside(entry.path), entry.kind != .hardlink || inside(entry.linkTarget) else {
                 throw PackageBuildError.other("""
@@ -91,9 +92,7 @@ public struct SignedPackageCache: PackageCache {
                     """)
             }
         }
-        let digesting = DigestingSink(next: nil)
-        _ = try Decompressor.sniffing(FileSource(path: path)).1.copy(to: digesting)
-        try digesting.finish()
-        return digesting.digest
+        try tar.drain()
+        return tar.digest
     }
 }
