@@ -50,7 +50,7 @@ public final class MotoServer: @unchecked Sendable {
         guard let path = executable() else { throw StartError(description: installHint) }
         var lastError = ""
         for _ in 0..<3 {
-            let port = try freePort()
+            let port = try Loopback.freePort()
             let log = NSTemporaryDirectory() + "moto-\(port)-\(UUID().uuidString).log"
             let out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard out >= 0 else { throw StartError(description: "cannot create \(log): errno \(errno)") }
@@ -64,7 +64,7 @@ public final class MotoServer: @unchecked Sendable {
             let server = MotoServer(port: port, pid: pid, logPath: log)
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline && ChildProcess.isAlive(pid) {
-                if canConnect(port: port) { return server }
+                if Loopback.isAccepting(port: port) { return server }
                 try await Task.sleep(for: .milliseconds(100))
             }
             lastError = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -96,35 +96,6 @@ public final class MotoServer: @unchecked Sendable {
             _ = ChildProcess.wait(pid)
             unlink(logPath)
         }
-    }
-
-    /// A free loopback port (the kernel's choice).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-}
-
-/// Whether something accepts TCP connections on 127.0.0.1:port.
-func canConnect(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &addr) { ptr in
-        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
 

@@ -158,7 +158,7 @@ import Testing
     }
 
     @Test func unreachableEndpoint() throws {
-        let port = try MotoServer.freePort()
+        let port = try Loopback.freePort()
         let p = try AWSProject(endpoint: nil)
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         let r = try p.stackship(["aws", "deploy", "registry", "--endpoint-url", "http://127.0.0.1:\(port)"])
@@ -341,7 +341,7 @@ import Testing
     }
 
     @Test func healthFailsWithHints() throws {
-        let port = try MotoServer.freePort()
+        let port = try Loopback.freePort()
         let p = try AWSProject(endpoint: "http://127.0.0.1:\(port)", credentials: false)
         try p.write("stack.yaml", "imagez: {}\n")
         let r = try p.stackship(["health", "--registry", "127.0.0.1:\(port)"], env: ["PATH": p.path + "/empty-bin"])
@@ -374,7 +374,7 @@ import Testing
             results.append(try p.stackship(["aws", "status", "source-credentials", "registry"]))
             results.append(try p.stackship(["login", "ecr", "--registry", "ecr.example.com"]))
             results.append(try p.stackship(["health"]))
-            results.append(try p.stackship(["aws", "status", "--endpoint-url", "http://127.0.0.1:\(try MotoServer.freePort())"]))
+            results.append(try p.stackship(["aws", "status", "--endpoint-url", "http://127.0.0.1:\(try Loopback.freePort())"]))
             #expect(results[0].status == 0 && results[1].status == 0 && results[2].status == 0 && results[3].status == 0, "\(results.map(\.err))")
             let secrets = [AWSProject.secretAccessKey, AWSProject.sessionToken, ecrToken, secretValue]
             for (n, r) in results.enumerated() {

@@ -194,7 +194,7 @@ struct PackageTests {
 
         // An image only in a registry: its manifest is read there (the store no longer has it).
         try requireTool("docker-registry", package: "docker-registry")
-        let port = try MotoServer.freePort()
+        let port = try Loopback.freePort()
         try project.write("registry.yml", """
             version: 0.1
             log: {level: error}

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 
 /// `stackship run` and friends, through the CLI, with the hello service from Examples/hello.
@@ -16,11 +17,6 @@ import Testing
         let r = try stackship(["build", Self.example + "/stack.yaml", "--store", p.store], cwd: p.path)
         #expect(r.status == 0, "\(r.err)")
         return p
-    }
-
-    func freePort() throws -> Int {
-        let r = try run("python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-        return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 
     /// Everything a container could leave on the host: mounts under the project, processes
@@ -46,7 +42,7 @@ import Testing
 
     @Test func runDetachedPublishGetStopRemoveLeavesNothing() throws {
         let p = try helloProject()
-        let port = try freePort()
+        let port = try Loopback.freePort()
         let veths = try vethCount()
         let r = try stackship(["run", "-d", "-p", "\(port):80", "--name", "hello-e2e", "hello"], cwd: p.path, env: ["STACKSHIP_STORE": p.store])
         #expect(r.status == 0, "\(r.err)")
@@ -110,7 +106,7 @@ import Testing
         #expect(bare.err.contains("image bare:1 has no entrypoint or cmd"))
         #expect(bare.err.contains("give a command after the image"))
         // A host port already taken.
-        let port = try freePort()
+        let port = try Loopback.freePort()
         let first = try stackship(["run", "-d", "-p", "\(port):80", "--name", "first", "hello"], cwd: p.path, env: env)
         #expect(first.status == 0, "\(first.err)")
         let second = try stackship(["run", "-d", "-p", "\(port):80", "hello"], cwd: p.path, env: env)
@@ -122,7 +118,7 @@ import Testing
         let unknown = try stackship(["run", "--pull", "never", "nosuch:1"], cwd: p.path, env: env)
         #expect(unknown.status == 1)
         #expect(unknown.err.contains("nosuch:1"))
-        let closedPort = try freePort()
+        let closedPort = try Loopback.freePort()
         let unreachable = try stackship(["run", "127.0.0.1:\(closedPort)/team/nosuch:1"], cwd: p.path, env: env)
         #expect(unreachable.status == 1)
         #expect(unreachable.err.contains("is not in the store"))
@@ -140,7 +136,7 @@ import Testing
 
     @Test func ctrlCInTheForegroundStopsTheContainer() throws {
         let p = try helloProject()
-        let port = try freePort()
+        let port = try Loopback.freePort()
         let log = p.path + "/fg.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let fg = Process()

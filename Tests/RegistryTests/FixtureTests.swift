@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 
 // Proves the registry fixtures work, using tools nobody here wrote: skopeo pushes and inspects,

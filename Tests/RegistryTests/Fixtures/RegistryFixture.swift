@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 
 /// A real CNCF distribution registry (`docker-registry serve`, Debian's 2.8.2) on a random
 /// loopback port, with its storage and generated config in a temp dir.
