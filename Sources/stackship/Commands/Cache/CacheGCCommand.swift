@@ -102,31 +102,26 @@ struct CacheGCCommand: ParsableCommand {
     /// image, else from its registry (manifests only, digests verified).
     func layerDigests(of image: String) async throws -> Set<Digest> {
         if let store = try? storeOptions.open(create: false), let entry = try? store.resolve(image) {
-            return try Self.layers(of: entry.descriptor) { try store.read($0) }
+            return try await Self.layers(of: entry.descriptor) { try store.read($0) }
         }
         let reference = try ImageReference(parsing: image)
         return try await registryOptions.withClient(for: reference.registry) { client in
-            var digests = Set<Digest>()
-            var pending = [reference.digest?.description ?? reference.tag ?? "latest"]
-            while let next = pending.popLast() {
-                let fetched = try await client.manifest(reference.repository, reference: next)
-                if fetched.descriptor.mediaType == MediaType.ociIndex || fetched.descriptor.mediaType == MediaType.dockerManifestList {
-                    let index = try CanonicalJSON.decode(Index.self, from: fetched.bytes, what: "index of \(image)")
-                    pending += index.manifests.map(\.digest.description)
-                } else {
-                    let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes, what: "manifest of \(image)")
-                    digests.formUnion(manifest.layers.map(\.digest))
-                }
+            let top = try await client.manifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "latest")
+            return try await Self.layers(of: top.descriptor) { descriptor in
+                descriptor.digest == top.descriptor.digest
+                    ? top.bytes : try await client.manifest(reference.repository, reference: descriptor.digest.description).bytes
             }
-            return digests
         }
     }
 
-    static func layers(of descriptor: Descriptor, read: (Descriptor) throws -> Data) throws -> Set<Digest> {
-        let bytes = try read(descriptor)
+    /// The layer digests under `descriptor`: its own layers, or every manifest's of an index.
+    static func layers(of descriptor: Descriptor, read: (Descriptor) async throws -> Data) async throws -> Set<Digest> {
+        let bytes = try await read(descriptor)
         if descriptor.mediaType == MediaType.ociIndex || descriptor.mediaType == MediaType.dockerManifestList {
             let index = try CanonicalJSON.decode(Index.self, from: bytes, what: "index \(descriptor.digest)")
-            return try index.manifests.reduce(into: Set<Digest>()) { $0.formUnion(try layers(of: $1, read: read)) }
+            var digests = Set<Digest>()
+            for manifest in index.manifests { digests.formUnion(try await layers(of: manifest, read: read)) }
+            return digests
         }
         let manifest = try CanonicalJSON.decode(Manifest.self, from: bytes, what: "manifest \(descriptor.digest)")
         return Set(manifest.layers.map(\.digest))
