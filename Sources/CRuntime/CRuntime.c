@@ -199,12 +199,11 @@ int stackship_forward_start(int listenfd, int nsfd, int port) {
 
 // ---- Processes ----------------------------------------------------------------------------
 
-pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
-                      const int *fds, int nfds, int new_session, const char *cwd) {
+pid_t stackship_fork(const int *fds, int nfds, int new_session, const char *cwd) {
+    if (nfds > 64) return -EINVAL;
     pid_t pid = fork();
-    if (pid < 0) return -errno;
-    if (pid > 0) return pid;
-    // Child: only async-signal-safe calls from here to exec.
+    if (pid != 0) return pid < 0 ? -errno : pid;
+    // Child: only async-signal-safe calls until the caller execs or, single-threaded, goes on.
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL); // do not pass on the parent's blocked signals
@@ -213,7 +212,6 @@ pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
     if (cwd && chdir(cwd) != 0) _exit(126);
     // Move the wanted descriptors above the target range first, so dup2 never clobbers one.
     int high[64];
-    if (nfds > 64) _exit(126);
     for (int i = 0; i < nfds; i++) {
         high[i] = fcntl(fds[i], F_DUPFD, 64 + nfds);
         if (high[i] < 0) _exit(126);
@@ -225,8 +223,45 @@ pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
         if (syscall(SYS_close_range, (unsigned)fd, ~0U, 0) == 0) break;
         close(fd);
     }
+    return 0;
+}
+
+pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
+                      const int *fds, int nfds, int new_session, const char *cwd) {
+    pid_t pid = stackship_fork(fds, nfds, new_session, cwd);
+    if (pid != 0) return pid;
     execve(path, argv, envp);
     _exit(127);
+}
+
+void stackship_set_title(char **argv, int argc, const char *title) {
+    if (argc < 1 || !argv[0]) return;
+    char *start = argv[0];
+    char *end = argv[argc - 1] + strlen(argv[argc - 1]); // the arguments lie end to end
+    size_t room = (size_t)(end - start);
+    size_t n = strlen(title);
+    if (n > room) n = room;
+    memcpy(start, title, n);
+    memset(start + n, 0, room - n + 1);
+    char comm[16];
+    snprintf(comm, sizeof(comm), "%s", title);
+    prctl(PR_SET_NAME, comm, 0, 0, 0);
+}
+
+int stackship_thread_count(void) {
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    char buffer[1024];
+    ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+    close(fd);
+    if (n <= 0) return -EIO;
+    buffer[n] = 0;
+    // Field 20 (num_threads), counted after the ")" that ends the command name.
+    char *p = strrchr(buffer, ')');
+    if (!p) return -EIO;
+    int field = 2;
+    for (; *p && field < 20; p++) if (*p == ' ') field++;
+    return field == 20 ? atoi(p) : -EIO;
 }
 
 int stackship_set_subreaper(void) {

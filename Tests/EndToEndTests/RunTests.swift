@@ -60,6 +60,11 @@ import Testing
         #expect(ps.out.contains("hello-e2e"))
         #expect(ps.out.contains("0.0.0.0:\(port)->80/tcp"))
         #expect(ps.out.contains("Up "))
+        // The CLI forks its monitor (no second start of the executable), titled for ps.
+        let stateData = try Data(contentsOf: URL(fileURLWithPath: p.store + "/runtime/containers/\(id)/state.json"))
+        let monitor = try #require(try JSONSerialization.jsonObject(with: stateData) as? [String: Any])["monitorPid"] as? Int
+        let cmdline = try String(contentsOfFile: "/proc/\(monitor ?? -1)/cmdline", encoding: .utf8)
+        #expect(cmdline.hasPrefix("stackship-monitor \(id.prefix(20))"), "\(cmdline)")
         #expect(try traces(p, id: id).contains { $0.hasPrefix("mount") }) // the root and netns, while it runs
         let exec = try stackship(["exec", "hello-e2e", "/usr/local/bin/hello", "unused"], cwd: p.path, env: ["STACKSHIP_STORE": p.store, "X": "1"])
         #expect(exec.status != 0) // port 80 is taken by the running server: the second one fails to bind

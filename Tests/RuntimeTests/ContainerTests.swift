@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import OCI
-import Runtime
+@testable import Runtime
 import StackshipTesting
 import Testing
 
@@ -88,6 +88,21 @@ import Testing
             _ = try engine.run(image: "busybox:test", options: options)
         }
         try engine.remove("keeper", force: true)
+        #expect(box.leftovers().isEmpty, "\(box.leftovers())")
+    }
+
+    @Test func containerNamesFollowDockersRule() throws {
+        for good in ["a", "web-1", "Hello_World.2", "9lives"] { #expect(ContainerEngine.isValidName(good), "\(good)") }
+        for bad in ["", "-a", "_a", ".a", "a b", "a/b", "a:b", "é", "a@b", "a[b", "a`b", "a{b"] {
+            #expect(!ContainerEngine.isValidName(bad), "\(bad)")
+        }
+        let box = try BusyboxStore()
+        let engine = try box.engine()
+        var options = RunOptions()
+        options.name = "-bad"
+        #expect(throws: RuntimeError.badOption(option: "--name -bad", reason: "names may contain letters, digits, '_', '.' and '-', and start with a letter or digit")) {
+            _ = try engine.run(image: "busybox:test", options: options)
+        }
         #expect(box.leftovers().isEmpty, "\(box.leftovers())")
     }
 
@@ -267,6 +282,41 @@ import Testing
         #expect(throws: RuntimeError.self) { try VolumeMount(parsing: "named:/data", relativeTo: "/") }
         #expect(throws: RuntimeError.self) { try VolumeMount(parsing: "/a:relative", relativeTo: "/") }
         #expect(throws: RuntimeError.self) { try VolumeMount(parsing: "/a:/b:rx", relativeTo: "/") }
+    }
+
+    @Test func theHandWrittenSpecDecodesToTheSameSpec() throws {
+        var config = ImageConfig.Config()
+        config.Entrypoint = ["/app", "quote \" and \\ and /"]
+        config.Env = ["A=1"]
+        config.Labels = ["b": "2", "a": "1"]
+        var options = RunOptions()
+        options.volumes = [VolumeMount(source: "/host/data", destination: "/data", readOnly: true)]
+        options.readOnlyRoot = true
+        let spec = try SpecBuilder.build(config: config, options: options, image: "x", rootfs: "/r", hostname: "h",
+                                         networkNamespace: "/ns/net", etcFiles: ["/etc/hosts": "/c/hosts"])
+        #expect(try JSONDecoder().decode(RuntimeSpec.self, from: spec.json.data) == spec)
+        var bare = spec
+        bare.hostname = nil
+        bare.annotations = nil
+        bare.process.user.additionalGids = [5, 6]
+        #expect(try JSONDecoder().decode(RuntimeSpec.self, from: bare.json.data) == bare)
+    }
+
+    @Test func theHandWrittenStateReadsBackWithEveryField() throws {
+        let state = ContainerState(
+            id: "abc", name: "web", image: "hello:latest", imageDigest: "sha256:00", command: ["/app", "-v"],
+            created: Date(timeIntervalSince1970: 1_795_000_000), status: .exited, pid: 42, monitorPid: 41, exitCode: 137,
+            startedAt: Date(timeIntervalSince1970: 1_795_000_001), finishedAt: Date(timeIntervalSince1970: 1_795_000_099),
+            ports: [PortMapping(hostIP: "127.0.0.1", hostPort: 8090, containerPort: 80)], network: .isolated,
+            runtime: "/usr/sbin/runc", autoRemove: true, labels: ["k": "v", "a": "b"], stopSignal: "SIGQUIT", error: "it \"failed\"")
+        // Every stored property is set, so a field added later without a line in `json` fails here.
+        for child in Mirror(reflecting: state).children {
+            let optional = Mirror(reflecting: child.value)
+            if optional.displayStyle == .optional { #expect(optional.children.count == 1, "\(child.label ?? "?") is nil") }
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        #expect(try decoder.decode(ContainerState.self, from: state.json.data) == state)
     }
 
     @Test func usersResolveInsideTheRoot() throws {

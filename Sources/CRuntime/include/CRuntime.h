@@ -37,6 +37,20 @@ int stackship_forward_start(int listenfd, int nsfd, int port);
 
 // ---- Processes (Runtime/Process) ----------------------------------------------------------
 
+/// fork, the child keeping exactly the descriptors `fds[0..<nfds]` as its 0, 1, 2, 3, ... (any
+/// other is closed), with no signal blocked or handled, optionally in a new session and in the
+/// directory `cwd`. Returns 0 in the child, the child's pid in the parent, or -errno. The child
+/// of a multi-threaded process may only exec (stackship_spawn); a single-threaded one may go on.
+pid_t stackship_fork(const int *fds, int nfds, int new_session, const char *cwd);
+
+/// Replaces what ps shows for this process (its arguments, in place, cut to their length, and
+/// its 15-character name) with `title`: a forked monitor would otherwise show as the `run` it
+/// came from.
+void stackship_set_title(char **argv, int argc, const char *title);
+
+/// The number of threads in this process (from /proc/self/stat), or -errno.
+int stackship_thread_count(void);
+
 /// fork + exec with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
 /// (any other descriptor is closed), optionally in a new session and in the directory `cwd`
 /// (NULL: the caller's). Returns the pid or -errno.

@@ -14,8 +14,8 @@ import OCI
 ///                               container.log, state.json
 ///     oci/                      the runtime's own state (its --root)
 ///
-/// Each running container has a monitor process (`stackship _monitor`, a child subreaper in its
-/// own session) that waits for it, records its exit, serves its published ports, and tears its
+/// Each running container has a monitor process (a fork of the CLI, or `stackship _monitor`
+/// when started from a multi-threaded process; a child subreaper in its own session) that waits for it, records its exit, serves its published ports, and tears its
 /// mounts and namespace down when it ends — so `run -d` can return and nothing is left behind.
 public final class ContainerEngine: @unchecked Sendable {
     public let store: OCILayoutStore
@@ -66,10 +66,7 @@ public final class ContainerEngine: @unchecked Sendable {
     }
 
     func save(_ state: ContainerState) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFileWriter.write(try encoder.encode(state), to: directory(of: state.id) + "/state.json", durable: false)
+        try AtomicFileWriter.write(state.json.data, to: directory(of: state.id) + "/state.json", durable: false)
     }
 
     /// Changes a container's state under its lock (monitor and CLI both write it).
@@ -131,7 +128,7 @@ public final class ContainerEngine: @unchecked Sendable {
         let state: ContainerState = try FileLock.with(lockPath) {
             let name = options.name ?? self.generatedName()
             if let name = options.name {
-                guard name.range(of: "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", options: .regularExpression) != nil else {
+                guard Self.isValidName(name) else {
                     throw RuntimeError.badOption(option: "--name \(name)", reason: "names may contain letters, digits, '_', '.' and '-', and start with a letter or digit")
                 }
             }
@@ -147,13 +144,23 @@ public final class ContainerEngine: @unchecked Sendable {
             try save(state)
             return state
         }
-        // The monitor starts now, loading while the bundle is prepared, and waits for "go".
+        // The monitor: in a single-threaded process (the CLI), a fork of this one once the bundle
+        // is ready, with nothing to load; else (a test process, say) `stackship _monitor`,
+        // started now so that it loads while the bundle is prepared, waiting for "go".
         var monitor: MonitorHandle?
         do {
-            monitor = try startMonitor(state, listeners: listeners.map(\.fd))
-            listenersOwned = false
-            for l in listeners { close(l.fd) }
+            let forked = stackship_thread_count() == 1
+            if !forked {
+                monitor = try startMonitor(state, listeners: listeners.map(\.fd))
+                listenersOwned = false
+                for l in listeners { close(l.fd) }
+            }
             try prepareBundle(state, config: config, manifest: manifest, options: options)
+            if forked {
+                monitor = try forkMonitor(state, listeners: listeners.map(\.fd))
+                listenersOwned = false
+                for l in listeners { close(l.fd) }
+            }
             if let failure = try monitor!.go() { throw failure }
             return try load(id)
         } catch {
@@ -182,7 +189,7 @@ public final class ContainerEngine: @unchecked Sendable {
             try NetworkNamespace.create(at: netns!)
         }
         let hostname: String
-        if let h = options.hostname { hostname = h } else if state.network == .host { hostname = ProcessInfo.processInfo.hostName } else { hostname = String(state.id.prefix(12)) }
+        if let h = options.hostname { hostname = h } else if state.network == .host { hostname = Self.hostName() } else { hostname = String(state.id.prefix(12)) }
         var etc: [String: String] = [:]
         let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
         try AtomicFileWriter.write(Data(hosts.utf8), to: dir + "/etc/hosts", durable: false)
@@ -198,9 +205,7 @@ public final class ContainerEngine: @unchecked Sendable {
         }
         let spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
                                          hostname: hostname, networkNamespace: netns, etcFiles: etc)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFileWriter.write(try encoder.encode(spec), to: dir + "/config.json", durable: false)
+        try AtomicFileWriter.write(spec.json.data, to: dir + "/config.json", durable: false)
     }
 
     /// Starts the monitor: descriptor 3 is the pipe it answers on, 4 the pipe it waits on for
@@ -230,6 +235,33 @@ public final class ContainerEngine: @unchecked Sendable {
             throw error
         }
         return MonitorHandle(readyFD: ready[0], goFD: go[1], logPath: directory(of: state.id) + "/monitor.log")
+    }
+
+    /// Forks the monitor from this single-threaded process once the bundle is ready: descriptor 3
+    /// of the child is the pipe it answers on, 4, 5, ... the published ports' listening sockets.
+    private func forkMonitor(_ state: ContainerState, listeners: [Int32]) throws -> MonitorHandle {
+        var ready: [Int32] = [0, 0]
+        guard pipe(&ready) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
+        for fd in ready { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let logPath = directory(of: state.id) + "/monitor.log"
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let fds = [null, log >= 0 ? log : null, log >= 0 ? log : null, ready[1]] + listeners
+        let pid = fds.withUnsafeBufferPointer { stackship_fork($0.baseAddress, Int32($0.count), 1, nil) }
+        if pid == 0 {
+            // The child: never returns into the caller.
+            stackship_set_title(CommandLine.unsafeArgv, CommandLine.argc, "stackship-monitor \(state.id)")
+            _exit(ContainerMonitor.serve(engine: self, state: state, readyFD: 3,
+                                         listenerFDs: (0..<listeners.count).map { Int32(4 + $0) }))
+        }
+        close(null)
+        if log >= 0 { close(log) }
+        close(ready[1])
+        guard pid > 0 else {
+            close(ready[0])
+            throw RuntimeError.io(path: "stackship monitor", operation: "start", errno: -pid)
+        }
+        return MonitorHandle(readyFD: ready[0], goFD: -1, logPath: logPath)
     }
 
     // MARK: Stop and remove
@@ -320,10 +352,33 @@ public final class ContainerEngine: @unchecked Sendable {
 
     // MARK: Names
 
+    /// The host's name, as gethostname(2) gives it (docker's --network host; no DNS lookup).
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
+    }
+
+    /// docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+    public static func isValidName(_ name: String) -> Bool {
+        func alphanumeric(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a) }
+        guard let first = name.utf8.first, alphanumeric(first) else { return false }
+        return name.utf8.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
     static func newID() -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        return bytes.map { String(format: "%02x", $0) }.joined()
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for _ in 0..<4 {
+            var word = generator.next() as UInt64
+            for _ in 0..<16 {
+                out.append(hex[Int(word & 0xf)])
+                word >>= 4
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static let adjectives = ["brave", "calm", "eager", "fond", "gentle", "happy", "keen", "lucid", "merry", "nimble",
@@ -355,12 +410,15 @@ final class MonitorHandle {
 
     deinit { abort() }
 
-    /// Tells the monitor the bundle is ready and waits for its word: nil once the container
-    /// runs, else the error.
+    /// Tells the monitor the bundle is ready (unless it was forked once it was) and waits for its
+    /// word: nil once the container runs, else the error.
     func go() throws -> Error? {
-        let written = "go\n".withCString { write(goFD, $0, 3) }
-        close(goFD)
-        goFD = -1
+        var written = 3
+        if goFD >= 0 {
+            written = "go\n".withCString { write(goFD, $0, 3) }
+            close(goFD)
+            goFD = -1
+        }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while written == 3 {

@@ -7,20 +7,16 @@ import OCI
 
 /// The process that stays with a running container (as conmon or containerd-shim do): it
 /// creates and starts it through the runtime, serves its published ports, reaps it as its
-/// subreaper, records the exit, and tears down mounts and namespace afterwards. `run` starts
-/// it early, with descriptor 3 as the pipe on which it reports "ok" or the failure, 4 as the
-/// pipe on which `run` says "go" once the bundle is ready (EOF: nothing to do), and the
-/// listening sockets of the published ports as 5, 6, ...
+/// subreaper, records the exit, and tears down mounts and namespace afterwards.
+///
+/// The CLI forks it once the bundle is ready (`serve`). A multi-threaded process cannot fork and
+/// go on, so there `run` starts `stackship _monitor` early instead (`run`), with descriptor 3 as
+/// the pipe on which it reports "ok" or the failure, 4 as the pipe on which `run` says "go"
+/// once the bundle is ready (EOF: nothing to do), and the published ports' listening sockets
+/// as 5, 6, ...
 public enum ContainerMonitor {
     public static func run(engine: ContainerEngine, id: String, readyFD: Int32 = 3, goFD: Int32 = 4, listenerFDs: [Int32]) -> Int32 {
-        signal(SIGPIPE, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
-        func report(_ text: String) {
-            let line = text.hasSuffix("\n") ? text : text + "\n"
-            _ = line.withCString { write(readyFD, $0, strlen($0)) }
-            close(readyFD)
-        }
         // Wait for the bundle (run prepares it while this process loads).
         var word = [UInt8](repeating: 0, count: 3)
         var got = 0
@@ -31,16 +27,26 @@ public enum ContainerMonitor {
             got += n
         }
         close(goFD)
+        let state: ContainerState
+        do { state = try engine.load(id) } catch {
+            answer("\(error)", on: readyFD)
+            return 1
+        }
+        return serve(engine: engine, state: state, readyFD: readyFD, listenerFDs: listenerFDs)
+    }
+
+    /// Starts the container of `state` (its bundle ready) and stays with it until it ends.
+    static func serve(engine: ContainerEngine, state: ContainerState, readyFD: Int32, listenerFDs: [Int32]) -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        func report(_ text: String) { answer(text, on: readyFD) }
         guard stackship_set_subreaper() == 0 else {
             report("cannot become the container's subreaper: \(String(cString: strerror(errno)))")
             return 1
         }
+        let id = state.id
         let dir = engine.directory(of: id)
-        let state: ContainerState
-        do { state = try engine.load(id) } catch {
-            report("\(error)")
-            return 1
-        }
         let runtime = engine.runtime(for: state)
 
         // Published ports: relay each listener into the container's namespace.
@@ -115,6 +121,13 @@ public enum ContainerMonitor {
             $0.pid = nil
         }
         return 0
+    }
+
+    /// Writes the word `run` waits for ("ok", or why not) and closes the pipe.
+    private static func answer(_ text: String, on fd: Int32) {
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
     }
 
     /// The last error runc/crun logged (JSON lines with "level" and "msg").

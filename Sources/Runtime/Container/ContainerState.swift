@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// What Stackship records about one container (`containers/<id>/state.json` under the store).
 public struct ContainerState: Codable, Hashable, Sendable {
@@ -50,5 +51,35 @@ public struct ContainerState: Codable, Hashable, Sendable {
         if s < 3600 { return s / 60 == 1 ? "About a minute" : "\(s / 60) minutes" }
         if s < 86400 { return s / 3600 == 1 ? "About an hour" : "\(s / 3600) hours" }
         return "\(s / 86400) days"
+    }
+}
+
+extension ContainerState {
+    /// `state.json`, written by hand (see JSONValue) and read back with Codable (`.iso8601`
+    /// dates); ContainerTests checks the round trip with every field set.
+    public var json: JSONValue {
+        .members([
+            ("id", .string(id)),
+            ("name", .string(name)),
+            ("image", .string(image)),
+            ("imageDigest", .string(imageDigest)),
+            ("command", .strings(command)),
+            ("created", .iso8601(created)),
+            ("status", .string(status.rawValue)),
+            ("pid", pid.map { .int(Int64($0)) }),
+            ("monitorPid", monitorPid.map { .int(Int64($0)) }),
+            ("exitCode", exitCode.map { .int(Int64($0)) }),
+            ("startedAt", startedAt.map { .iso8601($0) }),
+            ("finishedAt", finishedAt.map { .iso8601($0) }),
+            ("ports", .array(ports.map {
+                .members([("hostIP", .string($0.hostIP)), ("hostPort", .int(Int64($0.hostPort))), ("containerPort", .int(Int64($0.containerPort)))])
+            })),
+            ("network", .string(network.rawValue)),
+            ("runtime", .string(runtime)),
+            ("autoRemove", .bool(autoRemove)),
+            ("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("stopSignal", stopSignal.map { .string($0) }),
+            ("error", error.map { .string($0) }),
+        ])
     }
 }

@@ -12,15 +12,16 @@ public enum ChildProcess {
     /// inherited), in `directory` when given. Returns the pid.
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                              fds: [Int32], newSession: Bool = false, directory: String? = nil) throws -> pid_t {
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
+        // Without an environment of its own, the child gets this process's as it is.
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer {
             argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            envp?.forEach { free($0) }
         }
         let pid = fds.withUnsafeBufferPointer { fdp in
-            stackship_spawn(path, argv, envp, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory)
+            if let envp { return stackship_spawn(path, argv, envp, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory) }
+            return stackship_spawn(path, argv, environ, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory)
         }
         guard pid > 0 else { throw RuntimeError.io(path: path, operation: "start", errno: -pid) }
         return pid

@@ -1,3 +1,5 @@
+import OCI
+
 /// The part of the OCI runtime-spec `config.json` Stackship writes (runtime-spec 1.0.2, which
 /// runc 1.1 and crun 1.8 both read). Field names are the spec's.
 public struct RuntimeSpec: Codable, Hashable, Sendable {
@@ -77,4 +79,54 @@ public struct RuntimeSpec: Codable, Hashable, Sendable {
     public var mounts: [Mount]
     public var linux: Linux
     public var annotations: [String: String]?
+}
+
+extension RuntimeSpec {
+    /// The spec as `config.json` text, written by hand (see JSONValue); RuntimeSpecTests checks
+    /// that it decodes to the same spec.
+    public var json: JSONValue {
+        .members([
+            ("ociVersion", .string(ociVersion)),
+            ("process", .members([
+                ("terminal", .bool(process.terminal)),
+                ("user", .members([
+                    ("uid", .uint(UInt64(process.user.uid))),
+                    ("gid", .uint(UInt64(process.user.gid))),
+                    ("additionalGids", process.user.additionalGids.map { .array($0.map { .uint(UInt64($0)) }) }),
+                ])),
+                ("args", .strings(process.args)),
+                ("env", .strings(process.env)),
+                ("cwd", .string(process.cwd)),
+                ("capabilities", .members([
+                    ("bounding", .strings(process.capabilities.bounding)),
+                    ("effective", .strings(process.capabilities.effective)),
+                    ("permitted", .strings(process.capabilities.permitted)),
+                    ("inheritable", .strings(process.capabilities.inheritable)),
+                ])),
+                ("rlimits", .array(process.rlimits.map {
+                    .members([("type", .string($0.type)), ("hard", .uint($0.hard)), ("soft", .uint($0.soft))])
+                })),
+                ("noNewPrivileges", .bool(process.noNewPrivileges)),
+            ])),
+            ("root", .members([("path", .string(root.path)), ("readonly", .bool(root.readonly))])),
+            ("hostname", hostname.map { .string($0) }),
+            ("mounts", .array(mounts.map {
+                .members([("destination", .string($0.destination)), ("type", .string($0.type)),
+                          ("source", .string($0.source)), ("options", .strings($0.options))])
+            })),
+            ("linux", .members([
+                ("namespaces", .array(linux.namespaces.map {
+                    .members([("type", .string($0.type)), ("path", $0.path.map { .string($0) })])
+                })),
+                ("maskedPaths", .strings(linux.maskedPaths)),
+                ("readonlyPaths", .strings(linux.readonlyPaths)),
+                ("resources", .members([
+                    ("devices", .array(linux.resources.devices.map {
+                        .members([("allow", .bool($0.allow)), ("access", .string($0.access))])
+                    })),
+                ])),
+            ])),
+            ("annotations", annotations.map { a in .object(a.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }) }),
+        ])
+    }
 }

@@ -91,8 +91,12 @@ struct RunCommand: ParsableCommand {
             }
             let engine = try runtimeOptions.engine(storeOptions)
             _ = try engine.locateRuntime() // say so before pulling anything
-            try ensureImage(engine.store)
-            let state = try engine.run(image: image, options: options)
+            if pull == "always" { try pullImage(engine.store) }
+            let state: ContainerState
+            do { state = try engine.run(image: image, options: options) } catch OCIError.imageNotFound where pull == "missing" {
+                try pullImage(engine.store)
+                state = try engine.run(image: image, options: options)
+            }
             if detach {
                 print(state.id)
                 return
@@ -136,16 +140,8 @@ struct RunCommand: ParsableCommand {
         return options
     }
 
-    /// Pulls the image when the store lacks it (or always, with --pull always).
-    func ensureImage(_ store: OCILayoutStore) throws {
-        if pull != "always" {
-            do {
-                _ = try store.resolve(image)
-                return
-            } catch OCIError.imageNotFound where pull == "missing" {
-                // fall through to the pull
-            }
-        }
+    /// Pulls the image into the store (missing from it, or --pull always).
+    func pullImage(_ store: OCILayoutStore) throws {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: image) } catch {
             throw OCIError.imageNotFound(image, store: store.root)
