@@ -51,7 +51,7 @@ void stackship_set_title(char **argv, int argc, const char *title);
 /// The number of threads in this process (from /proc/self/stat), or -errno.
 int stackship_thread_count(void);
 
-/// fork + exec with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
+/// posix_spawn with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
 /// (any other descriptor is closed), optionally in a new session and in the directory `cwd`
 /// (NULL: the caller's). Returns the pid or -errno.
 pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
