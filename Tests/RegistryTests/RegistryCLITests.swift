@@ -3,7 +3,7 @@ import StackshipTesting
 import Testing
 
 /// The registry commands as a user types them, against the fixtures' registries.
-@Suite(.serialized) struct RegistryCLITests {
+@Suite(.serialized) final class RegistryCLITests {
     struct Run {
         var status: Int32
         var out: String
@@ -20,6 +20,8 @@ import Testing
     init() throws {
         home = try Scratch.make("cli")
     }
+
+    deinit { Scratch.remove(home) } // each test has its own instance, so its own home
 
     /// Runs stackship with a private DOCKER_CONFIG and store; `stdin` is fed from a file.
     @discardableResult
