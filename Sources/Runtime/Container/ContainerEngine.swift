@@ -15,8 +15,9 @@ import OCI
 ///     oci/                      the runtime's own state (its --root)
 ///
 /// Each running container has a monitor process (a fork of the CLI, or `stackship _monitor`
-/// when started from a multi-threaded process; a child subreaper in its own session) that waits for it, records its exit, serves its published ports, and tears its
-/// mounts and namespace down when it ends — so `run -d` can return and nothing is left behind.
+/// when started from a multi-threaded process; a child subreaper in its own session) that
+/// waits for it, records its exit, serves its published ports, and tears its mounts and
+/// namespace down when it ends — so `run -d` can return and nothing is left behind.
 public final class ContainerEngine: @unchecked Sendable {
     public let store: OCILayoutStore
     public let runtimeDirectory: String
@@ -148,19 +149,16 @@ public final class ContainerEngine: @unchecked Sendable {
         // is ready, with nothing to load; else (a test process, say) `stackship _monitor`,
         // started now so that it loads while the bundle is prepared, waiting for "go".
         var monitor: MonitorHandle?
+        let forked = stackship_thread_count() == 1
+        func launchMonitor() throws {
+            monitor = try startMonitor(state, listeners: listeners.map(\.fd), forked: forked)
+            listenersOwned = false
+            for l in listeners { close(l.fd) }
+        }
         do {
-            let forked = stackship_thread_count() == 1
-            if !forked {
-                monitor = try startMonitor(state, listeners: listeners.map(\.fd))
-                listenersOwned = false
-                for l in listeners { close(l.fd) }
-            }
+            if !forked { try launchMonitor() }
             try prepareBundle(state, config: config, manifest: manifest, options: options)
-            if forked {
-                monitor = try forkMonitor(state, listeners: listeners.map(\.fd))
-                listenersOwned = false
-                for l in listeners { close(l.fd) }
-            }
+            if forked { try launchMonitor() }
             if let failure = try monitor!.go() { throw failure }
             return try load(id)
         } catch {
@@ -208,60 +206,50 @@ public final class ContainerEngine: @unchecked Sendable {
         try AtomicFileWriter.write(spec.json.data, to: dir + "/config.json", durable: false)
     }
 
-    /// Starts the monitor: descriptor 3 is the pipe it answers on, 4 the pipe it waits on for
-    /// "go" (EOF: give up), 5, 6, ... the published ports' listening sockets.
-    private func startMonitor(_ state: ContainerState, listeners: [Int32]) throws -> MonitorHandle {
-        var ready: [Int32] = [0, 0], go: [Int32] = [0, 0]
+    /// Starts the monitor in a new session, with /dev/null and `monitor.log` as its descriptors 0
+    /// to 2 and 3 the pipe it answers on. Forked: the listening sockets follow as 4, 5, ..., and
+    /// it starts the container at once. Else `stackship _monitor`: 4 is the pipe on which it
+    /// waits for "go" (EOF: give up), the sockets follow as 5, 6, ...
+    private func startMonitor(_ state: ContainerState, listeners: [Int32], forked: Bool) throws -> MonitorHandle {
+        var ready: [Int32] = [0, 0], go: [Int32] = [-1, -1]
         guard pipe(&ready) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
-        guard pipe(&go) == 0 else {
+        guard forked || pipe(&go) == 0 else {
             close(ready[0]); close(ready[1])
             throw RuntimeError.io(path: "pipe", operation: "create", errno: errno)
         }
-        for fd in ready + go { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        for fd in ready + go where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        let log = open(directory(of: state.id) + "/monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let logPath = directory(of: state.id) + "/monitor.log"
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         defer {
             close(null)
             if log >= 0 { close(log) }
             close(ready[1])
-            close(go[0])
+            if go[0] >= 0 { close(go[0]) }
         }
+        let output = log >= 0 ? log : null
+        let fds = [null, output, output, ready[1]] + (forked ? [] : [go[0]]) + listeners
         do {
-            _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
-                                         fds: [null, log >= 0 ? log : null, log >= 0 ? log : null, ready[1], go[0]] + listeners,
-                                         newSession: true)
+            if forked {
+                let pid = fds.withUnsafeBufferPointer { stackship_fork($0.baseAddress, Int32($0.count), 1, nil) }
+                if pid == 0 {
+                    // The child: never returns into the caller.
+                    stackship_set_title(CommandLine.unsafeArgv, CommandLine.argc, "stackship-monitor \(state.id)")
+                    let first = Int32(fds.count - listeners.count)
+                    _exit(ContainerMonitor.serve(engine: self, state: state, readyFD: 3,
+                                                 listenerFDs: (0..<Int32(listeners.count)).map { first + $0 }))
+                }
+                guard pid > 0 else { throw RuntimeError.io(path: "stackship monitor", operation: "start", errno: -pid) }
+            } else {
+                _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
+                                           fds: fds, newSession: true)
+            }
         } catch {
-            close(ready[0]); close(go[1])
+            close(ready[0])
+            if go[1] >= 0 { close(go[1]) }
             throw error
         }
-        return MonitorHandle(readyFD: ready[0], goFD: go[1], logPath: directory(of: state.id) + "/monitor.log")
-    }
-
-    /// Forks the monitor from this single-threaded process once the bundle is ready: descriptor 3
-    /// of the child is the pipe it answers on, 4, 5, ... the published ports' listening sockets.
-    private func forkMonitor(_ state: ContainerState, listeners: [Int32]) throws -> MonitorHandle {
-        var ready: [Int32] = [0, 0]
-        guard pipe(&ready) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
-        for fd in ready { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        let logPath = directory(of: state.id) + "/monitor.log"
-        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        let fds = [null, log >= 0 ? log : null, log >= 0 ? log : null, ready[1]] + listeners
-        let pid = fds.withUnsafeBufferPointer { stackship_fork($0.baseAddress, Int32($0.count), 1, nil) }
-        if pid == 0 {
-            // The child: never returns into the caller.
-            stackship_set_title(CommandLine.unsafeArgv, CommandLine.argc, "stackship-monitor \(state.id)")
-            _exit(ContainerMonitor.serve(engine: self, state: state, readyFD: 3,
-                                         listenerFDs: (0..<listeners.count).map { Int32(4 + $0) }))
-        }
-        close(null)
-        if log >= 0 { close(log) }
-        close(ready[1])
-        guard pid > 0 else {
-            close(ready[0])
-            throw RuntimeError.io(path: "stackship monitor", operation: "start", errno: -pid)
-        }
-        return MonitorHandle(readyFD: ready[0], goFD: -1, logPath: logPath)
+        return MonitorHandle(readyFD: ready[0], goFD: go[1], logPath: logPath)
     }
 
     // MARK: Stop and remove
