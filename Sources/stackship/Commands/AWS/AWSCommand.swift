@@ -63,10 +63,7 @@ struct AWSValidateCommand: ParsableCommand {
     func run() throws {
         let aws = aws, names = kinds
         try AsyncCLI.run {
-            let settings = try aws.settings()
-            let selected = try AWSOptions.kinds(names, all: false, settings: settings, defaultAll: true)
-            try await aws.withClient { client in
-                let cfn = CloudFormationClient(client: client)
+            try await aws.withStacks(names) { settings, selected, cfn in
                 for kind in selected {
                     let summary = try await cfn.validateTemplate(body: try settings.template(for: kind).jsonString())
                     let caps = summary.capabilities.isEmpty ? "" : " (needs \(summary.capabilities.joined(separator: ", ")))"

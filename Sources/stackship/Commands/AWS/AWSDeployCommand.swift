@@ -15,10 +15,7 @@ struct AWSDeployCommand: ParsableCommand {
     func run() throws {
         let aws = aws, names = kinds
         try AsyncCLI.run {
-            let settings = try aws.settings()
-            let selected = try AWSOptions.kinds(names, all: false, settings: settings, defaultAll: true)
-            try await aws.withClient { client in
-                let cfn = CloudFormationClient(client: client)
+            try await aws.withStacks(names) { settings, selected, cfn in
                 for kind in selected { try await Self.deploy(kind, settings: settings, cfn: cfn) }
             }
         }

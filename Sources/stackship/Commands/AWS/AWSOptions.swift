@@ -52,6 +52,14 @@ struct AWSOptions: ParsableArguments {
         }
     }
 
+    /// The stack file's settings and the stack kinds named (default: every kind with settings),
+    /// then `body` with a CloudFormation client, shut down however `body` ends.
+    func withStacks<T: Sendable>(_ names: [String], _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
+        let settings = try settings()
+        let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
+        return try await withClient { client in try await body(settings, selected, CloudFormationClient(client: client)) }
+    }
+
     /// The kinds named on the command line (with did-you-mean for a typo), or every kind the
     /// settings have a section for when `all` or when none are named and `defaultAll`.
     static func kinds(_ names: [String], all: Bool, settings: AWSSettings, defaultAll: Bool) throws -> [StackKind] {

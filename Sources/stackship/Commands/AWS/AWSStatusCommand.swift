@@ -14,11 +14,8 @@ struct AWSStatusCommand: ParsableCommand {
     func run() throws {
         let aws = aws, names = kinds
         try AsyncCLI.run {
-            let settings = try aws.settings()
-            let selected = try AWSOptions.kinds(names, all: false, settings: settings, defaultAll: true)
-            let problems = try await aws.withClient { client in
+            let problems = try await aws.withStacks(names) { settings, selected, cfn in
                 var problems: [String] = []
-                let cfn = CloudFormationClient(client: client)
                 for kind in selected {
                     let name = settings.stackName(for: kind)
                     guard let stack = try await cfn.describeStack(name) else {
