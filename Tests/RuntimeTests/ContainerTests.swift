@@ -319,6 +319,25 @@ import Testing
         #expect(try decoder.decode(ContainerState.self, from: state.json.data) == state)
     }
 
+    @Test func childProcessesGetExactlyTheirDescriptorsAndAProgramThatCannotStartIsAnError() throws {
+        let out = "/tmp/spawn-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(fd); close(null) }
+        // The file becomes descriptor 3 of the child (and 1), whatever its number here; nothing else is inherited.
+        let pid = try ChildProcess.spawn("/bin/sh", ["-c", "echo three >&3; ls /proc/self/fd | wc -l; pwd"], fds: [null, fd, null, fd], directory: "/tmp")
+        #expect(ChildProcess.wait(pid) == 0)
+        // 0-3, plus the one ls opens to list them
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "three\n5\n/tmp\n")
+        #expect(throws: RuntimeError.io(path: "/no/such/program", operation: "start", errno: ENOENT)) {
+            _ = try ChildProcess.spawn("/no/such/program", [], fds: [null, null, null])
+        }
+        #expect(throws: RuntimeError.io(path: "/bin/true", operation: "start", errno: ENOENT)) {
+            _ = try ChildProcess.spawn("/bin/true", [], fds: [null, null, null], directory: "/no/such/directory")
+        }
+    }
+
     @Test func usersResolveInsideTheRoot() throws {
         let root = NSTemporaryDirectory() + "users-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
