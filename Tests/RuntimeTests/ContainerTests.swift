@@ -319,6 +319,28 @@ import Testing
         #expect(try decoder.decode(ContainerState.self, from: state.json.data) == state)
     }
 
+    @Test func runReturnsTheStateTheMonitorRecordedWithoutReadingItBack() throws {
+        let start = ContainerStart(pid: 4242, monitorPid: 4241, startedAt: Date(timeIntervalSince1970: 1_795_000_000.123456))
+        #expect(ContainerStart(word: start.word) == start)
+        for failure in ["", "ok\n", "ok 1 2\n", "ok 1 2 3", "runc: ok 1 2 3\n", "ok one 2 3\n"] {
+            #expect(ContainerStart(word: failure) == nil, "\(failure)")
+        }
+        let box = try BusyboxStore()
+        let engine = try box.engine()
+        var options = RunOptions()
+        options.command = ["/bin/sleep", "1000"]
+        let state = try engine.run(image: "busybox:test", options: options)
+        let recorded = try engine.load(state.id)
+        #expect(state.status == .running)
+        #expect(recorded.status == .running)
+        #expect(state.pid != nil && state.pid == recorded.pid && ChildProcess.isAlive(state.pid!))
+        #expect(state.monitorPid != nil && state.monitorPid == recorded.monitorPid)
+        // state.json keeps whole seconds
+        #expect(state.startedAt.map { Int($0.timeIntervalSince1970) } == recorded.startedAt.map { Int($0.timeIntervalSince1970) })
+        try engine.remove(state.id, force: true)
+        #expect(box.leftovers().isEmpty, "\(box.leftovers())")
+    }
+
     @Test func childProcessesGetExactlyTheirDescriptorsAndAProgramThatCannotStartIsAnError() throws {
         let out = "/tmp/spawn-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: out) }

@@ -70,15 +70,10 @@ public final class ContainerEngine: @unchecked Sendable {
         try AtomicFileWriter.write(state.json.data, to: directory(of: state.id) + "/state.json", durable: false)
     }
 
-    /// Changes a container's state under its lock (monitor and CLI both write it).
-    @discardableResult
-    func update(_ id: String, _ change: (inout ContainerState) -> Void) throws -> ContainerState {
-        try FileLock.with(directory(of: id) + "/.lock") {
-            var state = try load(id)
-            change(&state)
-            try save(state)
-            return state
-        }
+    /// Records a started container's new state, under its lock. Once `run` has created it, only
+    /// its monitor writes the state, so the monitor's copy is the current one and is not read back.
+    func record(_ state: ContainerState) throws {
+        try FileLock.with(directory(of: state.id) + "/.lock") { try save(state) }
     }
 
     /// All containers, oldest first, with the status of any whose monitor died corrected.
@@ -159,8 +154,10 @@ public final class ContainerEngine: @unchecked Sendable {
             if !forked { try launchMonitor() }
             try prepareBundle(state, config: config, manifest: manifest, options: options)
             if forked { try launchMonitor() }
-            if let failure = try monitor!.go() { throw failure }
-            return try load(id)
+            let started = try monitor!.go()
+            var running = state
+            running.start(started)
+            return running
         } catch {
             monitor?.abort()
             try? remove(id, force: true)
@@ -399,8 +396,8 @@ final class MonitorHandle {
     deinit { abort() }
 
     /// Tells the monitor the bundle is ready (unless it was forked once it was) and waits for its
-    /// word: nil once the container runs, else the error.
-    func go() throws -> Error? {
+    /// word: how the container started, else the error.
+    func go() throws -> ContainerStart {
         var written = 3
         if goFD >= 0 {
             written = "go\n".withCString { write(goFD, $0, 3) }
@@ -416,12 +413,12 @@ final class MonitorHandle {
             data.append(contentsOf: buffer[0..<n])
         }
         let word = String(decoding: data, as: UTF8.self)
-        if word == "ok\n" { return nil }
+        if let started = ContainerStart(word: word) { return started }
         if word.isEmpty {
             let tail = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            return RuntimeError.runtimeFailed(runtime: "stackship", command: "_monitor", message: tail.isEmpty ? "the monitor ended without starting the container" : tail)
+            throw RuntimeError.runtimeFailed(runtime: "stackship", command: "_monitor", message: tail.isEmpty ? "the monitor ended without starting the container" : tail)
         }
-        return MonitorFailure(message: word.trimmingCharacters(in: .whitespacesAndNewlines))
+        throw MonitorFailure(message: word.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Lets the monitor go without starting anything (it exits when "go" never comes).

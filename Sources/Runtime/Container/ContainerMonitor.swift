@@ -11,7 +11,7 @@ import OCI
 ///
 /// The CLI forks it once the bundle is ready (`serve`). A multi-threaded process cannot fork and
 /// go on, so there `run` starts `stackship _monitor` early instead (`run`), with descriptor 3 as
-/// the pipe on which it reports "ok" or the failure, 4 as the pipe on which `run` says "go"
+/// the pipe on which it reports the start (a ContainerStart line) or the failure, 4 as the pipe on which `run` says "go"
 /// once the bundle is ready (EOF: nothing to do), and the published ports' listening sockets
 /// as 5, 6, ...
 public enum ContainerMonitor {
@@ -67,7 +67,9 @@ public enum ContainerMonitor {
         // `run --detach` creates and starts in one runtime process; the container's init is then
         // reparented to this subreaper.
         let start = runtime.arguments(["--log", runtimeLog, "--log-format", "json", "run", "--detach", "--bundle", dir, "--pid-file", dir + "/pid", id])
+        var state = state
         let containerPID: pid_t
+        let started: ContainerStart
         do {
             let starter = try ChildProcess.spawn(runtime.executable, start, fds: [null, log, log])
             guard ChildProcess.wait(starter) == 0 else {
@@ -81,18 +83,15 @@ public enum ContainerMonitor {
                 return 1
             }
             containerPID = pid
-            try engine.update(id) {
-                $0.status = .running
-                $0.pid = containerPID
-                $0.monitorPid = getpid()
-                $0.startedAt = Date()
-            }
+            started = ContainerStart(pid: pid, monitorPid: getpid(), startedAt: Date())
+            state.start(started)
+            try engine.record(state)
         } catch {
             report("\(error)")
             engine.tearDown(id: id, runtime: runtime)
             return 1
         }
-        report("ok")
+        report(started.word)
 
         // Reap every orphan that lands here; the container's own exit is the one that counts.
         var exitCode: Int32 = -1
@@ -114,16 +113,15 @@ public enum ContainerMonitor {
             try? FileManager.default.removeItem(atPath: dir)
             return 0
         }
-        _ = try? engine.update(id) {
-            $0.status = .exited
-            $0.exitCode = exitCode
-            $0.finishedAt = Date()
-            $0.pid = nil
-        }
+        state.status = .exited
+        state.exitCode = exitCode
+        state.finishedAt = Date()
+        state.pid = nil
+        try? engine.record(state)
         return 0
     }
 
-    /// Writes the word `run` waits for ("ok", or why not) and closes the pipe.
+    /// Writes the word `run` waits for (ContainerStart's line, or why not) and closes the pipe.
     private static func answer(_ text: String, on fd: Int32) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
         _ = line.withCString { write(fd, $0, strlen($0)) }

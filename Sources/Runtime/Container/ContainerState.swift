@@ -83,3 +83,39 @@ extension ContainerState {
         ])
     }
 }
+
+/// What the monitor reports to `run` once the container runs, as the line
+/// `ok PID MONITOR-PID STARTED-AT` (seconds since 1970): `run` applies it to its own copy of the
+/// state, as the monitor did before recording it, and so reads nothing back.
+public struct ContainerStart: Equatable, Sendable {
+    public var pid: Int32
+    public var monitorPid: Int32
+    public var startedAt: Date
+
+    public var word: String { "ok \(pid) \(monitorPid) \(startedAt.timeIntervalSince1970)\n" }
+
+    public init(pid: Int32, monitorPid: Int32, startedAt: Date) {
+        self.pid = pid
+        self.monitorPid = monitorPid
+        self.startedAt = startedAt
+    }
+
+    /// Parses `word`; nil when it is not an `ok` line (a failure message, say).
+    public init?(word: String) {
+        let fields = word.split(separator: " ")
+        guard fields.count == 4, fields[0] == "ok", word.hasSuffix("\n"),
+              let pid = Int32(fields[1]), let monitor = Int32(fields[2]),
+              let seconds = Double(fields[3].dropLast()) else { return nil }
+        self.init(pid: pid, monitorPid: monitor, startedAt: Date(timeIntervalSince1970: seconds))
+    }
+}
+
+extension ContainerState {
+    /// The container runs: what the monitor records, and what `run` returns.
+    public mutating func start(_ started: ContainerStart) {
+        status = .running
+        pid = started.pid
+        monitorPid = started.monitorPid
+        startedAt = started.startedAt
+    }
+}
