@@ -325,6 +325,10 @@ import Testing
         for failure in ["", "ok\n", "ok 1 2\n", "ok 1 2 3", "runc: ok 1 2 3\n", "ok one 2 3\n"] {
             #expect(ContainerStart(word: failure) == nil, "\(failure)")
         }
+        // The runtime's pid file: runc writes none, crun a trailing newline.
+        #expect(ContainerMonitor.pid(Data("4242".utf8)) == 4242)
+        #expect(ContainerMonitor.pid(Data("4242\n".utf8)) == 4242)
+        for bad in ["", "\n", "0", "-1", "42x", "x"] { #expect(ContainerMonitor.pid(Data(bad.utf8)) == nil, "\(bad)") }
         let box = try BusyboxStore()
         let engine = try box.engine()
         var options = RunOptions()
