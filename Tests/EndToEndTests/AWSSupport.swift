@@ -85,15 +85,7 @@ final class AWSProject: @unchecked Sendable {
 
 /// Runs `body` with a client for `endpoint`, shut down however it ends.
 func withAWS<T>(_ endpoint: String, _ body: (AWSClient) async throws -> T) async throws -> T {
-    let client = AWSProject.client(endpoint)
-    do {
-        let r = try await body(client)
-        await client.shutdown()
-        return r
-    } catch {
-        await client.shutdown()
-        throw error
-    }
+    try await AWSProject.client(endpoint).withShutdown(body)
 }
 
 /// Stack files for the AWS tests.

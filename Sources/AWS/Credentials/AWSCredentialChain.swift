@@ -149,17 +149,13 @@ public enum AWSCredentialChain {
             let region = values["region"] ?? AWSRegion.nonEmpty(environment["AWS_REGION"]) ?? AWSRegion.nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? "us-east-1"
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: sourceCredentials), region: region,
                                    options: AWSTransportOptions(environment: environment))
-            do {
+            return try await client.withShutdown { client in
                 let duration = values["duration_seconds"].flatMap { Int($0) }
                 var credentials = try await STSClient(client: client).assumeRole(
                     roleARN: role, sessionName: values["role_session_name"] ?? "stackship-\(Int(Date().timeIntervalSince1970))",
                     durationSeconds: duration, externalID: values["external_id"])
                 credentials.source = "profile \(profile) (assumed role \(role))"
-                await client.shutdown()
                 return credentials
-            } catch {
-                await client.shutdown()
-                throw error
             }
         }
 
@@ -172,14 +168,9 @@ public enum AWSCredentialChain {
             let region = AWSRegion.nonEmpty(environment["AWS_REGION"]) ?? AWSRegion.nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? profileRegion ?? "us-east-1"
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "", secretAccessKey: "", source: "none")),
                                    region: region, options: AWSTransportOptions(environment: environment))
-            do {
-                let credentials = try await STSClient(client: client).assumeRoleWithWebIdentity(
+            return try await client.withShutdown { client in
+                try await STSClient(client: client).assumeRoleWithWebIdentity(
                     roleARN: roleARN, sessionName: sessionName ?? "stackship-\(Int(Date().timeIntervalSince1970))", webIdentityToken: token)
-                await client.shutdown()
-                return credentials
-            } catch {
-                await client.shutdown()
-                throw error
             }
         }
 
@@ -218,10 +209,8 @@ public enum AWSCredentialChain {
                                      headers: headers, signed: false)
             let response: AWSResponse
             do {
-                response = try await client.send(request)
-                await client.shutdown()
+                response = try await client.withShutdown { try await $0.send(request) }
             } catch {
-                await client.shutdown()
                 if case let .service(e) = error as? AWSError, e.code == "UnauthorizedException" {
                     throw AWSError.ssoTokenExpired(profile: profile, expiredAt: token.expiresAt)
                 }
@@ -269,14 +258,7 @@ public enum AWSCredentialChain {
             for item in parsed?.queryItems ?? [] { query.append((item.name, item.value ?? "")) }
             let request = AWSRequest(service: service, operation: "GetCredentials", method: .GET, path: parsed?.percentEncodedPath ?? "/",
                                      query: query, headers: headers, signed: false)
-            let response: AWSResponse
-            do {
-                response = try await client.send(request)
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
-            }
+            let response = try await client.withShutdown { try await $0.send(request) }
             struct Answer: Decodable { var AccessKeyId: String; var SecretAccessKey: String; var Token: String?; var Expiration: String? }
             guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
                 throw AWSError.unexpectedResponse(operation: "ContainerCredentials.GetCredentials", detail: "no AccessKeyId/SecretAccessKey in the answer")

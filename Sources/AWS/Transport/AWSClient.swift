@@ -50,6 +50,18 @@ public final class AWSClient: Sendable {
         await transport.shutdown()
     }
 
+    /// Runs `body` with this client, then shuts it down, however `body` ends.
+    public func withShutdown<T>(_ body: (AWSClient) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
     /// The endpoint for `service` (see `AWSEndpoint.resolve`).
     public func endpoint(for service: AWSService) throws -> AWSEndpoint {
         try AWSEndpoint.resolve(service: service, region: region, explicit: endpointOverride, environment: environment)

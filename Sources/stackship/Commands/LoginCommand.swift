@@ -68,13 +68,7 @@ struct LoginCommand: ParsableCommand {
         let credential = RegistryCredential(username: username, password: secret)
         try AsyncCLI.run {
             let client = RegistryClient(registry: host, credential: credential, options: registryOptions.transport)
-            do {
-                try await client.verifyCredentials()
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
-            }
+            try await client.withShutdown { try await $0.verifyCredentials() }
             let place = try CredentialStore().store(credential, for: host)
             print("Login Succeeded (saved in \(place))")
         }

@@ -37,15 +37,7 @@ struct TestEnvironment {
 
     /// Runs `body` with a client for this environment, shutting it down however `body` ends.
     func withClient<T>(profile: String? = nil, region: String? = nil, _ body: (AWSClient) async throws -> T) async throws -> T {
-        let client = try client(profile: profile, region: region)
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await client(profile: profile, region: region).withShutdown(body)
     }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: home) }

@@ -41,15 +41,7 @@ struct AWSOptions: ParsableArguments {
 
     /// Runs `body` with a client, shutting it down however `body` ends.
     func withClient<T: Sendable>(_ body: (AWSClient) async throws -> T) async throws -> T {
-        let client = try client()
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await client().withShutdown(body)
     }
 
     /// The stack file's settings and the stack kinds named (default: every kind with settings),

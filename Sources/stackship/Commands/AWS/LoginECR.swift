@@ -17,14 +17,7 @@ enum LoginECR {
     static func login(registry: String?, profile: String?, region: String?, endpoint: String?) throws {
         try AsyncCLI.run {
             let client = try AWSClient(profile: profile, region: region, endpoint: endpoint)
-            let token: ECRClient.AuthorizationToken
-            do {
-                token = try await ECRClient(client: client).getAuthorizationToken()
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
-            }
+            let token = try await client.withShutdown { try await ECRClient(client: $0).getAuthorizationToken() }
             let host = registry.map(LoginCommand.normalise) ?? token.registryHost
             guard !host.isEmpty else {
                 throw AWSError.unexpectedResponse(operation: "ECR.GetAuthorizationToken", detail: "no proxyEndpoint in the answer; name the registry with --registry")
