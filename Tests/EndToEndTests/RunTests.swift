@@ -100,6 +100,13 @@ import Testing
         #expect(noRuntime.status == 1)
         #expect(noRuntime.err.contains("no OCI runtime found"))
         #expect(noRuntime.err.contains("apt-get install runc"))
+        // ...said before any pull of an image the store lacks, with either pull policy that pulls.
+        for policy in ["missing", "always"] {
+            let noPull = try stackship(["run", "-d", "--pull", policy, "127.0.0.1:1/absent/image:1"], cwd: p.path, env: env.merging(["PATH": "/nonexistent"]) { _, b in b })
+            #expect(noPull.status == 1)
+            #expect(noPull.err.contains("no OCI runtime found"), "\(noPull.err)")
+            #expect(!noPull.err.contains("pulling"), "\(noPull.err)")
+        }
         let wrongRuntime = try stackship(["run", "-d", "--runtime", "/opt/none/runc", "hello"], cwd: p.path, env: env)
         #expect(wrongRuntime.err.contains("OCI runtime '/opt/none/runc' not found"))
         // An image with nothing to run.

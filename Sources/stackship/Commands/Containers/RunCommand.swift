@@ -90,8 +90,12 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--pull must be missing, always or never, not '\(pull)'")
             }
             let engine = try runtimeOptions.engine(storeOptions)
-            _ = try engine.locateRuntime() // say so before pulling anything
-            if pull == "always" { try pullImage(engine.store) }
+            // A missing runc/crun is said before pulling anything: engine.run looks for it before
+            // the image, so only --pull always, which pulls first, looks here.
+            if pull == "always" {
+                _ = try engine.locateRuntime()
+                try pullImage(engine.store)
+            }
             let state: ContainerState
             do { state = try engine.run(image: image, options: options) } catch OCIError.imageNotFound where pull == "missing" {
                 try pullImage(engine.store)
