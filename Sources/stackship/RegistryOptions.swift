@@ -15,7 +15,8 @@ struct RegistryOptions: ParsableArguments {
     var creds: String?
 
     @Option(name: .long, help: "Blobs transferred at once.")
-    var jobs: Int = 4
+    var jobs: Int = RegistryOptions.defaultJobs
+    static let defaultJobs = 4
 
     var transport: TransportOptions {
         TransportOptions(insecure: insecure, caCertificates: caCert.map(CLI.absolute))

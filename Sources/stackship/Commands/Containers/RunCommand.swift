@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
     var volume: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("isolated (own namespace, loopback only), host, or none.", valueName: "mode"))
-    var network: String = "isolated"
+    var network: String = RunCommand.defaultNetwork
 
     @Option(name: .long, help: ArgumentHelp("Replace the image's entrypoint (its cmd is dropped too, as docker does).", valueName: "command"))
     var entrypoint: String?
@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     var label: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("When to pull the image: missing, always or never.", valueName: "policy"))
-    var pull: String = "missing"
+    var pull: String = RunCommand.defaultPull
 
     @Argument(help: "The image: a reference or ID in the store, or a registry reference to pull.")
     var image: String
@@ -82,6 +82,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var storeOptions: StoreOptions
+
+    static let defaultNetwork = "isolated"
+    static let defaultPull = "missing"
 
     func run() throws {
         try CLI.run {
