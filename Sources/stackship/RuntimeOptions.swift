@@ -12,8 +12,13 @@ struct RuntimeOptions: ParsableArguments {
     var runtime: String?
 
     func engine(_ storeOptions: StoreOptions, create: Bool = true) throws -> ContainerEngine {
-        let store = try storeOptions.open(create: create)
-        return try ContainerEngine(store: store, runtime: runtime, monitorExecutable: Self.selfExecutable)
+        try Self.engine(runtime: runtime, store: storeOptions.store, create: create)
+    }
+
+    /// The engine for --runtime `runtime` over --store `store` (nil: their defaults).
+    static func engine(runtime: String?, store: String?, create: Bool = true) throws -> ContainerEngine {
+        let store = try StoreOptions.open(store, create: create)
+        return try ContainerEngine(store: store, runtime: runtime, monitorExecutable: selfExecutable)
     }
 
     /// This executable, which also serves as each container's monitor (`stackship _monitor`).

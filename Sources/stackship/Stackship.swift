@@ -34,10 +34,9 @@ struct Stackship: ParsableCommand {
     /// way on both paths: ArgumentParser's `main` also hands them to this type's `exit(withError:)`.
     static func main() {
         let arguments = CommandLine.arguments.dropFirst()
-        if arguments.first == "run", var command = RunCommand.quick(Array(arguments.dropFirst())) {
+        if arguments.first == "run", let request = RunCommand.quick(Array(arguments.dropFirst())) {
             do {
-                try command.validate()
-                try command.run()
+                try request.run()
             } catch {
                 exit(withError: error)
             }

@@ -11,7 +11,9 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 
     /// The store path: --store, then STACKSHIP_STORE, then DIR/.stackship/store.
-    func path(beside directory: String? = nil) -> String {
+    func path(beside directory: String? = nil) -> String { Self.path(store, beside: directory) }
+
+    static func path(_ store: String?, beside directory: String? = nil) -> String {
         if let store { return CLI.absolute(store) }
         if let env = ProcessInfo.processInfo.environment["STACKSHIP_STORE"], !env.isEmpty { return CLI.absolute(env) }
         return (directory ?? FileManager.default.currentDirectoryPath) + "/.stackship/store"
@@ -19,7 +21,11 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store; a missing one is created only when `create`.
     func open(beside directory: String? = nil, create: Bool) throws -> OCILayoutStore {
-        let p = path(beside: directory)
+        try Self.open(store, beside: directory, create: create)
+    }
+
+    static func open(_ store: String?, beside directory: String? = nil, create: Bool) throws -> OCILayoutStore {
+        let p = path(store, beside: directory)
         if !create && !FileManager.default.fileExists(atPath: p + "/oci-layout") {
             throw OCIError.notAnImageLayout(path: p, reason: "there is no store here yet; build or load an image first, or point --store / STACKSHIP_STORE at one")
         }

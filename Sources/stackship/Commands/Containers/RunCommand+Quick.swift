@@ -9,10 +9,10 @@ import ArgumentParser
 /// own names and forms and nothing else, and gives up (nil) on anything beyond them: help,
 /// `--`, joined short flags, a value that starts with '-' or is empty, a repeated flag or
 /// single-value option, a non-number for --jobs, an unknown name. ArgumentParser then parses the
-/// arguments as always, and says what is wrong with them. RunQuickParseTests hold the two to the
-/// same command, field by field, for every name here and for the forms given up on.
+/// arguments as always, and says what is wrong with them. Either way the run works from a
+/// `RunRequest`; RunQuickParseTests hold the two readers to the same one for every name here.
 extension RunCommand {
-    static func quick(_ arguments: [String]) -> RunCommand? {
+    static func quick(_ arguments: [String]) -> RunRequest? {
         var flags: Set<String> = []
         var single: [String: String] = [:]
         var lists: [String: [String]] = [:]
@@ -59,37 +59,16 @@ extension RunCommand {
             jobs = number
         }
 
-        var command = RunCommand()
-        command.detach = flags.contains("detach")
-        command.name = single["name"]
-        command.rm = flags.contains("rm")
-        command.env = lists["env"] ?? []
-        command.envFile = lists["env-file"] ?? []
-        command.publish = lists["publish"] ?? []
-        command.volume = lists["volume"] ?? []
-        command.network = single["network"] ?? defaultNetwork
-        command.entrypoint = single["entrypoint"]
-        command.workdir = single["workdir"]
-        command.user = single["user"]
-        command.hostname = single["hostname"]
-        command.readOnly = flags.contains("read-only")
-        command.label = lists["label"] ?? []
-        command.pull = single["pull"] ?? defaultPull
-        command.image = image
-        command.command = Array(arguments[index...]) // after the image, all is the container's
-        var runtimeOptions = RuntimeOptions()
-        runtimeOptions.runtime = single["runtime"]
-        command.runtimeOptions = runtimeOptions
-        var registryOptions = RegistryOptions()
-        registryOptions.insecure = flags.contains("insecure")
-        registryOptions.caCert = lists["ca-cert"] ?? []
-        registryOptions.creds = single["creds"]
-        registryOptions.jobs = jobs
-        command.registryOptions = registryOptions
-        var storeOptions = StoreOptions()
-        storeOptions.store = single["store"]
-        command.storeOptions = storeOptions
-        return command
+        return RunRequest(
+            detach: flags.contains("detach"), name: single["name"], rm: flags.contains("rm"),
+            env: lists["env"] ?? [], envFile: lists["env-file"] ?? [], publish: lists["publish"] ?? [],
+            volume: lists["volume"] ?? [], network: single["network"] ?? defaultNetwork,
+            entrypoint: single["entrypoint"], workdir: single["workdir"], user: single["user"],
+            hostname: single["hostname"], readOnly: flags.contains("read-only"), label: lists["label"] ?? [],
+            pull: single["pull"] ?? defaultPull, image: image,
+            command: Array(arguments[index...]), // after the image, all is the container's
+            runtime: single["runtime"], store: single["store"], insecure: flags.contains("insecure"),
+            caCert: lists["ca-cert"] ?? [], creds: single["creds"], jobs: jobs)
     }
 
     /// Every name `run` takes, to its long name.

@@ -86,13 +86,53 @@ struct RunCommand: ParsableCommand {
     static let defaultNetwork = "isolated"
     static let defaultPull = "missing"
 
+    func run() throws { try request.run() }
+
+    /// The options as plain values, which the run works from.
+    var request: RunRequest {
+        RunRequest(
+            detach: detach, name: name, rm: rm, env: env, envFile: envFile, publish: publish, volume: volume,
+            network: network, entrypoint: entrypoint, workdir: workdir, user: user, hostname: hostname,
+            readOnly: readOnly, label: label, pull: pull, image: image, command: command,
+            runtime: runtimeOptions.runtime, store: storeOptions.store,
+            insecure: registryOptions.insecure, caCert: registryOptions.caCert, creds: registryOptions.creds, jobs: registryOptions.jobs)
+    }
+}
+
+/// `run`'s options as plain values: from ArgumentParser (`RunCommand.request`) or, for the
+/// everyday forms, from `RunCommand.quick`, which thus never builds ArgumentParser's types.
+struct RunRequest: Equatable {
+    var detach: Bool
+    var name: String?
+    var rm: Bool
+    var env: [String]
+    var envFile: [String]
+    var publish: [String]
+    var volume: [String]
+    var network: String
+    var entrypoint: String?
+    var workdir: String?
+    var user: String?
+    var hostname: String?
+    var readOnly: Bool
+    var label: [String]
+    var pull: String
+    var image: String
+    var command: [String]
+    var runtime: String?
+    var store: String?
+    var insecure: Bool
+    var caCert: [String]
+    var creds: String?
+    var jobs: Int
+
     func run() throws {
         try CLI.run {
             let options = try runOptions()
             guard ["missing", "always", "never"].contains(pull) else {
                 throw ValidationError("--pull must be missing, always or never, not '\(pull)'")
             }
-            let engine = try runtimeOptions.engine(storeOptions)
+            let engine = try RuntimeOptions.engine(runtime: runtime, store: store)
             // A missing runc/crun is said before pulling anything: engine.run looks for it before
             // the image, so only --pull always, which pulls first, looks here.
             if pull == "always" {
@@ -153,7 +193,9 @@ struct RunCommand: ParsableCommand {
         do { reference = try ImageReference(parsing: image) } catch {
             throw OCIError.imageNotFound(image, store: store.root)
         }
-        let registryOptions = registryOptions
+        var options = RegistryOptions()
+        (options.insecure, options.caCert, options.creds, options.jobs) = (insecure, caCert, creds, jobs)
+        let registryOptions = options
         let image = image
         FileHandle.standardError.write(Data("Unable to find image '\(image)' locally; pulling \(reference.familiar)\n".utf8))
         do {
