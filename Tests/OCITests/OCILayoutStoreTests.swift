@@ -15,6 +15,33 @@ import Testing
         #expect { try OCILayoutStore(root: tmp.path + "/nothing", create: false) } throws: { "\($0)".contains("not an OCI image layout") }
     }
 
+    @Test func layoutFilesWrittenByOtherToolsAreReadAndNewerVersionsRefused() throws {
+        let tmp = TempDir("store")
+        _ = try OCILayoutStore(root: tmp.path + "/s")
+        #expect(try String(contentsOfFile: tmp.path + "/s/oci-layout", encoding: .utf8) == OCILayoutStore.layoutFileContents)
+        // Another tool's spelling of the same file opens; a layout version we do not know does not.
+        try Data(#"{ "imageLayoutVersion": "1.1.0" }"#.utf8).write(to: URL(fileURLWithPath: tmp.path + "/s/oci-layout"))
+        _ = try OCILayoutStore(root: tmp.path + "/s", create: false)
+        try Data(#"{"imageLayoutVersion":"2.0.0"}"#.utf8).write(to: URL(fileURLWithPath: tmp.path + "/s/oci-layout"))
+        #expect { try OCILayoutStore(root: tmp.path + "/s", create: false) } throws: { "\($0)".contains("unsupported imageLayoutVersion 2.0.0") }
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: tmp.path + "/s/oci-layout"))
+        #expect(throws: (any Error).self) { try OCILayoutStore(root: tmp.path + "/s", create: false) }
+        // The root is cleaned lexically: the same store however the path is spelled.
+        #expect(try OCILayoutStore(root: tmp.path + "//t/./u/../", create: true).root == tmp.path + "/t")
+    }
+
+    @Test func pathsAreCleanedAndSplitLexically() {
+        let cases: [(String, String)] = [
+            ("/a/b/../c/./d//", "/a/c/d"), ("/../a", "/a"), ("/", "/"), ("//", "/"), ("a/../..", ".."),
+            ("./a/b/..", "a"), ("", "."), ("a/./../../b", "../b"), ("/a/b/c/../../..", "/"),
+        ]
+        for (path, clean) in cases { #expect(FileIO.standardize(path) == clean, "\(path)") }
+        #expect(FileIO.split("/a/b/state.json") == ("/a/b", "state.json"))
+        #expect(FileIO.split("/state.json") == ("/", "state.json"))
+        #expect(FileIO.split("state.json") == ("", "state.json"))
+        #expect(FileIO.split("/a/b/") == ("/a", "b"))
+    }
+
     @Test func corruptBlobIsFoundOnReadAndNamed() throws {
         let tmp = TempDir("store")
         let store = try OCILayoutStore(root: tmp.path)

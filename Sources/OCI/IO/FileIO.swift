@@ -77,6 +77,32 @@ public enum FileIO {
         return lstat(path, &st) == 0
     }
 
+    /// `path` with `.`, `..` and repeated or trailing slashes resolved lexically, as Go's
+    /// filepath.Clean does: symlinks are not followed (NSString's standardizingPath follows them,
+    /// with an lstat per component and ~0.2 ms of bridging on `run`'s timed path).
+    public static func standardize(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." {
+                if let last = parts.last, last != ".." { parts.removeLast() } else if !absolute { parts.append(part) }
+            } else {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// The directory part of `path` ("" when it has none) and its last component, lexically.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return ("", String(trimmed)) }
+        let directory = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+        return (directory, String(trimmed[trimmed.index(after: slash)...]))
+    }
+
     /// A short random hex string for temporary names.
     public static func randomSuffix() -> String {
         String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -156,8 +182,7 @@ public final class AtomicFileWriter: ByteSink {
     /// Creates the temporary file beside `destination` with `mode`.
     public init(destination: String, mode: mode_t = 0o644) throws {
         self.destination = destination
-        let dir = (destination as NSString).deletingLastPathComponent
-        let base = (destination as NSString).lastPathComponent
+        let (dir, base) = FileIO.split(destination)
         self.temporaryPath = (dir.isEmpty ? "." : dir) + "/.tmp-\(FileIO.randomSuffix())-\(base)"
         let fd = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw OCIError.io(path: destination, operation: "write", errno: errno) }
@@ -186,7 +211,10 @@ public final class AtomicFileWriter: ByteSink {
             throw OCIError.io(path: target, operation: "rename into place", errno: code)
         }
         done = true
-        if durable { FileIO.syncDirectory((target as NSString).deletingLastPathComponent) }
+        if durable {
+            let directory = FileIO.split(target).directory
+            FileIO.syncDirectory(directory.isEmpty ? "." : directory)
+        }
     }
 
     /// Removes the temporary file; the destination is left as it was.

@@ -33,21 +33,23 @@ public final class OCILayoutStore: ContentStore {
 
     /// Opens the layout at `root`, creating it if `create` (the default) and it is absent.
     public init(root: String, create: Bool = true) throws {
-        self.root = (root as NSString).standardizingPath
+        self.root = FileIO.standardize(root)
         let layoutFile = self.root + "/oci-layout"
         if !FileIO.exists(layoutFile) {
             guard create else {
                 throw OCIError.notAnImageLayout(path: self.root, reason: "no oci-layout file; build an image first or pass the right --store")
             }
             try FileIO.makeDirectories(self.root + "/blobs/sha256")
-            try AtomicFileWriter.write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: layoutFile)
+            try AtomicFileWriter.write(Data(Self.layoutFileContents.utf8), to: layoutFile)
             if !FileIO.exists(indexPath) {
                 try AtomicFileWriter.write(try CanonicalJSON.encode(Index(mediaType: MediaType.ociIndex, manifests: [])), to: indexPath)
             }
         } else {
             let data = try FileIO.readFile(layoutFile)
             struct Layout: Decodable { var imageLayoutVersion: String }
-            let layout = try CanonicalJSON.decode(Layout.self, from: data, what: "\(layoutFile)")
+            // What this store (and most tools) write is taken as it is, without a decoder.
+            let layout = data.elementsEqual(Self.layoutFileContents.utf8) ? Layout(imageLayoutVersion: "1.0.0")
+                : try CanonicalJSON.decode(Layout.self, from: data, what: "\(layoutFile)")
             guard layout.imageLayoutVersion.hasPrefix("1.") else {
                 throw OCIError.notAnImageLayout(path: self.root, reason: "unsupported imageLayoutVersion \(layout.imageLayoutVersion)")
             }
@@ -56,6 +58,7 @@ public final class OCILayoutStore: ContentStore {
     }
 
     var indexPath: String { root + "/index.json" }
+    static let layoutFileContents = #"{"imageLayoutVersion":"1.0.0"}"#
 
     /// The path of a blob.
     public func path(of digest: Digest) -> String {
