@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OCI
 
 /// What every service client shares: credentials (refreshed when they near expiry), the
 /// region, endpoint resolution (an override, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or
@@ -10,7 +11,7 @@ import NIOHTTP1
 ///
 /// Make one per process (or per profile/region), hand it to the service clients, and call
 /// `shutdown()` at the end.
-public final class AWSClient: Sendable {
+public final class AWSClient: ShutdownClient {
     /// The region requests are signed for and sent to.
     public let region: String
     /// Where credentials come from.
@@ -48,18 +49,6 @@ public final class AWSClient: Sendable {
     /// Closes the connections. The client must not be used afterwards.
     public func shutdown() async {
         await transport.shutdown()
-    }
-
-    /// Runs `body` with this client, then shuts it down, however `body` ends.
-    public func withShutdown<T>(_ body: (AWSClient) async throws -> T) async throws -> T {
-        do {
-            let result = try await body(self)
-            await shutdown()
-            return result
-        } catch {
-            await shutdown()
-            throw error
-        }
     }
 
     /// The endpoint for `service` (see `AWSEndpoint.resolve`).

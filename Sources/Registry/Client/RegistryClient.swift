@@ -9,7 +9,7 @@ import OCI
 /// Authentication (anonymous, Basic, Bearer tokens cached per scope) and retries happen
 /// underneath; every blob and manifest fetched is checked against its digest before use.
 /// Call `shutdown()` when done.
-public final class RegistryClient: Sendable {
+public final class RegistryClient: ShutdownClient {
     /// The registry as references name it (`docker.io`, `localhost:5000`).
     public let registry: String
     let session: RegistrySession
@@ -27,19 +27,6 @@ public final class RegistryClient: Sendable {
 
     /// Closes connections.
     public func shutdown() async { await transport.shutdown() }
-
-    /// Runs `body` with this client, then shuts it down, however `body` ends.
-    @discardableResult
-    public func withShutdown<T>(_ body: (RegistryClient) async throws -> T) async throws -> T {
-        do {
-            let result = try await body(self)
-            await shutdown()
-            return result
-        } catch {
-            await shutdown()
-            throw error
-        }
-    }
 
     /// Checks the registry answers the distribution API (`GET /v2/`), learning its auth scheme.
     public func ping() async throws {
