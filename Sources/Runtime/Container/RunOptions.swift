@@ -1,3 +1,5 @@
+import OCI
+
 /// A published port: connections to `hostIP:hostPort` on the host reach `containerPort`
 /// inside the container (`-p [IP:]HOST:CONTAINER[/tcp]`, docker's syntax).
 public struct PortMapping: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -115,16 +117,8 @@ public struct RunOptions: Sendable {
 }
 
 enum PathText {
-    /// `/a/./b/../c/` → `/a/c` (lexically; no file system access).
-    static func normalized(_ path: String) -> String {
-        var out: [Substring] = []
-        for part in path.split(separator: "/") {
-            if part == "." || part.isEmpty { continue }
-            if part == ".." { _ = out.popLast(); continue }
-            out.append(part)
-        }
-        return "/" + out.joined(separator: "/")
-    }
+    /// `/a/./b/../c/` → `/a/c`, and `a/b` → `/a/b` (lexically; no file system access).
+    static func normalized(_ path: String) -> String { FileIO.standardize("/" + path) }
 }
 
 enum IPv4 {

@@ -1132,15 +1132,8 @@ enum StackPaths {
 
     /// Resolves `.`, `..` and repeated slashes lexically; `..` at the root stays at the root.
     static func normalise(_ path: String) -> String {
-        var result: [Substring] = []
-        for component in path.split(separator: "/") {
-            switch component {
-            case ".": continue
-            case "..": if !result.isEmpty { result.removeLast() }
-            default: result.append(component)
-            }
-        }
-        return (path.hasPrefix("/") ? "/" : "") + result.joined(separator: "/")
+        let clean = FileIO.standardize("/" + path)
+        return path.hasPrefix("/") ? clean : String(clean.dropFirst())
     }
 
     /// Whether `..` components climb above the root of the absolute `path`.
