@@ -317,6 +317,16 @@ import Testing
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         #expect(try decoder.decode(ContainerState.self, from: state.json.data) == state)
+        // `load` reads it without JSONDecoder; what that reader declines, JSONDecoder reads.
+        #expect(ContainerState(reading: state.json.data) == state)
+        let written = state.json.text
+        #expect(written.contains(#""created":"2026-11-18T11:06:40Z""#))
+        let offset = written.replacingOccurrences(of: #""created":"2026-11-18T11:06:40Z""#, with: #""created":"2026-11-18T12:06:40+01:00""#)
+        #expect(offset != written && ContainerState(reading: Data(offset.utf8)) == nil)
+        #expect(try decoder.decode(ContainerState.self, from: Data(offset.utf8)) == state)
+        for bad in ["2026-11-18T11:06:40.5Z", "2026-13-18T11:06:40Z", "2026-11-18 11:06:40Z"] {
+            #expect(throws: (any Error).self) { try ContainerState.date(bad) }
+        }
     }
 
     @Test func runReturnsTheStateTheMonitorRecordedWithoutReadingItBack() throws {

@@ -17,8 +17,19 @@ public enum CanonicalJSON {
         return try encoder.encode(value)
     }
 
+    /// Decodes `T` with JSONReader when it takes the document (see there), else as the
+    /// Decodable overload does.
+    public static func decode<T: JSONReadable>(_ type: T.Type, from data: Data, what: String) throws -> T {
+        if let json = JSONReader.parse(data), let value = try? T(json: json) { return value }
+        return try decodeWithCodable(T.self, from: data, what: what)
+    }
+
     /// Decodes `T`, turning decoding errors into `OCIError.malformedJSON` naming `what`.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws -> T {
+        try decodeWithCodable(T.self, from: data, what: what)
+    }
+
+    private static func decodeWithCodable<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as OCIError {
@@ -43,7 +54,7 @@ public enum CanonicalJSON {
 }
 
 /// A manifest or index decoded just enough to know what it is.
-public struct MediaTypeProbe: Decodable, Sendable {
+public struct MediaTypeProbe: JSONReadable, Sendable {
     public var mediaType: String?
     public var manifests: [Descriptor]?
     public var config: Descriptor?
@@ -54,5 +65,15 @@ public struct MediaTypeProbe: Decodable, Sendable {
         if let mediaType { return mediaType }
         if manifests != nil { return MediaType.ociIndex }
         return MediaType.ociManifest
+    }
+}
+
+extension MediaTypeProbe {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        mediaType = try o["mediaType"]?.string()
+        manifests = try o["manifests"].map(Descriptor.list)
+        config = try o["config"].map { try Descriptor(json: $0) }
+        layers = try o["layers"].map(Descriptor.list)
     }
 }

@@ -41,7 +41,7 @@ public indirect enum JSONValue: Sendable {
         return out
     }
 
-    public var data: Data { Data(text.utf8) }
+    public var data: Data { Data(utf8: text) }
 
     private func write(to out: inout String) {
         switch self {

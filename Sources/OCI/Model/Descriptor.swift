@@ -30,3 +30,14 @@ public enum AnnotationKey {
     /// containerd's full image name, which `docker load` of an OCI layout reads.
     public static let containerdImageName = "io.containerd.image.name"
 }
+
+extension Descriptor: JSONReadable {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        self.init(mediaType: try o.required("mediaType").string(), digest: try Digest(parsing: try o.required("digest").string()),
+                  size: try o.required("size").int64(), annotations: try o["annotations"]?.stringMap(),
+                  platform: try o["platform"].map { try Platform(json: $0) })
+        urls = try o["urls"]?.strings()
+        artifactType = try o["artifactType"]?.string()
+    }
+}

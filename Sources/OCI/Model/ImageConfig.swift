@@ -71,3 +71,56 @@ public struct ImageConfig: Codable, Hashable, Sendable {
         return p
     }
 }
+
+extension ImageConfig: JSONReadable {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        let rootfs = try o.required("rootfs").object()
+        var diffIDs: [Digest] = []
+        for item in try rootfs.required("diff_ids").array() { diffIDs.append(try Digest(parsing: try item.string())) }
+        var platform = Platform(os: try o.required("os").string(), architecture: try o.required("architecture").string())
+        platform.variant = try o["variant"]?.string()
+        var history: [History]?
+        if let items = try o["history"]?.array() {
+            history = []
+            for item in items {
+                let h = try item.object()
+                var step = History(created: try h["created"]?.string(), createdBy: try h["created_by"]?.string(),
+                                   comment: try h["comment"]?.string(), emptyLayer: try h["empty_layer"]?.bool())
+                step.author = try h["author"]?.string()
+                history!.append(step)
+            }
+        }
+        self.init(platform: platform, created: try o["created"]?.string(), config: try o["config"].map { try Config(json: $0) },
+                  diffIDs: diffIDs, history: history)
+        self.rootfs.type = try rootfs.required("type").string()
+        author = try o["author"]?.string()
+    }
+}
+
+extension ImageConfig.Config {
+    init(json: JSONValue) throws {
+        let o = try json.object()
+        self.init()
+        User = try o["User"]?.string()
+        ExposedPorts = try o["ExposedPorts"].map(Self.set)
+        Env = try o["Env"]?.strings()
+        Entrypoint = try o["Entrypoint"]?.strings()
+        Cmd = try o["Cmd"]?.strings()
+        Volumes = try o["Volumes"].map(Self.set)
+        WorkingDir = try o["WorkingDir"]?.string()
+        Labels = try o["Labels"]?.stringMap()
+        StopSignal = try o["StopSignal"]?.string()
+        ArgsEscaped = try o["ArgsEscaped"]?.bool()
+    }
+
+    /// `{"80/tcp": {}}`: only empty objects as values (anything else, JSONDecoder judges).
+    private static func set(_ json: JSONValue) throws -> [String: EmptyObject] {
+        var out: [String: EmptyObject] = [:]
+        for (key, value) in try json.object().members {
+            guard case .object(let inner) = value, inner.isEmpty else { throw JSONReader.Declined() }
+            out[key] = EmptyObject()
+        }
+        return out
+    }
+}

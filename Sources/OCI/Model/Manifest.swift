@@ -31,3 +31,33 @@ public struct Index: Codable, Hashable, Sendable {
         self.annotations = annotations
     }
 }
+
+extension Manifest: JSONReadable {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        self.init(mediaType: try o["mediaType"]?.string(), config: try Descriptor(json: try o.required("config")),
+                  layers: try Descriptor.list(o.required("layers")), annotations: try o["annotations"]?.stringMap())
+        schemaVersion = try o.required("schemaVersion").int()
+        artifactType = try o["artifactType"]?.string()
+        subject = try o["subject"].map { try Descriptor(json: $0) }
+    }
+}
+
+extension Index: JSONReadable {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        self.init(mediaType: try o["mediaType"]?.string(), manifests: try Descriptor.list(o.required("manifests")),
+                  annotations: try o["annotations"]?.stringMap())
+        schemaVersion = try o.required("schemaVersion").int()
+        artifactType = try o["artifactType"]?.string()
+        subject = try o["subject"].map { try Descriptor(json: $0) }
+    }
+}
+
+extension Descriptor {
+    static func list(_ json: JSONValue) throws -> [Descriptor] {
+        var out: [Descriptor] = []
+        for item in try json.array() { out.append(try Descriptor(json: item)) }
+        return out
+    }
+}

@@ -60,3 +60,12 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
         os == wanted.os && architecture == wanted.architecture && (wanted.variant == nil || variant == wanted.variant)
     }
 }
+
+extension Platform: JSONReadable {
+    public init(json: JSONValue) throws {
+        let o = try json.object()
+        self.init(os: try o.required("os").string(), architecture: try o.required("architecture").string(), variant: try o["variant"]?.string())
+        osVersion = try o["os.version"]?.string()
+        osFeatures = try o["os.features"]?.strings()
+    }
+}

@@ -119,3 +119,59 @@ extension ContainerState {
         startedAt = started.startedAt
     }
 }
+
+extension ContainerState {
+    /// `state.json` as `json` writes it, read without JSONDecoder (see JSONReader), or nil for
+    /// anything else: `ContainerEngine.load` then decodes it with Codable, which decides.
+    init?(reading data: Data) {
+        guard let json = JSONReader.parse(data), let state = try? ContainerState(json: json) else { return nil }
+        self = state
+    }
+
+    private init(json: JSONValue) throws {
+        let o = try json.object()
+        func date(_ key: String) throws -> Date? { try o[key].map { try Self.date(try $0.string()) } }
+        guard let status = Status(rawValue: try o.required("status").string()),
+              let network = NetworkMode(rawValue: try o.required("network").string()) else { throw JSONReader.Declined() }
+        var ports: [PortMapping] = []
+        for item in try o.required("ports").array() {
+            let p = try item.object()
+            ports.append(PortMapping(hostIP: try p.required("hostIP").string(), hostPort: try p.required("hostPort").int(),
+                                     containerPort: try p.required("containerPort").int()))
+        }
+        self.init(id: try o.required("id").string(), name: try o.required("name").string(), image: try o.required("image").string(),
+                  imageDigest: try o.required("imageDigest").string(), command: try o.required("command").strings(),
+                  created: try Self.date(try o.required("created").string()), status: status,
+                  pid: try o["pid"]?.int32(), monitorPid: try o["monitorPid"]?.int32(), exitCode: try o["exitCode"]?.int32(),
+                  startedAt: try date("startedAt"), finishedAt: try date("finishedAt"), ports: ports, network: network,
+                  runtime: try o.required("runtime").string(), autoRemove: try o.required("autoRemove").bool(),
+                  labels: try o.required("labels").stringMap(), stopSignal: try o["stopSignal"]?.string(), error: try o["error"]?.string())
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`, the one form `JSONValue.iso8601` writes.
+    static func date(_ text: String) throws -> Date {
+        let b = Array(text.utf8)
+        guard b.count == 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "Z") else { throw JSONReader.Declined() }
+        func number(_ range: Range<Int>) throws -> Int32 {
+            var n: Int32 = 0
+            for i in range {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { throw JSONReader.Declined() }
+                n = n * 10 + Int32(b[i] - UInt8(ascii: "0"))
+            }
+            return n
+        }
+        var parts = tm()
+        parts.tm_year = try number(0..<4) - 1900
+        parts.tm_mon = try number(5..<7) - 1
+        parts.tm_mday = try number(8..<10)
+        parts.tm_hour = try number(11..<13)
+        parts.tm_min = try number(14..<16)
+        parts.tm_sec = try number(17..<19)
+        guard (0...11).contains(parts.tm_mon), (1...31).contains(parts.tm_mday), parts.tm_hour < 24, parts.tm_min < 60, parts.tm_sec < 60 else {
+            throw JSONReader.Declined()
+        }
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+}
