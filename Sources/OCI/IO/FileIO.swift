@@ -62,13 +62,39 @@ public enum FileIO {
 
     /// Creates `path` and its missing parents with `mode`; succeeds if it already exists.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        // Usually only the last component is missing, or none: one mkdir then.
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
-            current += "/" + component
+            current += "/"
+            current.append(contentsOf: component) // not `"/" + component`: generic, a conformance scan
             if mkdir(current, mode) != 0 && errno != EEXIST {
                 throw OCIError.io(path: current, operation: "create directory", errno: errno)
             }
         }
+    }
+
+    /// The names in the directory `path` (not `.` and `..`), in readdir's order; nil when it
+    /// cannot be read. (FileManager's contentsOfDirectory costs a conformance scan on first use.)
+    public static func names(inDirectory path: String) -> [String]? {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        return names(inOpenedDirectory: fd)
+    }
+
+    /// As `names(inDirectory:)`, for a directory open as `fd`, which it closes.
+    public static func names(inOpenedDirectory fd: Int32) -> [String]? {
+        guard let stream = fdopendir(fd) else {
+            close(fd)
+            return nil
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// True if something (not following a final symlink) exists at `path`.
@@ -90,7 +116,12 @@ public enum FileIO {
                 parts.append(part)
             }
         }
-        let joined = parts.joined(separator: "/")
+        // Joined by hand: `joined(separator:)` resolves its associated types at run time.
+        var joined = ""
+        for (i, part) in parts.enumerated() {
+            if i > 0 { joined += "/" }
+            joined.append(contentsOf: part)
+        }
         return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
@@ -227,5 +258,15 @@ public final class AtomicFileWriter: ByteSink {
         let writer = try AtomicFileWriter(destination: path, mode: mode)
         try writer.write(contentsOf: data)
         try writer.commit(durable: durable)
+    }
+}
+
+extension Data {
+    /// `text`'s UTF-8 bytes, copied. `Data(text.utf8)` goes through Data's generic sequence
+    /// initialiser, whose dynamic casts cost a conformance scan on first use (~0.1 ms on
+    /// `run`'s timed path).
+    public init(utf8 text: String) {
+        var text = text
+        self = text.withUTF8 { Data(buffer: $0) }
     }
 }

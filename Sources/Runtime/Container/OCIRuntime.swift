@@ -14,17 +14,24 @@ public struct OCIRuntime: Sendable, Hashable {
 
     /// Finds the runtime: `requested` (a name on PATH or a path; also STACKSHIP_RUNTIME), else
     /// runc, else crun, on PATH.
+    /// `environment` stands in for this process's (which is read with getenv: building
+    /// ProcessInfo's dictionary of it is a cost on `run`'s timed path).
     public static func locate(_ requested: String? = nil, stateRoot: String,
-                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OCIRuntime {
-        let wanted = requested ?? environment["STACKSHIP_RUNTIME"]
+                              environment: [String: String]? = nil) throws -> OCIRuntime {
+        func variable(_ name: String) -> String? {
+            if let environment { return environment[name] }
+            return getenv(name).map { String(cString: $0) }
+        }
+        let wanted = requested ?? variable("STACKSHIP_RUNTIME")
+        let path = variable("PATH")
         if let wanted, !wanted.isEmpty {
-            guard let path = ChildProcess.which(wanted, path: environment["PATH"]) else {
+            guard let found = ChildProcess.which(wanted, path: path) else {
                 throw RuntimeError.runtimeMissing(requested: wanted)
             }
-            return OCIRuntime(executable: path, stateRoot: stateRoot)
+            return OCIRuntime(executable: found, stateRoot: stateRoot)
         }
         for candidate in ["runc", "crun"] {
-            if let path = ChildProcess.which(candidate, path: environment["PATH"]) {
+            if let path = ChildProcess.which(candidate, path: path) {
                 return OCIRuntime(executable: path, stateRoot: stateRoot)
             }
         }

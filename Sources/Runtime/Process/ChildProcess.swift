@@ -92,7 +92,7 @@ public enum ChildProcess {
     }
 
     /// The absolute path of a program named `name` on PATH (or `name` itself when it has a slash).
-    public static func which(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+    public static func which(_ name: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
         for dir in (path ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin").split(separator: ":") {
             let candidate = "\(dir)/\(name)"

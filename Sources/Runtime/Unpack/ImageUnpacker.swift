@@ -13,7 +13,7 @@ public enum ImageUnpacker {
         var out: [Digest] = []
         for diffID in diffIDs {
             if let previous = out.last {
-                out.append(Digest.compute(Data("\(previous) \(diffID)".utf8)))
+                out.append(Digest.compute(Data(utf8: "\(previous) \(diffID)")))
             } else {
                 out.append(diffID)
             }

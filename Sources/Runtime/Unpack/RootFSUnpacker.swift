@@ -223,13 +223,7 @@ public final class RootFSUnpacker {
 
     private func removeChildren(of dir: Int32, at path: String, keeping: (String) -> Bool) throws {
         let listing = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard listing >= 0, let stream = fdopendir(listing) else { throw io(path, "read directory") }
-        var names: [String] = []
-        while let ent = readdir(stream) {
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(stream)
+        guard listing >= 0, let names = FileIO.names(inOpenedDirectory: listing) else { throw io(path, "read directory") }
         for name in names where !keeping(name) {
             try removeEntry(name, in: dir, path: Self.join(path, name))
         }
