@@ -34,10 +34,10 @@ int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int
 #include <stdio.h>
 #include <spawn.h>
 
-struct netns_job { const char *path; int result; };
+struct stackship_netns_job { char *path; int result; pthread_t thread; };
 
 static void *netns_create_thread(void *arg) {
-    struct netns_job *job = arg;
+    struct stackship_netns_job *job = arg;
     if (unshare(CLONE_NEWNET) != 0) { job->result = -errno; return NULL; }
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) { job->result = -errno; return NULL; }
@@ -56,17 +56,32 @@ static void *netns_create_thread(void *arg) {
     return NULL;
 }
 
-int stackship_netns_create(const char *path) {
+int stackship_netns_start(const char *path, struct stackship_netns_job **out) {
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0) return -errno;
     close(fd);
-    struct netns_job job = { path, 0 };
-    pthread_t thread;
-    int rc = pthread_create(&thread, NULL, netns_create_thread, &job);
-    if (rc != 0) { unlink(path); return -rc; }
-    pthread_join(thread, NULL);
-    if (job.result != 0) unlink(path);
-    return job.result;
+    struct stackship_netns_job *job = calloc(1, sizeof(*job));
+    if (job) job->path = strdup(path);
+    if (!job || !job->path) { if (job) free(job); unlink(path); return -ENOMEM; }
+    int rc = pthread_create(&job->thread, NULL, netns_create_thread, job);
+    if (rc != 0) { unlink(path); free(job->path); free(job); return -rc; }
+    *out = job;
+    return 0;
+}
+
+int stackship_netns_finish(struct stackship_netns_job *job) {
+    pthread_join(job->thread, NULL);
+    int result = job->result;
+    if (result != 0) unlink(job->path);
+    free(job->path);
+    free(job);
+    return result;
+}
+
+int stackship_netns_create(const char *path) {
+    struct stackship_netns_job *job;
+    int rc = stackship_netns_start(path, &job);
+    return rc != 0 ? rc : stackship_netns_finish(job);
 }
 
 int stackship_netns_remove(const char *path) {
@@ -115,7 +130,7 @@ int stackship_connect_loopback(int nsfd, int port, int timeout_ms) {
 
 // ---- Port publishing ----------------------------------------------------------------------
 
-struct relay_job { int client; int nsfd; int port; };
+struct relay_job { int client; int upstream; };
 struct listen_job { int listenfd; int nsfd; int port; };
 
 /// Copies both ways until both directions are closed, passing a half-close along.
@@ -146,21 +161,51 @@ static void relay(int a, int b) {
     }
 }
 
+/// Waits (up to 5 s) for a connect still in progress to finish; 0 when it succeeded.
+static int finish_connect(int fd) {
+    struct pollfd p = { fd, POLLOUT, 0 };
+    int n;
+    do { n = poll(&p, 1, 5000); } while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    int err = 0; socklen_t len = sizeof(err);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err == 0 ? 0 : -1;
+}
+
 static void *relay_thread(void *arg) {
     struct relay_job job = *(struct relay_job *)arg;
     free(arg);
-    int upstream = stackship_connect_loopback(job.nsfd, job.port, 5000);
-    if (upstream >= 0) {
-        relay(job.client, upstream);
-        close(upstream);
+    if (finish_connect(job.upstream) == 0) {
+        int flags = fcntl(job.upstream, F_GETFL);
+        fcntl(job.upstream, F_SETFL, flags & ~O_NONBLOCK);
+        relay(job.client, job.upstream);
     }
+    close(job.upstream);
     close(job.client);
     return NULL;
 }
 
+/// Accepts on the host's listening socket and connects each client to the container's
+/// 127.0.0.1:port. The thread enters the container's network namespace once, at its start, so
+/// the sockets it makes are there (the listening socket stays the host's). A connection the
+/// container refuses (it is not listening yet, say) is closed here at once, without a thread:
+/// a client polling a starting container costs it little.
 static void *listen_thread(void *arg) {
     struct listen_job job = *(struct listen_job *)arg;
     free(arg);
+    if (job.nsfd >= 0) {
+        int rc = setns(job.nsfd, CLONE_NEWNET);
+        close(job.nsfd);
+        if (rc != 0) {
+            close(job.listenfd); // no relay possible: clients are refused rather than left waiting
+            return NULL;
+        }
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)job.port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (;;) {
         int client = accept4(job.listenfd, NULL, NULL, SOCK_CLOEXEC);
         if (client < 0) {
@@ -170,15 +215,20 @@ static void *listen_thread(void *arg) {
             }
             break; // the listener was closed: stop serving
         }
+        int upstream = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (upstream < 0) { close(client); continue; }
+        if (connect(upstream, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS) {
+            close(upstream); close(client); continue;
+        }
         struct relay_job *r = malloc(sizeof(*r));
-        if (!r) { close(client); continue; }
-        r->client = client; r->nsfd = job.nsfd; r->port = job.port;
+        if (!r) { close(upstream); close(client); continue; }
+        r->client = client; r->upstream = upstream;
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 256 * 1024);
-        if (pthread_create(&t, &attr, relay_thread, r) != 0) { close(client); free(r); }
+        if (pthread_create(&t, &attr, relay_thread, r) != 0) { close(upstream); close(client); free(r); }
         pthread_attr_destroy(&attr);
     }
     return NULL;

@@ -16,6 +16,14 @@ int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int
 /// short-lived thread, so the caller's own namespace never changes. Returns 0 or -errno.
 int stackship_netns_create(const char *path);
 
+/// stackship_netns_create in two halves, for a caller with other work meanwhile: `start` makes
+/// the pin file and starts the thread (0, and `*job` set, or -errno, and nothing to finish);
+/// `finish` waits for it and returns its result (0 or -errno, the pin file then gone). Every
+/// started job must be finished, before the process forks.
+struct stackship_netns_job;
+int stackship_netns_start(const char *path, struct stackship_netns_job **job);
+int stackship_netns_finish(struct stackship_netns_job *job);
+
 /// Unpins a namespace made by stackship_netns_create (lazy unmount, then unlink). Returns 0 or
 /// -errno; a path that is not there counts as done.
 int stackship_netns_remove(const char *path);
@@ -30,9 +38,10 @@ int stackship_connect_loopback(int nsfd, int port, int timeout_ms);
 
 // ---- Port publishing (Runtime/Network/PortForwarder) --------------------------------------
 
-/// Serves the listening socket `listenfd` on a background thread: each accepted connection is
-/// relayed to 127.0.0.1:`port` inside namespace `nsfd` (or the host when nsfd < 0), as
-/// docker-proxy does. Takes ownership of both descriptors. Returns 0 or -errno.
+/// Serves the listening socket `listenfd` on a background thread, which enters namespace `nsfd`
+/// (stays in the host's when nsfd < 0): each accepted connection is relayed to 127.0.0.1:`port`
+/// there, as docker-proxy does; one the container refuses is closed at once. Takes ownership of
+/// both descriptors. Returns 0 or -errno.
 int stackship_forward_start(int listenfd, int nsfd, int port);
 
 // ---- Processes (Runtime/Process) ----------------------------------------------------------

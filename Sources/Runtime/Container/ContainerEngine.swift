@@ -59,6 +59,7 @@ public final class ContainerEngine: @unchecked Sendable {
     public func load(_ id: String) throws -> ContainerState {
         let path = directory(of: id) + "/state.json"
         guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeError.containerNotFound(id) }
+        if let state = ContainerState(reading: data) { return state }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do { return try decoder.decode(ContainerState.self, from: data) } catch {
@@ -78,7 +79,7 @@ public final class ContainerEngine: @unchecked Sendable {
 
     /// All containers, oldest first, with the status of any whose monitor died corrected.
     public func list() throws -> [ContainerState] {
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: containersDirectory)) ?? []
+        let ids = FileIO.names(inDirectory: containersDirectory) ?? []
         var out: [ContainerState] = []
         for id in ids where !id.hasPrefix(".") {
             guard var state = try? load(id) else { continue }
@@ -167,6 +168,11 @@ public final class ContainerEngine: @unchecked Sendable {
 
     private func prepareBundle(_ state: ContainerState, config: ImageConfig, manifest: Manifest, options: RunOptions) throws {
         let dir = directory(of: state.id)
+        // Its own network namespace is made meanwhile, on a thread, and waited for before the
+        // spec that names it is written (and before the monitor forks).
+        let netns = state.network == .host ? nil : dir + "/netns"
+        let creating = try netns.map { try NetworkNamespace.Creation(at: $0) }
+        defer { try? creating?.wait() }
         let (lower, _) = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: rootsDirectory)
         for sub in ["upper", "work", "rootfs", "etc"] { try FileIO.makeDirectories(dir + "/" + sub, mode: 0o755) }
         for path in [lower, dir] where path.contains(",") || path.contains(":") {
@@ -178,17 +184,12 @@ public final class ContainerEngine: @unchecked Sendable {
             throw RuntimeError.mountFailed(target: dir + "/rootfs", errno: -rc,
                                            hint: "the container's root is an overlay mount, which needs root and a store on a file system overlayfs supports as its upper layer (ext4, xfs, tmpfs)")
         }
-        var netns: String?
-        if state.network != .host {
-            netns = dir + "/netns"
-            try NetworkNamespace.create(at: netns!)
-        }
         let hostname: String
         if let h = options.hostname { hostname = h } else if state.network == .host { hostname = Self.hostName() } else { hostname = String(state.id.prefix(12)) }
         var etc: [String: String] = [:]
         let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
-        try AtomicFileWriter.write(Data(hosts.utf8), to: dir + "/etc/hosts", durable: false)
-        try AtomicFileWriter.write(Data((hostname + "\n").utf8), to: dir + "/etc/hostname", durable: false)
+        try AtomicFileWriter.write(Data(utf8: hosts), to: dir + "/etc/hosts", durable: false)
+        try AtomicFileWriter.write(Data(utf8: hostname + "\n"), to: dir + "/etc/hostname", durable: false)
         etc["/etc/hosts"] = dir + "/etc/hosts"
         etc["/etc/hostname"] = dir + "/etc/hostname"
         if state.network == .host, let resolv = FileManager.default.contents(atPath: "/etc/resolv.conf") {
@@ -200,6 +201,7 @@ public final class ContainerEngine: @unchecked Sendable {
         }
         let spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
                                          hostname: hostname, networkNamespace: netns, etcFiles: etc)
+        try creating?.wait()
         try AtomicFileWriter.write(spec.json.data, to: dir + "/config.json", durable: false)
     }
 
