@@ -75,8 +75,15 @@ enum TestCredentialHelper {
     static func install(in directory: String, name: String = "stackship-test") throws -> String {
         let path = directory + "/docker-credential-" + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        // Written through a close-on-exec descriptor: tests run in parallel and start processes,
+        // and one that inherited a descriptor open for writing would make running the helper
+        // fail with ETXTBSY ("text file busy") for as long as it lives.
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        let bytes = Array(script.utf8)
+        guard fchmod(fd, 0o755) == 0, write(fd, bytes, bytes.count) == bytes.count else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         return path
     }
 }
