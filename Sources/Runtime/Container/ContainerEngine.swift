@@ -108,6 +108,24 @@ public final class ContainerEngine: @unchecked Sendable {
     /// its process runs (`run -d`), or throws having left nothing behind.
     public func run(image: String, options: RunOptions) throws -> ContainerState {
         let runtime = try locateRuntime()
+        let id = Self.newID()
+        // Asked before any thread of ours starts (see below).
+        let forked = stackship_thread_count() == 1
+        // A container with a network of its own has its namespace made from now on, on a thread
+        // (~1.4 ms of kernel work), while the image is read and the bundle prepared.
+        var creating: NetworkNamespace.Creation?
+        if options.network != .host {
+            try FileIO.makeDirectories(directory(of: id), mode: 0o700)
+            do { creating = try NetworkNamespace.Creation(at: directory(of: id) + "/netns") } catch {
+                try? FileManager.default.removeItem(atPath: directory(of: id))
+                throw error
+            }
+        }
+        var recorded = false // from then on, `remove` undoes it all
+        defer {
+            try? creating?.wait()
+            if !recorded, creating != nil { cleanUp(id: id, runtime: nil) }
+        }
         let entry = try store.resolve(image)
         let manifest = try store.manifest(for: entry.descriptor)
         let config = try store.config(of: manifest)
@@ -120,7 +138,6 @@ public final class ContainerEngine: @unchecked Sendable {
         var listenersOwned = true
         defer { if listenersOwned { for l in listeners { close(l.fd) } } }
 
-        let id = Self.newID()
         let lockPath = containersDirectory + "/.names.lock"
         let state: ContainerState = try FileLock.with(lockPath) {
             let name = options.name ?? self.generatedName()
@@ -141,11 +158,11 @@ public final class ContainerEngine: @unchecked Sendable {
             try save(state)
             return state
         }
+        recorded = true
         // The monitor: in a single-threaded process (the CLI), a fork of this one once the bundle
         // is ready, with nothing to load; else (a test process, say) `stackship _monitor`,
         // started now so that it loads while the bundle is prepared, waiting for "go".
         var monitor: MonitorHandle?
-        let forked = stackship_thread_count() == 1
         func launchMonitor() throws {
             monitor = try startMonitor(state, listeners: listeners.map(\.fd), forked: forked)
             listenersOwned = false
@@ -153,7 +170,7 @@ public final class ContainerEngine: @unchecked Sendable {
         }
         do {
             if !forked { try launchMonitor() }
-            try prepareBundle(state, config: config, manifest: manifest, options: options)
+            try prepareBundle(state, config: config, manifest: manifest, options: options, namespace: creating)
             if forked { try launchMonitor() }
             let started = try monitor!.go()
             var running = state
@@ -161,18 +178,17 @@ public final class ContainerEngine: @unchecked Sendable {
             return running
         } catch {
             monitor?.abort()
+            try? creating?.wait()
             try? remove(id, force: true)
             throw error
         }
     }
 
-    private func prepareBundle(_ state: ContainerState, config: ImageConfig, manifest: Manifest, options: RunOptions) throws {
+    /// `namespace`: the container's network namespace being made, waited for before the spec
+    /// that names it is written (and so before the monitor forks).
+    private func prepareBundle(_ state: ContainerState, config: ImageConfig, manifest: Manifest, options: RunOptions,
+                               namespace: NetworkNamespace.Creation?) throws {
         let dir = directory(of: state.id)
-        // Its own network namespace is made meanwhile, on a thread, and waited for before the
-        // spec that names it is written (and before the monitor forks).
-        let netns = state.network == .host ? nil : dir + "/netns"
-        let creating = try netns.map { try NetworkNamespace.Creation(at: $0) }
-        defer { try? creating?.wait() }
         let (lower, _) = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: rootsDirectory)
         for sub in ["upper", "work", "rootfs", "etc"] { try FileIO.makeDirectories(dir + "/" + sub, mode: 0o755) }
         for path in [lower, dir] where path.contains(",") || path.contains(":") {
@@ -200,8 +216,8 @@ public final class ContainerEngine: @unchecked Sendable {
             try FileIO.makeDirectories(volume.source) // docker creates a missing host directory
         }
         let spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
-                                         hostname: hostname, networkNamespace: netns, etcFiles: etc)
-        try creating?.wait()
+                                         hostname: hostname, networkNamespace: namespace?.path, etcFiles: etc)
+        try namespace?.wait()
         try AtomicFileWriter.write(spec.json.data, to: dir + "/config.json", durable: false)
     }
 
