@@ -50,31 +50,59 @@ json.dump(spec, open('$work/bundle/config.json', 'w'))
 "$bin" rm -f --store "$store" "$id" >/dev/null
 
 declare -A times
-measure() { # name, command template with @PORT@, untimed preparation with @PORT@
-  local name=$1 template=$2 prepare=${3:-true} port cmd secs
-  port=$(freeport)
-  cmd=${template//@PORT@/$port}
-  bash -c "${prepare//@PORT@/$port}"
+# Everything a timed start needs is made before any start is timed: a free port for each start,
+# and each bare-runc bundle (its spec with that port). Every start then follows the same steps:
+# the previous container's teardown, a settle, and startup.py's own launch. (Preparing a bundle
+# with python3 just before its start, as this script once did, ran bare runc on a CPU that work
+# had just woken: ~10 ms faster than from idle, which stackship's starts never got.)
+# The ports are below the kernel's ephemeral range, so no client connection of the benchmark
+# (which takes its source port from there) holds one when its server binds it.
+ports=($(py "
+import random, socket
+low = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
+found, port = [], random.randrange(10000, low - 3 * $runs - 1000)
+while len(found) < 3 * $runs:
+    s = socket.socket()
+    try:
+        s.bind(('0.0.0.0', port)); found.append(port)
+    except OSError:
+        pass
+    s.close(); port += 1
+print(' '.join(map(str, found)))
+"))
+py "
+import json, os
+spec = json.load(open('$work/bundle/config.json'))
+ports = '${ports[*]}'.split()
+for i in range(1, $runs + 1):
+    os.makedirs(f'$work/b{i}', exist_ok=True)
+    s = json.loads(json.dumps(spec))
+    s['process']['env'] = [e for e in s['process']['env'] if not e.startswith('HTTP_PORT=')] + [f'HTTP_PORT={ports[3 * (i - 1)]}']
+    json.dump(s, open(f'$work/b{i}/config.json', 'w'))
+"
+measure() { # name, round, command template with @PORT@
+  local name=$1 port cmd secs
+  case $name in runc) port=${ports[$((3 * ($2 - 1)))]} ;; host) port=${ports[$((3 * ($2 - 1) + 1))]} ;; pub) port=${ports[$((3 * ($2 - 1) + 2))]} ;; esac
+  cmd=${3//@PORT@/$port}
+  # A removed container's teardown (its process's exit, a network namespace's clean-up) goes
+  # on in the kernel after the command returns; it must not land on this timed start.
+  sleep 0.3
   secs=$(python3 Benchmarks/runtime/startup.py "$port" "$cmd")
   times[$name]+="$secs "
   printf '%-40s %s s\n' "$name" "$secs" >&2
 }
-one() { # kind, round: one timed start, then its container removed and the machine left to settle
+one() { # kind, round: one timed start, then its container removed
   case $1 in
     runc)
-      measure runc "runc --root $work/runc run -d --bundle $work/b$2 b$2 >/dev/null" \
-        "mkdir -p $work/b$2 && python3 -c \"import json;s=json.load(open('$work/bundle/config.json'));s['process']['env']=[e for e in s['process']['env'] if not e.startswith('HTTP_PORT=')]+['HTTP_PORT=@PORT@'];json.dump(s,open('$work/b$2/config.json','w'))\""
+      measure runc "$2" "runc --root $work/runc run -d --bundle $work/b$2 b$2 >/dev/null"
       runc --root "$work/runc" delete -f "b$2" >/dev/null 2>&1 || true ;;
     host)
-      measure host "$bin run -d --store $store --network host -e HTTP_PORT=@PORT@ --name h$2 hello"
+      measure host "$2" "$bin run -d --store $store --network host -e HTTP_PORT=@PORT@ --name h$2 hello"
       "$bin" rm -f --store "$store" "h$2" >/dev/null ;;
     pub)
-      measure pub "$bin run -d --store $store -p @PORT@:80 --name p$2 hello"
+      measure pub "$2" "$bin run -d --store $store -p @PORT@:80 --name p$2 hello"
       "$bin" rm -f --store "$store" "p$2" >/dev/null ;;
   esac
-  # A removed container's teardown (its process's exit, a network namespace's clean-up) goes
-  # on in the kernel after the command returns; it must not land on the next timed start.
-  sleep 0.3
 }
 # Interleaved, and the order rotated each round, so no kind always follows the same other.
 orders=("runc host pub" "host pub runc" "pub runc host")
