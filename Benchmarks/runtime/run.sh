@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source Benchmarks/lib.sh
-runs=25; update=0; files=100000; startup_only=0
+runs=40; update=0; files=100000; startup_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -110,7 +110,8 @@ for i in $(seq 1 "$runs"); do
   for kind in ${orders[$(( (i - 1) % 3 ))]}; do one "$kind" "$i"; done
 done
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" $1; }
-# The middle half of the runs (25th to 75th percentile): single runs here vary by +-15 ms.
+# The middle half of the runs (25th to 75th percentile): single runs here vary by +-15 ms, and
+# the median of 25 rounds by +-3 ms from one run of this script to the next.
 middle() { python3 -c "import statistics,sys; q=statistics.quantiles([float(x) for x in sys.argv[1:]], n=4); print(f'{q[0]:.3f}–{q[2]:.3f}')" $1; }
 bare=$(median "${times[runc]}")
 host=$(median "${times[host]}")
@@ -164,7 +165,7 @@ targets="- run overhead at most 1.2x bare runc: $(bench_check "$host <= 1.2 * $b
 - unpack at most 1.5x tar -xf: $(bench_check "$su <= 1.5 * $tu") ($su s vs $tu s, $(py "print(f'{$su/$tu:.2f}')")x)"
 echo; echo "$startup"; echo; echo "$unpack_table"; echo; echo "$targets"
 if [ "$update" = 1 ]; then
-  bench_update runtime "By \`Benchmarks/runtime/run.sh --update\`. Start-up: the hello service (Examples/hello), time from launching the command to the first HTTP 200 on /ping, polled every millisecond in-process; median of $runs runs, interleaved, with a warm unpack cache. The bare-runc bundle is the spec stackship generated for the same image, on the cached unpacked root, without the network namespace (runc has no port publishing).
+  bench_update runtime "By \`Benchmarks/runtime/run.sh --update\`. Start-up: the hello service (Examples/hello), time from launching the command to the first HTTP 200 on /ping, polled every millisecond in-process; median of $runs runs, interleaved, with a warm unpack cache; every start follows the previous one's teardown and a 0.3 s settle, and nothing is prepared between the settle and the start. The bare-runc bundle is the spec stackship generated for the same image, on the cached unpacked root, without the network namespace (runc has no port publishing).
 
 $startup
 
