@@ -63,8 +63,10 @@ public final class MotoServer: @unchecked Sendable {
             close(null)
             let server = MotoServer(port: port, pid: pid, logPath: log)
             let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline && ChildProcess.isAlive(pid) {
+            // Looked at once more after the deadline (see ScriptedServer).
+            while true {
                 if Loopback.isAccepting(port: port) { return server }
+                guard Date() < deadline, ChildProcess.isAlive(pid) else { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             lastError = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

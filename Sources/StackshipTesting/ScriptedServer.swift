@@ -56,9 +56,12 @@ public final class ScriptedServer: @unchecked Sendable {
         close(null)
         var port: Int?
         let deadline = Date().addingTimeInterval(30)
-        while port == nil && Date() < deadline && ChildProcess.isAlive(pid) {
+        // Looked at once more after the deadline: in a busy test process a sleep can end long
+        // after it, and a server that did start must not then count as one that did not.
+        while true {
             port = (try? String(contentsOfFile: dir + "/port", encoding: .utf8)).flatMap { Int($0) }
-            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+            guard port == nil, Date() < deadline, ChildProcess.isAlive(pid) else { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
         let server = ScriptedServer(pid: pid, directory: dir, port: port ?? 0)
         defer { server.stop() }
