@@ -49,14 +49,6 @@ public enum ContainerMonitor {
         let dir = engine.directory(of: id)
         let runtime = engine.runtime(for: state)
 
-        // Published ports: relay each listener into the container's namespace.
-        for (fd, mapping) in zip(listenerFDs, state.ports) {
-            do { try PortForwarder.serve(listener: fd, namespace: engine.networkNamespace(of: state), containerPort: mapping.containerPort) } catch {
-                report("\(error)")
-                return 1
-            }
-        }
-
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         let log = open(engine.logPath(of: id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard null >= 0, log >= 0 else {
@@ -72,7 +64,21 @@ public enum ContainerMonitor {
         let started: ContainerStart
         do {
             let starter = try ChildProcess.spawn(runtime.executable, start, fds: [null, log, log])
-            guard ChildProcess.wait(starter) == 0 else {
+            // Published ports: each listener relayed into the container's namespace, set up while
+            // the runtime works (the kernel queues connections on the bound sockets meanwhile).
+            var relayFailure: Error?
+            for (fd, mapping) in zip(listenerFDs, state.ports) where relayFailure == nil {
+                do { try PortForwarder.serve(listener: fd, namespace: engine.networkNamespace(of: state), containerPort: mapping.containerPort) } catch {
+                    relayFailure = error
+                }
+            }
+            let status = ChildProcess.wait(starter)
+            if let relayFailure {
+                report("\(relayFailure)")
+                engine.tearDown(id: id, runtime: runtime)
+                return 1
+            }
+            guard status == 0 else {
                 report("\(runtime.name) could not start the container: \(runtimeError(runtimeLog))")
                 engine.tearDown(id: id, runtime: runtime)
                 return 1
