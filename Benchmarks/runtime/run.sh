@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source Benchmarks/lib.sh
-runs=40; update=0; files=100000; startup_only=0
+runs=60; update=0; files=100000; startup_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -109,10 +109,17 @@ orders=("runc host pub" "host pub runc" "pub runc host")
 for i in $(seq 1 "$runs"); do
   for kind in ${orders[$(( (i - 1) % 3 ))]}; do one "$kind" "$i"; done
 done
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" $1; }
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.4f}')" $1; } # 0.1 ms: ratios from 3 digits were off by ~1%
 # The middle half of the runs (25th to 75th percentile): single runs here vary by +-15 ms, and
-# the median of 25 rounds by +-3 ms from one run of this script to the next.
+# the median of 25 rounds by +-3 ms from one run of this script to the next (hence 60).
 middle() { python3 -c "import statistics,sys; q=statistics.quantiles([float(x) for x in sys.argv[1:]], n=4); print(f'{q[0]:.3f}–{q[2]:.3f}')" $1; }
+# A 95% bootstrap interval for a median ratio: how far the figure could move on another run.
+interval() { python3 -c "
+import random, statistics, sys
+a, b = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
+rng = random.Random(1)
+r = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b))) for _ in range(2000))
+print(f'{r[50]:.2f}–{r[1949]:.2f}')" "$1" "$2"; }
 bare=$(median "${times[runc]}")
 host=$(median "${times[host]}")
 pub=$(median "${times[pub]}")
@@ -161,7 +168,7 @@ startup="| command | median time to first 200 on /ping | middle half of the runs
 | runc run -d, prepared bundle (host network) | $bare s | $(middle "${times[runc]}") s |
 | stackship run -d --network host | $host s | $(middle "${times[host]}") s |
 | stackship run -d -p PORT:80 (own namespace + relay) | $pub s | $(middle "${times[pub]}") s |"
-targets="- run overhead at most 1.2x bare runc: $(bench_check "$host <= 1.2 * $bare") with --network host ($host s vs $bare s, $(py "print(f'{$host/$bare:.2f}')")x); with -p: $(py "print(f'{$pub/$bare:.2f}')")x ($(bench_check "$pub <= 1.2 * $bare"))
+targets="- run overhead at most 1.2x bare runc: $(bench_check "$host <= 1.2 * $bare") with --network host ($host s vs $bare s, $(py "print(f'{$host/$bare:.2f}')")x, 95% interval $(interval "${times[host]}" "${times[runc]}")); with -p: $(py "print(f'{$pub/$bare:.2f}')")x, 95% interval $(interval "${times[pub]}" "${times[runc]}") ($(bench_check "$pub <= 1.2 * $bare"))
 - unpack at most 1.5x tar -xf: $(bench_check "$su <= 1.5 * $tu") ($su s vs $tu s, $(py "print(f'{$su/$tu:.2f}')")x)"
 echo; echo "$startup"; echo; echo "$unpack_table"; echo; echo "$targets"
 if [ "$update" = 1 ]; then
