@@ -79,6 +79,12 @@ import Testing
             #expect(try CanonicalJSON.decode(Manifest.self, from: Data(text.utf8), what: "m") == expected)
         }
         #expect(try CanonicalJSON.decode(Manifest.self, from: Data(declined[0].utf8), what: "m").annotations?["a"] == "é")
+        // Many keys (an image's labels can come from anywhere): read in linear time, and a
+        // duplicate among them is still seen.
+        let labels = (0..<50_000).map { "\"k\($0)\":\"v\"" }.joined(separator: ",")
+        let many = Self.config.replacingOccurrences(of: #""Labels":{"k":"v","e":""}"#, with: "\"Labels\":{\(labels)}")
+        #expect(Self.fast(ImageConfig.self, many)?.config?.Labels?.count == 50_000)
+        #expect(Self.fast(ImageConfig.self, many.replacingOccurrences(of: "\"k49999\"", with: "\"k20\"")) == nil)
     }
 
     /// Invalid documents: the fast path declines, and the error is JSONDecoder's, naming the document.

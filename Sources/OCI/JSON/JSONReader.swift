@@ -51,13 +51,19 @@ public enum JSONReader {
             case UInt8(ascii: "{"):
                 index += 1
                 var members: [(String, JSONValue)] = []
+                var keys: Set<String>? // past a few members, so that finding duplicates stays linear
                 skipSpace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
                 while true {
                     skipSpace()
                     guard let key = string() else { return nil }
                     // Duplicate keys: which one JSONDecoder keeps is its business.
-                    for (existing, _) in members where existing == key { return nil }
+                    if keys == nil, members.count == 16 { keys = Set(members.map(\.0)) }
+                    if keys != nil {
+                        guard keys!.insert(key).inserted else { return nil }
+                    } else {
+                        for (existing, _) in members where existing == key { return nil }
+                    }
                     skipSpace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                     index += 1
