@@ -78,12 +78,6 @@ int stackship_netns_finish(struct stackship_netns_job *job) {
     return result;
 }
 
-int stackship_netns_create(const char *path) {
-    struct stackship_netns_job *job;
-    int rc = stackship_netns_start(path, &job);
-    return rc != 0 ? rc : stackship_netns_finish(job);
-}
-
 int stackship_netns_remove(const char *path) {
     if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -errno;
     if (unlink(path) != 0 && errno != ENOENT) return -errno;

@@ -13,18 +13,15 @@ int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int
 
 /// Creates a network namespace with only loopback, brought up, and pins it by bind-mounting it
 /// on `path` (created as an empty file; it must not exist), as `ip netns add` does. Done on a
-/// short-lived thread, so the caller's own namespace never changes. Returns 0 or -errno.
-int stackship_netns_create(const char *path);
-
-/// stackship_netns_create in two halves, for a caller with other work meanwhile: `start` makes
-/// the pin file and starts the thread (0, and `*job` set, or -errno, and nothing to finish);
-/// `finish` waits for it and returns its result (0 or -errno, the pin file then gone). Every
-/// started job must be finished, before the process forks.
+/// thread of its own, so the caller's own namespace never changes and it can do other work
+/// meanwhile: `start` makes the pin file and starts the thread (0, and `*job` set, or -errno,
+/// and nothing to finish); `finish` waits for it and returns its result (0 or -errno, the pin
+/// file then gone). Every started job must be finished, before the process forks.
 struct stackship_netns_job;
 int stackship_netns_start(const char *path, struct stackship_netns_job **job);
 int stackship_netns_finish(struct stackship_netns_job *job);
 
-/// Unpins a namespace made by stackship_netns_create (lazy unmount, then unlink). Returns 0 or
+/// Unpins a namespace made by stackship_netns_start (lazy unmount, then unlink). Returns 0 or
 /// -errno; a path that is not there counts as done.
 int stackship_netns_remove(const char *path);
 

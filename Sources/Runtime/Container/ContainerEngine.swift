@@ -114,17 +114,14 @@ public final class ContainerEngine: @unchecked Sendable {
         // A container with a network of its own has its namespace made from now on, on a thread
         // (~1.4 ms of kernel work), while the image is read and the bundle prepared.
         var creating: NetworkNamespace.Creation?
-        if options.network != .host {
-            try FileIO.makeDirectories(directory(of: id), mode: 0o700)
-            do { creating = try NetworkNamespace.Creation(at: directory(of: id) + "/netns") } catch {
-                try? FileManager.default.removeItem(atPath: directory(of: id))
-                throw error
-            }
-        }
-        var recorded = false // from then on, `remove` undoes it all
+        var recorded = false // until the state is saved, a failure undoes here what was made
         defer {
             try? creating?.wait()
-            if !recorded, creating != nil { cleanUp(id: id, runtime: nil) }
+            if !recorded { cleanUp(id: id, runtime: nil) }
+        }
+        if options.network != .host {
+            try FileIO.makeDirectories(directory(of: id), mode: 0o700)
+            creating = try NetworkNamespace.Creation(at: directory(of: id) + "/netns")
         }
         let entry = try store.resolve(image)
         let manifest = try store.manifest(for: entry.descriptor)

@@ -7,11 +7,7 @@ import CRuntime
 /// container joins and into which published ports are relayed. It has no route out: the
 /// "loopback only" network, with nothing to tear down on the host but the pin itself.
 public enum NetworkNamespace {
-    public static func create(at path: String) throws {
-        try Creation(at: path).wait()
-    }
-
-    /// A namespace being made on a thread of its own (~0.7 ms of kernel work), while the caller
+    /// A namespace being made on a thread of its own (~1.4 ms of kernel work), while the caller
     /// does other work. `wait` must be called, before the process forks; it is idempotent.
     public final class Creation {
         public let path: String
