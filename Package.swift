@@ -31,15 +31,18 @@ let package = Package(
         .target(
             name: "OCI",
             dependencies: [
-                "CZlib", "CZstd",
+                "CZlib", "CZstd", "CFileSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // openat2(RESOLVE_IN_ROOT), which Swift cannot call directly (syscall is variadic).
+        // openat2(RESOLVE_IN_ROOT), which Swift cannot call directly (syscall is variadic): the
+        // safe extractor (OCI) and the runtime resolve paths inside a root with it.
+        .target(name: "CFileSystem"),
+        // Namespaces, mounts, spawning and port relays for the runtime.
         .target(name: "CRuntime"),
         .target(
             name: "Runtime",
-            dependencies: ["OCI", "CRuntime"]
+            dependencies: ["OCI", "CRuntime", "CFileSystem"]
         ),
         // Tests against running containers (testcontainers/dockertest for Stackship).
         .target(

@@ -41,10 +41,6 @@ public enum BuildCacheError: Error, Equatable, CustomStringConvertible, Localize
     case noPushTarget
     /// `fetch` refuses to install over a directory that has content.
     case destinationNotEmpty(path: String)
-    /// An artifact entry that would land outside the destination or is not allowed there.
-    case unsafeEntry(path: String, reason: String)
-    /// An artifact expands beyond the extraction limits.
-    case tooLarge(what: String, limit: Int64)
     /// A duration such as `--min-age` that could not be read.
     case invalidDuration(String)
     /// A file-system call failed.
@@ -86,10 +82,6 @@ public enum BuildCacheError: Error, Equatable, CustomStringConvertible, Localize
             return "there is no cache to push to: pass --cache PATH or --push-cache PATH"
         case let .destinationNotEmpty(path):
             return "\(path) already exists and is not empty; a package is installed only into a new or empty directory: remove it or choose another"
-        case let .unsafeEntry(path, reason):
-            return "refusing artifact entry '\(path)': \(reason); the artifact is malformed or malicious, nothing was installed"
-        case let .tooLarge(what, limit):
-            return "the artifact expands beyond the limit of \(limit) \(what); it may be a decompression bomb, nothing was installed"
         case let .invalidDuration(text):
             return "invalid duration '\(text)': use a number with a unit, such as 30s, 15m, 12h, 7d or 2w"
         case let .io(path, operation, code):

@@ -19,6 +19,16 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case compression(String)
     case archive(path: String, reason: String)
     case sourceTree(path: String, reason: String)
+    /// An entry of a layer or artifact that extraction refuses (it would escape, or is malformed).
+    case unsafeEntry(layer: String, path: String, reason: String)
+    /// A layer or artifact that expands past `ExtractionLimits`.
+    case extractionLimit(layer: String, what: String, limit: Int64)
+    /// Extraction would need more than the free space of the target's file system.
+    case notEnoughSpace(path: String, needed: Int64, available: Int64)
+    /// A layer or artifact whose tar or compression is corrupt.
+    case corruptLayer(layer: String, detail: String)
+    /// A layer whose media type is not a layer this tool can read.
+    case unknownLayerType(layer: String, mediaType: String)
 
     public var description: String {
         switch self {
@@ -54,10 +64,30 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "archive \(path): \(reason)"
         case let .sourceTree(path, reason):
             return "source \(path): \(reason)"
+        case let .unsafeEntry(layer, path, reason):
+            return "\(layer): entry '\(path)' is refused: \(reason); the content is malformed or hostile, so nothing of it is used"
+        case let .extractionLimit(layer, what, limit):
+            return "\(layer) expands past the limit of \(what == "bytes" ? Self.size(limit) : "\(limit) \(what)"); it may be a decompression bomb, so it is not unpacked"
+        case let .notEnoughSpace(path, needed, available):
+            return "unpacking into \(path) needs more than the \(Self.size(available)) free there (\(Self.size(needed)) so far); free space (`stackship gc`, `stackship rmi`) or unpack elsewhere"
+        case let .corruptLayer(layer, detail):
+            return "\(layer) is corrupt (\(detail)); pull or build it again"
+        case let .unknownLayerType(layer, mediaType):
+            return "\(layer) has media type '\(mediaType)', which is not a layer type stackship can read (OCI or Docker tar, tar+gzip, tar+zstd)"
         }
     }
 
     public var errorDescription: String? { description }
+
+    /// A byte count for messages: "1.5 GiB", "12 MiB", "800 bytes".
+    static func size(_ bytes: Int64) -> String {
+        let units: [(Int64, String)] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+        for (scale, unit) in units where bytes >= scale {
+            let value = Double(bytes) / Double(scale)
+            return value < 10 ? String(format: "%.1f", value) + " " + unit : "\(Int64(value.rounded())) \(unit)"
+        }
+        return "\(bytes) bytes"
+    }
 
     private static func hint(errno code: Int32) -> String {
         switch code {

@@ -56,7 +56,7 @@ struct ExtractionTests {
         let place = Place()
         let artifact = try place.artifact(entries)
         #expect(sourceLocation: sourceLocation) { _ = try ArtifactExtractor.extract(artifact, into: place.root) } throws: { error in
-            guard let e = error as? BuildCacheError, case .unsafeEntry = e else { return false }
+            guard let e = error as? OCIError, case .unsafeEntry = e else { return false }
             return true
         }
         #expect(place.outsideUnchanged, "something outside the root changed", sourceLocation: sourceLocation)
@@ -108,10 +108,10 @@ struct ExtractionTests {
     @Test func limitsStopBombs() throws {
         let place = Place()
         let artifact = try place.artifact([Self.file("a", String(repeating: "a", count: 5000)), Self.file("b", String(repeating: "b", count: 5000))])
-        #expect(throws: BuildCacheError.tooLarge(what: "bytes", limit: 8000)) {
+        #expect(throws: OCIError.extractionLimit(layer: "package artifact \(artifact)", what: "bytes", limit: 8000)) {
             _ = try ArtifactExtractor.extract(artifact, into: place.root, limits: ExtractionLimits(maxBytes: 8000))
         }
-        #expect(throws: BuildCacheError.tooLarge(what: "entries", limit: 1)) {
+        #expect(throws: OCIError.extractionLimit(layer: "package artifact \(artifact)", what: "entries", limit: 1)) {
             _ = try ArtifactExtractor.extract(artifact, into: place.root, limits: ExtractionLimits(maxEntries: 1))
         }
     }
@@ -140,8 +140,9 @@ struct ExtractionTests {
         let artifact = try place.artifact([Self.file("fine", "ok"), Self.link("escape", to: place.outside), Self.file("escape/victim", "pwned")])
         _ = try await env.cache.push(artifact: artifact, info: PackageInfo(hash: hash("evil"), name: "evil", version: "1", platform: "linux/amd64"), signer: env.key)
         let dest = env.destination()
-        await expectCacheError({ try await env.binary().fetch(hash("evil"), into: dest) }) {
-            if case .unsafeEntry = $0 { return true } else { return false }
+        await #expect { try await env.binary().fetch(hash("evil"), into: dest) } throws: { error in
+            guard let e = error as? OCIError, case let .unsafeEntry(_, path, _) = e else { return false }
+            return path == "escape/victim"
         }
         #expect(!FileManager.default.fileExists(atPath: dest))
         #expect(Scratch.listing((dest as NSString).deletingLastPathComponent).isEmpty)

@@ -35,9 +35,9 @@ final class Sandbox {
         return out.sorted()
     }
 
-    func unpack(_ layers: [Data], limits: UnpackLimits = UnpackLimits()) throws {
-        let unpacker = try RootFSUnpacker(root: root, limits: limits)
-        for layer in layers { try unpacker.apply(layer: DataSource(layer)) }
+    func unpack(_ layers: [Data], limits: ExtractionLimits = ExtractionLimits(), devices: ExtractionPolicy.Devices = .create) throws {
+        let extractor = try SafeExtractor(root: root, policy: .imageLayers(devices: devices, limits: limits))
+        for (i, layer) in layers.enumerated() { try extractor.apply(DataSource(layer), name: "layer \(i)") }
     }
 
     func exists(_ rel: String) -> Bool {
@@ -170,7 +170,7 @@ func layer(_ entries: [(String, TarEntry.Kind, String)]) throws -> Data {
             #expect("\(error.map { "\($0)" } ?? "no error")".contains("climbs out"))
         }
         try attempt([try layer([("hl", .hardlink, "/etc/passwd")])]) { _, error in
-            #expect("\(error.map { "\($0)" } ?? "no error")".contains("does not exist in the image"))
+            #expect("\(error.map { "\($0)" } ?? "no error")".contains("is not in the content before it"))
         }
     }
 
@@ -197,12 +197,12 @@ func layer(_ entries: [(String, TarEntry.Kind, String)]) throws -> Data {
 
     @Test func decompressionBombsAreBounded() throws {
         let s = try Sandbox()
-        #expect(throws: RuntimeError.tooLarge(what: "bytes", limit: 1000)) {
-            try s.unpack([try layer([("big", .regular, String(repeating: "z", count: 2000))])], limits: UnpackLimits(maxBytes: 1000))
+        #expect(throws: OCIError.extractionLimit(layer: "layer 0", what: "bytes", limit: 1000)) {
+            try s.unpack([try layer([("big", .regular, String(repeating: "z", count: 2000))])], limits: ExtractionLimits(maxBytes: 1000))
         }
         let t = try Sandbox()
-        #expect(throws: RuntimeError.tooLarge(what: "entries", limit: 3)) {
-            try t.unpack([try layer((0..<10).map { ("f\($0)", .regular, "") })], limits: UnpackLimits(maxEntries: 3))
+        #expect(throws: OCIError.extractionLimit(layer: "layer 0", what: "entries", limit: 3)) {
+            try t.unpack([try layer((0..<10).map { ("f\($0)", .regular, "") })], limits: ExtractionLimits(maxEntries: 3))
         }
     }
 }

@@ -114,8 +114,10 @@ public enum ImageArchive {
                 guard written.insert(layerPath).inserted else { continue }
                 files.append((layerPath, {
                     // First pass: size the uncompressed tar and check it is the diffID the config promises.
-                    let compression = MediaType.compression(ofLayer: layer.mediaType)
-                    let size = try verifyUncompressed(layer, compression: compression, diffID: diffID, in: store,
+                    guard let compression = MediaType.layerCompression(layer.mediaType) else {
+                        throw OCIError.unknownLayerType(layer: "layer \(layer.digest)", mediaType: layer.mediaType)
+                    }
+                    let size = try LayerVerification.verifyUncompressed(layer, compression: compression, diffID: diffID, in: store,
                                                       source: "the uncompressed layer \(layer.digest)")
                     try tar.writeHeader(TarEntry(path: layerPath, kind: .regular, mode: 0o644, size: size))
                     try Decompressor.source(compression, try store.open(layer)).copy(to: TarContentSink(tar))
@@ -129,18 +131,6 @@ public enum ImageArchive {
         try tar.write(TarEntry(path: "blobs/sha256", kind: .directory, mode: 0o755))
         for f in files.sorted(by: { $0.path < $1.path }) { try f.write() }
         try tar.write(TarEntry(path: "manifest.json", kind: .regular, mode: 0o644), content: Array(try CanonicalJSON.encode(entries)))
-    }
-
-    /// Decompresses a stored layer, checks it hashes to `diffID`, and returns its uncompressed size.
-    @discardableResult
-    static func verifyUncompressed(_ layer: Descriptor, compression: Compression, diffID: Digest, in store: OCILayoutStore,
-                                   source: String) throws -> Int64 {
-        let counter = DigestingSink(next: nil)
-        try Decompressor.source(compression, try store.open(layer)).copy(to: counter)
-        guard counter.digest == diffID else {
-            throw OCIError.digestMismatch(expected: diffID, actual: counter.digest, source: source)
-        }
-        return counter.count
     }
 
     /// Every blob an image needs: the manifest (or index), children, configs and layers.
@@ -160,9 +150,20 @@ public enum ImageArchive {
 
     // MARK: Load
 
-    /// Copies every image of the archive at `path` into `store`, verifying every blob, and
-    /// returns them. Nothing is tagged here; the caller decides (`load` tags, a base does not).
+    /// Copies every image of the archive at `path` into `store`, verifying every blob against
+    /// its digest and every layer against its config's diffID, and returns them. The archive is
+    /// read into a staging store first and its blobs move into `store` only once all checks
+    /// pass, so a lying or corrupt archive leaves nothing behind. Nothing is tagged here; the
+    /// caller decides (`load` tags, a base does not), inside a write session.
     public static func load(_ path: String, into store: OCILayoutStore) throws -> (format: ArchiveFormat, images: [LoadedImage]) {
+        let (directory, staging) = try store.makeStaging()
+        defer { directory.remove() }
+        let loaded = try loadUnstaged(path, into: staging)
+        try store.adoptBlobs(from: staging)
+        return loaded
+    }
+
+    private static func loadUnstaged(_ path: String, into store: OCILayoutStore) throws -> (format: ArchiveFormat, images: [LoadedImage]) {
         var small: [String: Data] = [:]
         var ingested: [String: (digest: Digest, size: Int64)] = [:]
         do {
@@ -212,6 +213,7 @@ public enum ImageArchive {
         var images: [LoadedImage] = []
         var pending: [Descriptor] = index.manifests
         var done = Set<Digest>()
+        var manifests: [Descriptor] = []
         while let d = pending.popLast() {
             guard done.insert(d.digest).inserted else { continue }
             let got = try blob("blobs/\(d.digest.algorithm.rawValue)/\(d.digest.encoded)", d.digest)
@@ -219,6 +221,12 @@ public enum ImageArchive {
             guard MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType) else { continue }
             let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: try store.read(d), what: "manifest \(d.digest) in \(path)")
             pending.append(contentsOf: [probe.config].compactMap { $0 } + (probe.layers ?? []) + (probe.manifests ?? []))
+            if MediaType.isManifest(d.mediaType) { manifests.append(d) }
+        }
+        // Blobs are all in; now each image's layers must be the ones its config names.
+        for d in manifests {
+            let manifest = try store.manifest(for: d)
+            try LayerVerification.verifyDiffIDs(of: manifest, in: store, source: "\(path): image \(d.digest)")
         }
         for d in index.manifests {
             var refs: [ImageReference] = []
@@ -263,7 +271,7 @@ public enum ImageArchive {
                 let compression = Compression.sniff(prefix[0..<n])
                 descriptor.mediaType = MediaType.ociLayer(compression)
                 // The layer must be the one the config names, before anything uses it.
-                try verifyUncompressed(descriptor, compression: compression, diffID: diffID, in: store, source: "\(path):\(layerPath)")
+                try LayerVerification.verifyUncompressed(descriptor, compression: compression, diffID: diffID, in: store, source: "\(path):\(layerPath)")
                 layers.append(descriptor)
             }
             let manifest = Manifest(config: configDescriptor, layers: layers)

@@ -31,7 +31,24 @@ public enum MediaType {
         type.hasPrefix("application/vnd.oci.image.layer.") || type.hasPrefix("application/vnd.docker.image.rootfs.")
     }
 
-    /// The compression a layer media type implies.
+    /// The compression of a layer media type stackship can read, or nil for any other type
+    /// (an unknown compression, an encrypted layer, an artifact's blob): such a layer is
+    /// refused by name, never read as a plain tar.
+    public static func layerCompression(_ type: String) -> Compression? {
+        switch type {
+        case ociLayer, "application/vnd.oci.image.layer.nondistributable.v1.tar", "application/vnd.docker.image.rootfs.diff.tar":
+            return Compression.none
+        case ociLayerGzip, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", dockerLayerGzip, dockerLayerForeign:
+            return .gzip
+        case ociLayerZstd, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", "application/vnd.docker.image.rootfs.diff.tar.zstd":
+            return .zstd
+        default:
+            return nil
+        }
+    }
+
+    /// The compression a layer media type implies, leniently (for display): see
+    /// `layerCompression` for the strict form that reading a layer uses.
     public static func compression(ofLayer type: String) -> Compression {
         if type.hasSuffix("+zstd") || type.hasSuffix(".zstd") { return .zstd }
         if type.hasSuffix("+gzip") || type.hasSuffix(".gzip") { return .gzip }

@@ -250,6 +250,39 @@ public final class OCILayoutStore: ContentStore {
         }
     }
 
+    // MARK: Staging
+
+    /// Staging stores (a load or pull verified there before anything reaches this store) are
+    /// directories named like this at the store's root.
+    public static let stagingPrefix = ".tmp-stage-"
+
+    /// A staging store inside this one, locked while it lives (see `StagingDirectory`): content
+    /// is verified there, then `adoptBlobs(from:)` moves it in, so an image that fails a check
+    /// leaves nothing in this store.
+    public func makeStaging() throws -> (directory: StagingDirectory, store: OCILayoutStore) {
+        let directory = try StagingDirectory(in: root, prefix: Self.stagingPrefix)
+        return (directory, try OCILayoutStore(root: directory.path))
+    }
+
+    /// Moves every blob of `staging` (another layout on the same file system) into this store,
+    /// each by an atomic rename; blobs this store has already are left where they were. Call it
+    /// inside a write session, before naming what the blobs make up.
+    public func adoptBlobs(from staging: OCILayoutStore) throws {
+        for algorithm in Digest.Algorithm.allCases {
+            let from = "\(staging.root)/blobs/\(algorithm.rawValue)"
+            guard let names = FileIO.names(inDirectory: from) else { continue }
+            let to = "\(root)/blobs/\(algorithm.rawValue)"
+            try FileIO.makeDirectories(to)
+            for name in names where !name.hasPrefix(".tmp-") {
+                guard let digest = try? Digest(parsing: "\(algorithm.rawValue):\(name)"), !contains(digest) else { continue }
+                guard rename(from + "/" + name, to + "/" + name) == 0 else {
+                    throw OCIError.io(path: to + "/" + name, operation: "move a verified blob to", errno: errno)
+                }
+            }
+            FileIO.syncDirectory(to)
+        }
+    }
+
     // MARK: Sessions, locks and GC
 
     /// Runs `body` while holding the store's shared writer lock, so `gc` waits for it.
@@ -303,10 +336,12 @@ public final class OCILayoutStore: ContentStore {
                     if !dryRun { unlink(p) }
                 }
             }
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".tmp-") {
+            for name in FileIO.names(inDirectory: root) ?? [] where name.hasPrefix(".tmp-") && !name.hasPrefix(Self.stagingPrefix) {
                 report.removedTemporaryFiles += 1
                 if !dryRun { unlink(root + "/" + name) }
             }
+            // Staging stores of loads and pulls that were interrupted (those still running hold their lock).
+            report.removedTemporaryFiles += StagingDirectory.removeAbandoned(in: root, prefix: Self.stagingPrefix, minimumAge: 0, dryRun: dryRun)
             return report
         }
     }

@@ -101,11 +101,17 @@ public enum ImageTransfer {
     // MARK: Pull
 
     /// Pulls `source` into `store`: for an index, the child for `options.platform` (or all of
-    /// them with `allPlatforms`). Every blob is verified as it streams. Tags the store with
-    /// `source` (when it has a tag) and returns the stored manifest's descriptor.
+    /// them with `allPlatforms`). Every blob is verified as it streams, and every new layer
+    /// against its config's diffID once it is in. Everything lands in a staging store first and
+    /// moves into `store` only when all checks pass, so a registry serving a lying image leaves
+    /// nothing behind. Tags the store with `source` (when it has a tag) and returns the stored
+    /// manifest's descriptor. Call it inside a write session.
     @discardableResult
     public static func pull(_ source: ImageReference, client: RegistryClient, into store: OCILayoutStore,
                             options: TransferOptions = TransferOptions(), events: @escaping Events = { _ in }) async throws -> Descriptor {
+        let (directory, staging) = try store.makeStaging()
+        defer { directory.remove() }
+        let target = PullTarget(store: store, staging: staging)
         let repository = source.repository
         let top = try await client.manifest(repository, reference: source.digest?.description ?? source.tag ?? "latest")
         var stored: Descriptor
@@ -113,21 +119,22 @@ public enum ImageTransfer {
             let index = try CanonicalJSON.decode(Index.self, from: top.bytes, what: "index \(source)")
             if options.allPlatforms {
                 for child in index.manifests where MediaType.isManifest(child.mediaType) {
-                    try await pullImageManifest(child.digest.description, repository: repository, client: client, store: store, options: options, events: events)
+                    try await pullImageManifest(child.digest.description, repository: repository, client: client, target: target, options: options, events: events)
                 }
-                stored = try store.write(top.bytes, mediaType: top.descriptor.mediaType)
+                stored = try staging.write(top.bytes, mediaType: top.descriptor.mediaType)
             } else {
                 guard let child = index.manifests.first(where: { $0.platform?.matches(options.platform) ?? false }) else {
                     throw RegistryError.noMatchingPlatform(reference: source.description, wanted: options.platform.description,
                                                            available: index.manifests.compactMap { $0.platform?.description })
                 }
-                stored = try await pullImageManifest(child.digest.description, repository: repository, client: client, store: store, options: options, events: events)
+                stored = try await pullImageManifest(child.digest.description, repository: repository, client: client, target: target, options: options, events: events)
                 stored.platform = child.platform
             }
         } else {
-            try await pullBlobs(of: top.bytes, repository: repository, client: client, store: store, options: options, events: events)
-            stored = try store.write(top.bytes, mediaType: top.descriptor.mediaType)
+            try await pullBlobs(of: top.bytes, repository: repository, client: client, target: target, options: options, events: events)
+            stored = try staging.write(top.bytes, mediaType: top.descriptor.mediaType)
         }
+        try store.adoptBlobs(from: staging)
         if source.tag != nil && source.digest == nil {
             try store.tag(stored, as: source)
         } else {
@@ -139,31 +146,56 @@ public enum ImageTransfer {
         return stored
     }
 
+    /// Where a pull writes (the staging store) and what it may skip (blobs the store has).
+    struct PullTarget: Sendable {
+        let store: OCILayoutStore
+        let staging: OCILayoutStore
+
+        func has(_ digest: Digest) -> Bool { store.contains(digest) || staging.contains(digest) }
+        /// The store holding `digest` now, for reading it back.
+        func holder(of digest: Digest) -> OCILayoutStore { staging.contains(digest) ? staging : store }
+    }
+
     @discardableResult
-    private static func pullImageManifest(_ reference: String, repository: String, client: RegistryClient, store: OCILayoutStore,
+    private static func pullImageManifest(_ reference: String, repository: String, client: RegistryClient, target: PullTarget,
                                           options: TransferOptions, events: @escaping Events) async throws -> Descriptor {
         let fetched = try await client.manifest(repository, reference: reference)
         guard MediaType.isManifest(fetched.descriptor.mediaType) else {
             throw RegistryError.badResponse(url: "\(client.registry)/\(repository)@\(reference)", detail: "expected an image manifest, got \(fetched.descriptor.mediaType)")
         }
-        try await pullBlobs(of: fetched.bytes, repository: repository, client: client, store: store, options: options, events: events)
-        return try store.write(fetched.bytes, mediaType: fetched.descriptor.mediaType)
+        try await pullBlobs(of: fetched.bytes, repository: repository, client: client, target: target, options: options, events: events)
+        return try target.staging.write(fetched.bytes, mediaType: fetched.descriptor.mediaType)
     }
 
-    private static func pullBlobs(of manifestBytes: Data, repository: String, client: RegistryClient, store: OCILayoutStore,
+    /// The config first (it names the diffIDs), then the layers, each checked against its diffID
+    /// as soon as it is in, while the others still download.
+    private static func pullBlobs(of manifestBytes: Data, repository: String, client: RegistryClient, target: PullTarget,
                                   options: TransferOptions, events: @escaping Events) async throws {
-        let manifest = try CanonicalJSON.decode(Manifest.self, from: manifestBytes, what: "manifest from \(client.registry)/\(repository)")
-        try await forEach([manifest.config] + manifest.layers, jobs: options.jobs) { blob in
-            if store.contains(blob.digest) {
-                events(.blobFinished(blob.digest, size: blob.size, .alreadyLocal))
-                return
-            }
-            events(.blobStarted(blob.digest, size: blob.size))
-            try await client.fetchBlob(repository, descriptor: blob, into: store) { done in
-                events(.blobProgress(blob.digest, done: done, size: blob.size))
-            }
-            events(.blobFinished(blob.digest, size: blob.size, .downloaded))
+        let source = "\(client.registry)/\(repository)"
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: manifestBytes, what: "manifest from \(source)")
+        try await fetch(manifest.config, repository: repository, client: client, target: target, events: events)
+        let diffIDs = try LayerVerification.diffIDs(of: manifest, in: target.holder(of: manifest.config.digest), source: source)
+        let layers = manifest.layers.enumerated().map { ($0.element, diffIDs?[$0.offset]) }
+        try await forEach(layers, jobs: options.jobs) { layer, diffID in
+            guard try await fetch(layer, repository: repository, client: client, target: target, events: events), let diffID else { return }
+            try LayerVerification.verify(layer, diffID: diffID, in: target.staging, source: source)
         }
+    }
+
+    /// Fetches one blob into the staging store unless the store has it; true if it was fetched.
+    @discardableResult
+    private static func fetch(_ blob: Descriptor, repository: String, client: RegistryClient, target: PullTarget,
+                              events: @escaping Events) async throws -> Bool {
+        if target.has(blob.digest) {
+            events(.blobFinished(blob.digest, size: blob.size, .alreadyLocal))
+            return false
+        }
+        events(.blobStarted(blob.digest, size: blob.size))
+        try await client.fetchBlob(repository, descriptor: blob, into: target.staging) { done in
+            events(.blobProgress(blob.digest, done: done, size: blob.size))
+        }
+        events(.blobFinished(blob.digest, size: blob.size, .downloaded))
+        return true
     }
 
     // MARK: Copy

@@ -206,9 +206,12 @@ public enum ImageAssembler {
         guard config.platform.matches(platform) || (config.os == platform.os && config.architecture == platform.architecture) else {
             throw StackBuildError.platformMismatch(image: name, base: label, basePlatform: config.platform.description, wanted: platform.description)
         }
-        let layers = manifest.layers.map { layer -> Descriptor in
+        let layers = try manifest.layers.map { layer -> Descriptor in
+            guard let compression = MediaType.layerCompression(layer.mediaType) else {
+                throw OCIError.unknownLayerType(layer: "layer \(layer.digest) of base \(label)", mediaType: layer.mediaType)
+            }
             var l = layer
-            if !l.mediaType.hasPrefix("application/vnd.oci.") { l.mediaType = MediaType.ociLayer(MediaType.compression(ofLayer: l.mediaType)) }
+            if !l.mediaType.hasPrefix("application/vnd.oci.") { l.mediaType = MediaType.ociLayer(compression) }
             return l
         }
         return ResolvedBase(label: label, referenceName: referenceName, manifestDigest: descriptor.digest, config: config, layers: layers)

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Runtime
 
 struct GCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Delete blobs no image in the store uses, and leftovers of interrupted writes.",
+        abstract: "Delete blobs no image in the store uses, and leftovers of interrupted writes, loads, pulls and unpacks.",
         discussion: """
         Waits for builds running against the same store, so it never deletes what they write.
 
@@ -23,7 +24,9 @@ struct GCCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let store = try storeOptions.open(create: false)
-            let report = try store.gc(dryRun: dryRun)
+            var report = try store.gc(dryRun: dryRun)
+            // Root file systems an interrupted `run` was unpacking (those still being unpacked are locked).
+            report.removedTemporaryFiles += ImageUnpacker.removeAbandoned(in: store.root + "/runtime/roots", dryRun: dryRun)
             for d in report.removedBlobs { print("\(dryRun ? "would delete" : "deleted") \(d)") }
             let verb = dryRun ? "Would reclaim" : "Reclaimed"
             print("\(verb) \(Format.bytes(report.reclaimedBytes)) in \(report.removedBlobs.count) blob\(report.removedBlobs.count == 1 ? "" : "s")"

@@ -33,20 +33,25 @@ struct LoadCommand: ParsableCommand {
         try CLI.run {
             let path = CLI.absolute(file ?? input!)
             let store = try storeOptions.open(create: true)
-            let loaded = try store.withWriteSession { try ImageArchive.load(path, into: store) }
-            for image in loaded.images {
-                if image.references.isEmpty {
-                    // Kept reachable by an untagged entry, so `gc` does not remove it.
-                    try store.updateIndex { index in
-                        if !index.manifests.contains(where: { $0.digest == image.descriptor.digest }) { index.manifests.append(image.descriptor) }
+            // Named inside the write session, so `gc` cannot remove the blobs in between.
+            let lines: [String] = try store.withWriteSession {
+                var lines: [String] = []
+                for image in try ImageArchive.load(path, into: store).images {
+                    if image.references.isEmpty {
+                        // Kept reachable by an untagged entry, so `gc` does not remove it.
+                        try store.updateIndex { index in
+                            if !index.manifests.contains(where: { $0.digest == image.descriptor.digest }) { index.manifests.append(image.descriptor) }
+                        }
+                        lines.append("Loaded image ID: \(image.descriptor.digest)")
                     }
-                    print("Loaded image ID: \(image.descriptor.digest)")
+                    for ref in image.references {
+                        try store.tag(image.descriptor, as: ref)
+                        lines.append("Loaded image: \(ref.familiar)")
+                    }
                 }
-                for ref in image.references {
-                    try store.tag(image.descriptor, as: ref)
-                    print("Loaded image: \(ref.familiar)")
-                }
+                return lines
             }
+            for line in lines { print(line) }
         }
     }
 }

@@ -10,7 +10,10 @@ struct UnpackCommand: ParsableCommand {
         discussion: """
         Layers are applied in order with OCI whiteouts; nothing is written outside the \
         directory (symlinks resolve inside it; .., absolute paths and hardlinks out are \
-        refused), and every layer is checked against its digest and diffID as it streams.
+        refused, and no mode or owner is ever set through a link), and every layer is checked \
+        against its digest and diffID as it streams. Device nodes are left out unless \
+        --devices is given (as root). The directory appears whole or not at all; what an \
+        interrupted unpack left beside it is removed by the next one.
 
         Examples:
           stackship unpack hello ./hello-root
@@ -26,7 +29,13 @@ struct UnpackCommand: ParsableCommand {
 
     @Option(help: "The platform to take from a multi-platform image (default: this host's).")
     var platform: String?
+
+    @Flag(help: "Create the image's device nodes too (needs root). Without it they are skipped.")
+    var devices = false
+
     @OptionGroup var storeOptions: StoreOptions
+
+    static let stagingPrefix = ".stackship-unpack-"
 
     func run() throws {
         try CLI.run {
@@ -35,16 +44,21 @@ struct UnpackCommand: ParsableCommand {
             let manifest = try store.manifest(for: entry.descriptor, platform: try platform.map { try Platform(parsing: $0) } ?? .host)
             let config = try store.config(of: manifest)
             let target = CLI.absolute(directory)
-            guard !FileManager.default.fileExists(atPath: target) else {
+            guard !FileIO.exists(target) else {
                 throw ValidationError("\(directory) already exists; give a new directory to unpack into")
             }
             // Unpacked beside the target and renamed into place: a failure leaves no partial root.
-            let staging = (target as NSString).deletingLastPathComponent + "/.stackship-unpack-\(FileIO.randomSuffix())"
+            let parent = FileIO.split(target).directory
+            StagingDirectory.removeAbandoned(in: parent, prefix: Self.stagingPrefix)
+            let staging = try StagingDirectory(in: parent, prefix: Self.stagingPrefix)
             do {
-                try ImageUnpacker.unpack(manifest, config: config, from: store, into: staging)
-                try FileManager.default.moveItem(atPath: staging, toPath: target)
+                try ImageUnpacker.unpack(manifest, config: config, from: store, into: staging.path + "/rootfs",
+                                         policy: .imageLayers(devices: devices ? .create : .skip))
+                guard try staging.commit("rootfs", to: target) else {
+                    throw ValidationError("\(directory) appeared while unpacking; give a new directory to unpack into")
+                }
             } catch {
-                try? FileManager.default.removeItem(atPath: staging)
+                staging.remove()
                 throw error
             }
         }
