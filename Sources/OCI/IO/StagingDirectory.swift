@@ -70,7 +70,7 @@ public final class StagingDirectory {
     /// free) and that are older than `minimumAge` seconds (a directory an instant old may not be
     /// locked yet). Returns how many it removed (or, with `dryRun`, would remove).
     @discardableResult
-    public static func removeAbandoned(in parent: String, prefix: String, minimumAge: TimeInterval = 5, dryRun: Bool = false) -> Int {
+    public static func removeAbandoned(in parent: String, prefix: String, minimumAge: TimeInterval = 1, dryRun: Bool = false) -> Int {
         guard let names = FileIO.names(inDirectory: parent) else { return 0 }
         var removed = 0
         let now = Date().timeIntervalSince1970
