@@ -147,6 +147,19 @@ import Testing
         #expect(s.listing(s.project.store + "/blobs/sha256").isEmpty)
     }
 
+    @Test func aCorruptCompressedLayerIsNamed() throws {
+        let s = try Scene()
+        let layer = try HostileImage.tar([TarEntry(path: "a", kind: .regular, mode: 0o644)], content: ["a": String(repeating: "x", count: 4096)])
+        let sink = DataSink()
+        let gzip = GzipCompressor(next: sink)
+        try gzip.write(contentsOf: layer)
+        try gzip.finish()
+        let truncated = sink.data.prefix(sink.data.count - 12)
+        let r = try s.load([.init(bytes: Data(truncated), mediaType: MediaType.ociLayerGzip, claimedDiffID: Digest.compute(layer))], expectOK: false)
+        expectOneLineError(r, [Digest.compute(Data(truncated)).description, "gzip"])
+        #expect(s.listing(s.project.store + "/blobs/sha256").isEmpty)
+    }
+
     // MARK: Low: devices stay out of unpack's folder
 
     @Test func unpackCreatesDeviceNodesOnlyWhenAsked() throws {

@@ -81,6 +81,14 @@ public struct SignedPackageCache: PackageCache {
             // The parents of the package folder come as directory entries.
             return p == root || p.hasPrefix(root + "/") || root.hasPrefix(p + "/")
         }
+        do {
+            return try checkEntries(path, package: package, root: root, inside: inside)
+        } catch let error as OCIError {
+            throw SafeExtractor.naming(error, layer: "the cached artifact of package \(package) (\(path))")
+        }
+    }
+
+    private static func checkEntries(_ path: String, package: String, root: String, inside: (String) -> Bool) throws -> Digest {
         let tar = HashingSource(try Decompressor.sniffing(FileSource(path: path)).1)
         let reader = TarReader(source: tar)
         while let entry = try reader.next() {
