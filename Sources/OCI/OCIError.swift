@@ -27,6 +27,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case notEnoughSpace(path: String, needed: Int64, available: Int64)
     /// A layer or artifact whose tar or compression is corrupt.
     case corruptLayer(layer: String, detail: String)
+    /// A layer whose uncompressed content is not the diffID its image config names.
+    case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
     /// A layer whose media type is not a layer this tool can read.
     case unknownLayerType(layer: String, mediaType: String)
 
@@ -72,6 +74,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "unpacking into \(path) needs more than the \(Self.size(available)) free there (\(Self.size(needed)) so far); free space (`stackship gc`, `stackship rmi`) or unpack elsewhere"
         case let .corruptLayer(layer, detail):
             return "\(layer) is corrupt (\(detail)); pull or build it again"
+        case let .diffIDMismatch(layer, expected, actual):
+            return "\(layer) decompresses to \(actual), but the image config names \(expected) as its diffID: the image is corrupt or forged, so it is not used; ask its publisher to rebuild and push it"
         case let .unknownLayerType(layer, mediaType):
             return "\(layer) has media type '\(mediaType)', which is not a layer type stackship can read (OCI or Docker tar, tar+gzip, tar+zstd)"
         }

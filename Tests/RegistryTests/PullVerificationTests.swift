@@ -34,7 +34,7 @@ import Testing
                 try await ImageTransfer.pull(target, client: client, into: destination.store)
             }
         } throws: { error in
-            guard case let OCIError.digestMismatch(_, _, source) = error else { return false }
+            guard case let OCIError.diffIDMismatch(source, _, _) = error else { return false }
             return source.contains(layer.digest.description)
         }
         #expect(try destination.store.index().manifests.isEmpty, "the image is not named")

@@ -51,7 +51,7 @@ public enum LayerVerification {
             throw SafeExtractor.naming(error, layer: source)
         }
         guard counter.digest == diffID else {
-            throw OCIError.digestMismatch(expected: diffID, actual: counter.digest, source: "\(source) (its config names another diffID)")
+            throw OCIError.diffIDMismatch(layer: source, expected: diffID, actual: counter.digest)
         }
         return counter.count
     }

@@ -46,7 +46,7 @@ public enum ImageUnpacker {
                 try extractor.apply(hashing, name: name)
                 try hashing.drain()
                 guard hashing.digest == diffID else {
-                    throw OCIError.digestMismatch(expected: diffID, actual: hashing.digest, source: "the uncompressed \(name)")
+                    throw OCIError.diffIDMismatch(layer: name, expected: diffID, actual: hashing.digest)
                 }
             } catch let error as OCIError {
                 throw SafeExtractor.naming(error, layer: name)
