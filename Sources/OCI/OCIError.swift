@@ -27,6 +27,10 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case notEnoughSpace(path: String, needed: Int64, available: Int64)
     /// A layer or artifact whose tar or compression is corrupt.
     case corruptLayer(layer: String, detail: String)
+    /// An index with no image for the wanted platform.
+    case noMatchingPlatform(image: String, wanted: String, available: [String])
+    /// An index names a child its source does not have.
+    case missingChild(image: String, child: Digest, platform: String?)
     /// A layer whose uncompressed content is not the diffID its image config names.
     case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
     /// A layer whose media type is not a layer this tool can read.
@@ -74,6 +78,10 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "unpacking into \(path) needs more than the \(Self.size(available)) free there (\(Self.size(needed)) so far); free space (`stackship gc`, `stackship rmi`) or unpack elsewhere"
         case let .corruptLayer(layer, detail):
             return "\(layer) is corrupt (\(detail)); pull or build it again"
+        case let .noMatchingPlatform(image, wanted, available):
+            return "\(image) has no image for \(wanted)" + (available.isEmpty ? "" : " (it has \(available.joined(separator: ", ")))") + "; choose one with --platform, or take them all with --all"
+        case let .missingChild(image, child, platform):
+            return "\(image) lists \(child)\(platform.map { " (\($0))" } ?? "") but does not hold it, so the index cannot be copied whole; copy one platform with --platform, or pull the missing one first"
         case let .diffIDMismatch(layer, expected, actual):
             return "\(layer) decompresses to \(actual), but the image config names \(expected) as its diffID: the image is corrupt or forged, so it is not used; ask its publisher to rebuild and push it"
         case let .unknownLayerType(layer, mediaType):

@@ -117,8 +117,8 @@ final class TransferView: @unchecked Sendable {
         case .existed: return "already there"
         case .mounted: return "mounted"
         case .uploaded: return "pushed"
-        case .downloaded: return "pulled"
-        case .alreadyLocal: return "already in the store"
+        case .downloaded: return "copied"
+        case .linked: return "linked (same file system)"
         }
     }
 
