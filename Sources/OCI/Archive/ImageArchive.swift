@@ -28,10 +28,14 @@ public struct LoadedImage: Sendable, Hashable {
 public struct ArchiveImage: Sendable {
     public var descriptor: Descriptor
     public var references: [ImageReference]
+    /// Ref names to write literally into an OCI archive (`oci-archive:PATH:latest` writes
+    /// `latest`, as skopeo does); when empty, each reference's familiar form is written.
+    public var refNames: [String] = []
 
-    public init(descriptor: Descriptor, references: [ImageReference]) {
+    public init(descriptor: Descriptor, references: [ImageReference], refNames: [String] = []) {
         self.descriptor = descriptor
         self.references = references
+        self.refNames = refNames
     }
 }
 
@@ -63,16 +67,24 @@ public enum ImageArchive {
         var blobs: [Descriptor] = []
         var seen = Set<Digest>()
         for image in images {
-            let names = image.references.isEmpty ? [nil] : image.references.map { Optional($0) }
-            for name in names {
-                var d = image.descriptor
-                d.annotations = d.annotations ?? [:]
-                if let name {
-                    d.annotations?[AnnotationKey.refName] = name.familiar
-                    d.annotations?[AnnotationKey.containerdImageName] = name.description
+            if !image.refNames.isEmpty {
+                for refName in image.refNames {
+                    var d = image.descriptor
+                    d.annotations = [AnnotationKey.refName: refName]
+                    manifests.append(d)
                 }
-                if d.annotations?.isEmpty ?? true { d.annotations = nil }
-                manifests.append(d)
+            } else {
+                let names = image.references.isEmpty ? [nil] : image.references.map { Optional($0) }
+                for name in names {
+                    var d = image.descriptor
+                    d.annotations = d.annotations ?? [:]
+                    if let name {
+                        d.annotations?[AnnotationKey.refName] = name.familiar
+                        d.annotations?[AnnotationKey.containerdImageName] = name.description
+                    }
+                    if d.annotations?.isEmpty ?? true { d.annotations = nil }
+                    manifests.append(d)
+                }
             }
             for blob in try reachableBlobs(from: image.descriptor, in: store) where seen.insert(blob.digest).inserted {
                 blobs.append(blob)

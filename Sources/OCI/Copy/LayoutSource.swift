@@ -36,14 +36,14 @@ public struct LayoutSource: ImageSource {
                     throw OCIError.imageNotFound(refName, store: layout.root)
                 }
                 top = hit.descriptor
-                references = Self.references(fromRefName: refName)
+                references = Self.references(fromRefName: refName, container: layout.root)
             } else {
                 guard entries.count == 1 else {
                     throw OCIError.archive(path: display, reason: entries.isEmpty ? "it holds no image"
                         : "it holds \(entries.count) images (\(entries.compactMap(\.name).joined(separator: ", "))); name one as \(display):REF")
                 }
                 top = entries[0].descriptor
-                references = entries[0].name.map(Self.references(fromRefName:)) ?? []
+                references = entries[0].name.map { Self.references(fromRefName: $0, container: layout.root) } ?? []
             }
             self.name = display
         case let .descriptor(descriptor, refs):
@@ -53,11 +53,28 @@ public struct LayoutSource: ImageSource {
         }
     }
 
-    /// A ref name that is a full reference (`ghcr.io/o/app:1`, `hello:1`) names the image; a bare
-    /// tag (`latest`, as skopeo writes) names none.
-    static func references(fromRefName refName: String) -> [ImageReference] {
-        guard refName.contains(":") || refName.contains("/") || refName.contains("@"), let r = try? ImageReference(parsing: refName) else { return [] }
+    /// A ref name that is a full reference (`ghcr.io/o/app:1`, `hello:1`) names the image. A
+    /// bare tag (`latest`, as `skopeo copy … oci-archive:alpine.tar:latest` writes) names it
+    /// after the file or folder it came from (`alpine:latest`), when `container` is given: more
+    /// use than podman's `localhost/latest:latest`. Anything else names none.
+    public static func references(fromRefName refName: String, container: String? = nil) -> [ImageReference] {
+        if refName.contains(":") || refName.contains("/") || refName.contains("@") {
+            return (try? ImageReference(parsing: refName)).map { [$0] } ?? []
+        }
+        guard let container, let repository = repositoryName(from: container),
+              let r = try? ImageReference(parsing: "\(repository):\(refName)") else { return [] }
         return [r]
+    }
+
+    /// A repository name made from a path's last component: extensions dropped, lowercased,
+    /// other characters made '-' (`/tmp/My Alpine.tar.gz` → `my-alpine`).
+    static func repositoryName(from path: String) -> String? {
+        var base = FileIO.split(path).name.lowercased()
+        for ext in [".gz", ".zst", ".tgz", ".tar", ".oci"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+        var name = String(base.map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "." || $0 == "_" || $0 == "-" ? $0 : "-" })
+        while let first = name.first, !(first.isLetter || first.isNumber) { name.removeFirst() }
+        while let last = name.last, !(last.isLetter || last.isNumber) { name.removeLast() }
+        return name.isEmpty ? nil : name
     }
 
     public func root() async throws -> ManifestContent {
