@@ -19,6 +19,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case compression(String)
     case archive(path: String, reason: String)
     case sourceTree(path: String, reason: String)
+    /// A layer source, or a symlink followed under it, that resolves (`resolved`) outside the
+    /// folder its walk is confined to (``LayerSource/confinement``).
+    case sourceOutside(path: String, resolved: String, root: String)
 
     public var description: String {
         switch self {
@@ -54,6 +57,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "archive \(path): \(reason)"
         case let .sourceTree(path, reason):
             return "source \(path): \(reason)"
+        case let .sourceOutside(path, resolved, root):
+            return "source \(path) resolves to \(resolved), outside \(root); remove the link, or copy what it points to inside \(root)"
         }
     }
 
