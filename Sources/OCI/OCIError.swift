@@ -35,6 +35,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
     /// A layer whose media type is not a layer this tool can read.
     case unknownLayerType(layer: String, mediaType: String)
+    /// A layer source, or a symlink followed under it, that resolves (`resolved`) outside the
+    /// folder its walk is confined to (``LayerSource/confinement``).
+    case sourceOutside(path: String, resolved: String, root: String)
 
     public var description: String {
         switch self {
@@ -86,6 +89,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "\(layer) decompresses to \(actual), but the image config names \(expected) as its diffID: the image is corrupt or forged, so it is not used; ask its publisher to rebuild and push it"
         case let .unknownLayerType(layer, mediaType):
             return "\(layer) has media type '\(mediaType)', which is not a layer type stackship can read (OCI or Docker tar, tar+gzip, tar+zstd)"
+        case let .sourceOutside(path, resolved, root):
+            return "source \(path) resolves to \(resolved), outside \(root); remove the link, or copy what it points to inside \(root)"
         }
     }
 

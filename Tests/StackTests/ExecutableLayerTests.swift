@@ -45,6 +45,11 @@ extension StackDir {
                 runpath ? "-Wl,--enable-new-dtags" : "-Wl,--disable-new-dtags"])
     }
 
+    /// Copies this machine's /usr/bin/ls to `ls` in this folder, for stack files to pack.
+    func copyHostLS() throws {
+        try FileManager.default.copyItem(atPath: "/usr/bin/ls", toPath: path + "/ls")
+    }
+
     /// Builds a store, a stack file with `layers`, and the image `app` from it.
     func buildImage(layers: String, platform: String? = nil, store: String = "store") throws -> (BuiltImage, OCILayoutStore) {
         let stack = try parse("images:\n  app:\n\(platform.map { "    platform: \($0)\n" } ?? "")    layers:\n\(layers)")
@@ -259,7 +264,9 @@ struct ELFDependencyTests {
 struct ExecutableLayerBuildTests {
     @Test func layerHoldsTheProgramItsLibrariesAndInterpreterReproducibly() throws {
         try withStackDir { dir in
-            let layers = "      - executable: /usr/bin/ls\n        destination: /usr/local/bin/ls\n        comment: listing\n"
+            // A copy inside the stack's folder: a program outside its build context is refused.
+            try dir.copyHostLS()
+            let layers = "      - executable: ls\n        destination: /usr/local/bin/ls\n        comment: listing\n"
             let (first, store) = try dir.buildImage(layers: layers)
             let names = try layerNames(first, in: store)
             let interpreter = String(hostInterpreter.dropFirst())
@@ -292,8 +299,9 @@ struct ExecutableLayerBuildTests {
         try #require(geteuid() == 0, "chroot needs root")
         try withStackDir { dir in
             try dir.buildGreeter("greet", runpath: false)
+            try dir.copyHostLS()
             let layers = """
-                  - executable: /usr/bin/ls
+                  - executable: ls
                     destination: /usr/local/bin/ls
                   - executable: bin/greet
                     destination: /opt/greet/bin/greet
@@ -329,10 +337,11 @@ struct ExecutableLayerBuildTests {
                     && reason == .notELF(path: script)
                     && "\(error)".hasPrefix("stack.yaml:4:9: image 'app': \(script) is not an ELF executable")
             }
+            try dir.copyHostLS()
             #expect {
-                try dir.buildImage(layers: "      - executable: /usr/bin/ls\n        destination: /ls\n", platform: otherPlatform)
+                try dir.buildImage(layers: "      - executable: ls\n        destination: /ls\n", platform: otherPlatform)
             } throws: { error in
-                guard case .executablePlatformMismatch(_, _, "/usr/bin/ls", Platform.host.architecture, otherPlatform)? = error as? StackBuildError else { return false }
+                guard case .executablePlatformMismatch(_, _, dir.path + "/ls", Platform.host.architecture, otherPlatform)? = error as? StackBuildError else { return false }
                 return "\(error)".contains("set platform: linux/\(Platform.host.architecture)")
             }
         }

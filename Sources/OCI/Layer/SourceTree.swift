@@ -15,13 +15,20 @@ public struct LayerSource: Sendable, Hashable {
     public var followSymlinks: Bool
     /// Glob patterns (fnmatch) matched against paths relative to `source`, and against base names.
     public var exclude: [String]
+    /// A folder the walk must stay inside (a stack file's build context), or nil for none.
+    /// When set, `source` itself and every symlink followed under it (`followSymlinks`) must
+    /// resolve, symlinks and `..` included, inside it; otherwise the walk throws
+    /// ``OCIError/sourceOutside(path:resolved:root:)`` before visiting anything past it.
+    public var confinement: String?
 
-    public init(source: String, destination: String, mode: UInt32? = nil, followSymlinks: Bool = false, exclude: [String] = []) {
+    public init(source: String, destination: String, mode: UInt32? = nil, followSymlinks: Bool = false, exclude: [String] = [],
+                confinement: String? = nil) {
         self.source = source
         self.destination = destination
         self.mode = mode
         self.followSymlinks = followSymlinks
         self.exclude = exclude
+        self.confinement = confinement
     }
 }
 
@@ -81,6 +88,21 @@ public enum SourceTree {
         return entries.map { links.resolve($0) }
     }
 
+    /// The absolute path `path` names once every symlink and `..` in it is resolved
+    /// (realpath(3)); nil when it cannot be resolved (missing, a loop, a component unreadable).
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether the absolute, normalised `path` is `root` or lies under it (by whole components,
+    /// so `/a/bc` is not inside `/a/b`).
+    public static func isInside(_ path: String, root: String) -> Bool {
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        return base.isEmpty || path == base || path.hasPrefix(base + "/")
+    }
+
     static func relative(_ destination: String) -> String {
         var s = Substring(destination)
         while s.hasPrefix("/") { s = s.dropFirst() }
@@ -124,11 +146,26 @@ public enum SourceTree {
     private struct Walker {
         static let inodeKey = "stackship.inode"
         let source: LayerSource
+        /// ``LayerSource/confinement`` resolved.
+        let root: String?
         var ancestors: Set<[UInt64]> = []
 
-        init(source: LayerSource) { self.source = source }
+        init(source: LayerSource) {
+            self.source = source
+            root = source.confinement.map { SourceTree.realPath($0) ?? FileIO.standardize($0) }
+        }
+
+        /// Throws when `path` resolves outside the confinement root. A path that does not
+        /// resolve (missing, a loop) is left to the stat that follows, which says why.
+        private func checkConfined(_ path: String) throws {
+            guard let root, let resolved = SourceTree.realPath(path) else { return }
+            guard SourceTree.isInside(resolved, root: root) else {
+                throw OCIError.sourceOutside(path: path, resolved: resolved, root: root)
+            }
+        }
 
         mutating func run(_ emit: (PlannedEntry) throws -> Void) throws {
+            try checkConfined(source.source)
             var st = stat()
             guard stat(source.source, &st) == 0 else {
                 let code = errno
@@ -158,12 +195,15 @@ public enum SourceTree {
                 throw OCIError.io(path: directory, operation: "read directory", errno: errno)
             }
             var names: [String] = []
+            // Names that may be symlinks (readdir's d_type says so, or does not know).
+            var maybeLinks: Set<String> = []
             while let ent = readdir(dir) {
                 let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
                     String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
                 }
                 if name == "." || name == ".." { continue }
                 names.append(name)
+                if ent.pointee.d_type == UInt8(DT_LNK) || ent.pointee.d_type == UInt8(DT_UNKNOWN) { maybeLinks.insert(name) }
             }
             closedir(dir)
             names.sort { tarPathPrecedes($0, $1) }
@@ -174,6 +214,9 @@ public enum SourceTree {
                 let archivePath = destination.isEmpty ? childRel : destination + "/" + childRel
                 var st = stat()
                 if source.followSymlinks {
+                    // A followed link must not lead out of the confinement root; what is not
+                    // followed is stored as a link and reads nothing.
+                    if root != nil, maybeLinks.contains(name) { try checkConfined(hostPath) }
                     guard stat(hostPath, &st) == 0 else {
                         let code = errno
                         if code == ELOOP { throw OCIError.sourceTree(path: hostPath, reason: "is a symlink loop; fix the link or set follow_symlinks: false") }

@@ -20,6 +20,9 @@ public struct PortMapping: Codable, Hashable, Sendable, CustomStringConvertible 
         var body = Substring(text)
         if let slash = body.lastIndex(of: "/") {
             let proto = body[body.index(after: slash)...]
+            guard !proto.isEmpty else {
+                throw RuntimeError.badOption(option: "-p \(text)", reason: "nothing follows the '/'; write the protocol (tcp) or drop the '/', e.g. -p 8090:80")
+            }
             guard proto == "tcp" else {
                 throw RuntimeError.badOption(option: "-p \(text)", reason: "only TCP ports can be published (\(proto) is not supported)")
             }
@@ -28,7 +31,9 @@ public struct PortMapping: Codable, Hashable, Sendable, CustomStringConvertible 
         let parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func port(_ s: String, allowZero: Bool) throws -> Int {
             if s.isEmpty && allowZero { return 0 }
-            guard let n = Int(s), (allowZero ? 0 : 1)...65535 ~= n else {
+            // Digits only: Int("+80") would take a sign docker refuses.
+            guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  let n = Int(s), (allowZero ? 0 : 1)...65535 ~= n else {
                 throw RuntimeError.badOption(option: "-p \(text)", reason: "'\(s)' is not a port number (1-65535); the form is [IP:]HOST:CONTAINER, e.g. -p 8090:80")
             }
             return n
@@ -70,11 +75,16 @@ public struct VolumeMount: Codable, Hashable, Sendable {
         guard parts[0].hasPrefix("/") || parts[0].hasPrefix(".") else {
             throw RuntimeError.badOption(option: "-v \(text)", reason: "'\(parts[0])' looks like a named volume, which Stackship does not manage; give a host path (absolute, or starting with ./)")
         }
+        guard PathText.normalized(parts[1]) != "/" else {
+            throw RuntimeError.badOption(option: "-v \(text)", reason: "the container path cannot be '/', the container's root; mount at a folder such as /data")
+        }
         var readOnly = false
         if parts.count == 3 {
             switch parts[2] {
             case "ro": readOnly = true
             case "rw": readOnly = false
+            case "":
+                throw RuntimeError.badOption(option: "-v \(text)", reason: "nothing follows the last ':'; write ro or rw there, or drop the ':'")
             default:
                 throw RuntimeError.badOption(option: "-v \(text)", reason: "unknown mode '\(parts[2])'; use ro or rw")
             }

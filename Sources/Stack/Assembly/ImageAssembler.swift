@@ -74,11 +74,17 @@ public enum ImageAssembler {
             for (i, layer) in image.layers.enumerated() {
                 let shown = displayPath(layer.source, stack: stack)
                 events(.layerStarted(name: image.name, index: i, total: image.layers.count, source: shown))
-                let result = try LayerBuilder.build(
-                    try layerSources(layer, image: image),
-                    options: LayerOptions(compression: image.compression, level: options.level, threads: options.threads, epoch: options.epoch),
-                    into: store
-                ) { events(.layerProgress(name: image.name, index: i, $0)) }
+                let result: BuiltLayer
+                do {
+                    result = try LayerBuilder.build(
+                        try layerSources(layer, image: image, context: stack.context),
+                        options: LayerOptions(compression: image.compression, level: options.level, threads: options.threads, epoch: options.epoch),
+                        into: store
+                    ) { events(.layerProgress(name: image.name, index: i, $0)) }
+                } catch let OCIError.sourceOutside(path, resolved, root) {
+                    throw StackBuildError.sourceOutsideContext(image: image.name, layer: layer.sourceLocation ?? layer.location,
+                                                               path: path, resolved: resolved, context: root)
+                }
                 events(.layerFinished(name: image.name, index: i, result))
                 built.append(result)
             }
@@ -121,11 +127,14 @@ public enum ImageAssembler {
     /// - Throws: ``StackBuildError/executableLayer(image:layer:_:)`` when the program's needs
     ///   cannot be met, ``StackBuildError/executablePlatformMismatch(image:layer:executable:architecture:wanted:)``
     ///   when it is for another architecture than the image.
-    static func layerSources(_ layer: LayerSpec, image: ImageSpec) throws -> [LayerSource] {
+    ///
+    /// The source (for an executable, the program only) and every symlink the walk follows
+    /// must stay inside `context`, the stack's build context (nil: anywhere).
+    static func layerSources(_ layer: LayerSpec, image: ImageSpec, context: String? = nil) throws -> [LayerSource] {
         switch layer.kind {
         case .tree:
             return [LayerSource(source: layer.source, destination: layer.destination, mode: layer.mode,
-                                followSymlinks: layer.followSymlinks, exclude: layer.exclude)]
+                                followSymlinks: layer.followSymlinks, exclude: layer.exclude, confinement: context)]
         case .executable:
             let dependencies: ELFDependencies
             do {
@@ -137,7 +146,7 @@ public enum ImageAssembler {
                 throw StackBuildError.executablePlatformMismatch(image: image.name, layer: layer.location, executable: layer.source,
                                                                  architecture: architecture, wanted: image.platform.description)
             }
-            return dependencies.layerSources(mode: layer.mode)
+            return dependencies.layerSources(mode: layer.mode, confinement: context)
         }
     }
 
@@ -294,6 +303,9 @@ public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equ
     case executableLayer(image: String, layer: SourceLocation, ELFDependencyError)
     /// An `executable:` layer whose program is for `architecture` while the image is for `wanted`.
     case executablePlatformMismatch(image: String, layer: SourceLocation, executable: String, architecture: String, wanted: String)
+    /// A layer source at `layer`, or a symlink followed under it (`path`), that resolves to
+    /// `resolved`, outside the stack's build `context`.
+    case sourceOutsideContext(image: String, layer: SourceLocation, path: String, resolved: String, context: String)
 
     public var description: String {
         switch self {
@@ -311,6 +323,8 @@ public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equ
             return "\(layer): image '\(image)': \(error)"
         case let .executablePlatformMismatch(image, layer, executable, architecture, wanted):
             return "\(layer): image '\(image)': \(executable) is a program for \(architecture) but the image is for \(wanted); set platform: linux/\(architecture) or build the program for \(wanted)"
+        case let .sourceOutsideContext(image, layer, path, resolved, context):
+            return "\(layer): image '\(image)': \(path) resolves through a symlink to \(resolved), outside the build context \(context); point the link inside, exclude it, set follow_symlinks: false, or set `context:` to a folder that holds its target"
         }
     }
 

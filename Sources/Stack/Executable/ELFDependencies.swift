@@ -77,7 +77,10 @@ public struct ELFDependencies: Sendable, Hashable {
     /// The layer sources that place the executable (with `mode`, or its own when nil), its
     /// interpreter and its libraries in the image. The executable comes last, so it wins if a
     /// library would land on its destination.
-    public func layerSources(mode: UInt32? = nil) -> [LayerSource] {
+    ///
+    /// `confinement` applies to the program only (see ``LayerSource/confinement``): the
+    /// interpreter and libraries come from the host's system directories by design.
+    public func layerSources(mode: UInt32? = nil, confinement: String? = nil) -> [LayerSource] {
         var sources: [LayerSource] = []
         if let interpreter {
             sources.append(LayerSource(source: interpreter, destination: interpreter, followSymlinks: true))
@@ -85,7 +88,7 @@ public struct ELFDependencies: Sendable, Hashable {
         for library in libraries where library.path != interpreter && library.path != destination {
             sources.append(LayerSource(source: library.hostPath, destination: library.path, followSymlinks: true))
         }
-        sources.append(LayerSource(source: executable, destination: destination, mode: mode))
+        sources.append(LayerSource(source: executable, destination: destination, mode: mode, confinement: confinement))
         return sources
     }
 

@@ -20,9 +20,10 @@ import OCI
 /// ```
 ///
 /// Loading checks everything that can be checked before a build: unknown keys, types,
-/// references, platforms, paths inside the image, and that every layer source and base archive
-/// exists and is readable. The first problem, in file order, is thrown as a ``StackFileError``
-/// pointing at the offending line and column.
+/// references, platforms, paths inside the image, that every layer source and base archive
+/// exists and is readable, and that every path on this machine the file names lies inside its
+/// build context (``context``). The first problem, in file order, is thrown as a
+/// ``StackFileError`` pointing at the offending line and column.
 ///
 /// YAML conveniences: an optional key with an empty value (`cmd:` or `cmd: ~`) counts as absent;
 /// `<<: *anchor` merge keys work in every mapping; and top-level keys starting with `x-` are
@@ -32,6 +33,13 @@ public struct StackFile: Sendable {
     public var path: String
     /// The absolute directory containing the file; relative sources resolve against it.
     public var directory: String
+    /// The build context: the folder (symlinks resolved) that every host path the file names
+    /// (layer sources, executables, package and `files:` sources, local git sources, base
+    /// archives) and every symlink a layer follows must stay inside, as Docker's build context.
+    /// The file's own folder, unless top-level `context:` names another (relative to the file).
+    public var context: String
+    /// Where `context:` is, when the file sets it.
+    var contextLocation: SourceLocation?
     /// The format version: 1, or 2 for stacks with `packages:`.
     public var version: Int
     /// The images, in file order.
@@ -46,11 +54,13 @@ public struct StackFile: Sendable {
     /// Where the `images:` key is, for errors about image names.
     var imagesLocation: SourceLocation?
 
-    /// Creates a stack file from parts that are already valid.
+    /// Creates a stack file from parts that are already valid; `context` is `directory` when nil.
     public init(path: String, directory: String, version: Int = 1, images: [ImageSpec],
-                packages: [PackageSpec] = [], bases: BasesSpec = BasesSpec(), prefix: String = "/opt/stack") {
+                packages: [PackageSpec] = [], bases: BasesSpec = BasesSpec(), prefix: String = "/opt/stack",
+                context: String? = nil) {
         self.path = path
         self.directory = directory
+        self.context = context ?? directory
         self.version = version
         self.images = images
         self.packages = packages
@@ -163,6 +173,8 @@ public struct ImageSpec: Sendable {
     public var packages: [String] = []
     /// Where `packages:` is, for errors about its names.
     var packagesLocation: SourceLocation?
+    /// Where each of ``tags`` is written; empty when the tag is the default `NAME:latest`.
+    var tagLocations: [SourceLocation] = []
     /// How `stackship test` checks the running image (`test:`); nil when it has no test.
     public var test: ImageTestSpec?
 
@@ -248,6 +260,8 @@ public struct LayerSpec: Sendable {
     public var exclude: [String]
     /// A note recorded in the image history (`comment:`).
     public var comment: String?
+    /// Where the `source:` or `executable:` value is, for errors about the source.
+    var sourceLocation: SourceLocation?
 
     /// Creates a layer spec from parts that are already valid.
     public init(location: SourceLocation, kind: LayerKind = .tree, source: String, destination: String, mode: UInt32? = nil,

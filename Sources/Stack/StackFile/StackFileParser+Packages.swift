@@ -93,14 +93,17 @@ extension StackFileParser {
             }
             let path = StackPaths.absolute(raw, relativeTo: directory)
             _ = try checkPath(raw: raw, absolute: path, what: "source of package '\(package)'", at: valueLocation(entry))
+            try confine(raw: raw, absolute: path, what: "source of package '\(package)'", at: valueLocation(entry))
             return .path(path)
         case let .mapping(mapping):
             var url: String?
+            var urlLocation: SourceLocation?
             var ref = "HEAD"
             for field in try entries(of: mapping, context: "in the source of package '\(package)'", allowed: ["git", "ref"])
             where !isNull(field.value) {
                 if field.key == "git" {
                     url = try scalar(field, what: "git", expected: "a git URL or path")
+                    urlLocation = valueLocation(field)
                 } else {
                     ref = try scalar(field, what: "ref", expected: "a branch, tag or commit")
                     guard !ref.isEmpty, !ref.hasPrefix("-"), !ref.contains(where: { $0.isWhitespace }) else {
@@ -117,9 +120,13 @@ extension StackFileParser {
                 throw StackFileError(location: location(entry.value), message: "invalid git URL '\(url)'",
                                      hint: "write a URL such as https://example.com/repo.git or a path")
             }
-            // A relative path is a local repository beside the stack file.
-            let isURL = url.contains("://") || url.contains("@")
-            return .git(url: isURL ? url : StackPaths.absolute(url, relativeTo: directory), ref: ref)
+            // A local repository (a path, relative to the stack file, or file://) is a host
+            // path like any other source: it must be inside the build context.
+            guard let local = Self.localGitPath(url) else { return .git(url: url, ref: ref) }
+            let path = StackPaths.absolute(local, relativeTo: directory)
+            try confine(raw: url, absolute: path, what: "git source of package '\(package)'",
+                        at: urlLocation ?? location(entry.value))
+            return .git(url: url.hasPrefix("file://") ? url : path, ref: ref)
         default:
             throw typeError(entry, what: "source", expected: "a path, or `{git: URL, ref: REF}`")
         }
@@ -203,6 +210,7 @@ extension StackFileParser {
                 let raw = try scalar(field, what: "source", expected: "a path")
                 copy.source = StackPaths.absolute(raw, relativeTo: directory)
                 _ = try checkPath(raw: raw, absolute: copy.source, what: "file source", at: valueLocation(field))
+                try confine(raw: raw, absolute: copy.source, what: "file source", at: valueLocation(field))
                 hasSource = true
             case "destination":
                 let raw = try scalar(field, what: "destination", expected: "a path relative to the package's prefix")

@@ -12,6 +12,11 @@ struct StackFileParser {
     let file: String
     /// The absolute directory relative paths resolve against.
     let directory: String
+    /// The build context, symlinks resolved: every host path the file names must be inside it
+    /// (see ``StackFile/context``). The file's folder until `context:` is read.
+    var context: String
+    /// Where `context:` is, when the file sets it.
+    var contextLocation: SourceLocation?
     /// Stand-in key text → original key text (see ``YAMLComposer``).
     private var renamedKeys: [String: String] = [:]
     /// Text insertions made while composing, to map marks back to the original text.
@@ -19,7 +24,7 @@ struct StackFileParser {
 
     /// `aws:` and `ci:` are read by the AWS and Pipelines targets (their own settings types);
     /// this parser only lets them through.
-    static let topLevelKeys = ["version", "images", "packages", "bases", "prefix", "aws", "ci"]
+    static let topLevelKeys = ["version", "context", "images", "packages", "bases", "prefix", "aws", "ci"]
     static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations", "test"]
     static let testKeys = ["port", "command", "timeout"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
@@ -29,6 +34,7 @@ struct StackFileParser {
     init(file: String, directory: String) {
         self.file = file
         self.directory = directory
+        context = StackPaths.resolved(directory)
     }
 
     /// Parses the whole file.
@@ -56,7 +62,12 @@ struct StackFileParser {
             throw StackFileError(location: location(v2.keyNode), message: "`\(v2.key):` needs stack file version 2",
                                  hint: "add `version: 2` at the top of the file")
         }
-        var stack = StackFile(path: file, directory: directory, version: version, images: [])
+        // Read before anything that names a host path, which it decides about.
+        if let entry = entries.first(where: { $0.key == "context" }), !isNull(entry.value) {
+            try parseContext(entry)
+        }
+        var stack = StackFile(path: file, directory: directory, version: version, images: [], context: context)
+        stack.contextLocation = contextLocation
         if let entry = entries.first(where: { $0.key == "prefix" }) {
             stack.prefix = try absolutePath(try scalar(entry, what: "prefix", expected: "an absolute path such as /opt/stack"),
                                             what: "prefix", at: valueLocation(entry))
@@ -74,6 +85,7 @@ struct StackFileParser {
         if let imagesEntry = entries.first(where: { $0.key == "images" }) {
             stack.images = try parseImages(imagesEntry)
             stack.imagesLocation = location(imagesEntry.keyNode)
+            try validateUniqueTags(stack.images)
         } else if stack.packages.isEmpty {
             throw StackFileError(location: location(root), message: "missing key 'images' at the top level",
                                  hint: "add an `images:` mapping with at least one image; see README for an example")
@@ -130,7 +142,7 @@ struct StackFileParser {
             for field in try entries(of: mapping, context: context, allowed: Self.imageKeys) where !isNull(field.value) {
                 switch field.key {
                 case "base": image.base = try parseBase(field)
-                case "tags": tags = try parseTags(field, image: name)
+                case "tags": (tags, image.tagLocations) = try parseTags(field, image: name)
                 case "platform": image.platform = try parsePlatform(field)
                 case "compression": image.compression = try parseCompression(field)
                 case "layers": image.layers = try parseLayers(field, image: name)
@@ -204,6 +216,7 @@ struct StackFileParser {
             let raw = String(pathPart)
             let path = StackPaths.absolute(raw, relativeTo: directory)
             let kind = try checkPath(raw: raw, absolute: path, what: "base archive", at: here)
+            try confine(raw: raw, absolute: path, what: "base archive", at: here)
             guard kind == .file else {
                 throw StackFileError(location: here, message: "base archive '\(raw)' is a directory (\(path))",
                                      hint: "\(transport) takes a tar file, such as one written by `skopeo copy … \(transport)FILE`"
@@ -253,7 +266,8 @@ struct StackFileParser {
         }
     }
 
-    func parseTags(_ entry: Entry, image: String) throws -> [ImageReference] {
+    /// The tags, each with where it is written.
+    func parseTags(_ entry: Entry, image: String) throws -> ([ImageReference], [SourceLocation]) {
         let items = try sequence(entry, what: "tags", expected: "a list of image references",
                                  scalarHint: { "write `tags: [\($0)]`" })
         guard !items.isEmpty else {
@@ -261,6 +275,7 @@ struct StackFileParser {
                                  hint: "list at least one reference, or remove `tags:` to use '\(image):latest'")
         }
         var tags: [ImageReference] = []
+        var locations: [SourceLocation] = []
         var seen: [ImageReference: SourceLocation] = [:]
         for item in items {
             let text = try itemString(item, what: "tags", expected: "an image reference")
@@ -277,8 +292,9 @@ struct StackFileParser {
             }
             seen[reference] = location(item)
             tags.append(reference)
+            locations.append(location(item))
         }
-        return tags
+        return (tags, locations)
     }
 
     func parsePlatform(_ entry: Entry) throws -> Platform {
@@ -347,6 +363,8 @@ struct StackFileParser {
                 }
                 let path = StackPaths.absolute(raw, relativeTo: directory)
                 let kind = try checkPath(raw: raw, absolute: path, what: what, at: at)
+                try confine(raw: raw, absolute: path, what: what, at: at)
+                layer.sourceLocation = at
                 if isExecutable, kind == .directory {
                     throw StackFileError(location: at, message: "executable '\(raw)' is a directory (\(path))",
                                          hint: "give the path of the program file itself, or use `source:` to copy a directory")

@@ -181,10 +181,21 @@ struct RunRequest: Equatable {
         // Foreground containers are removed by this command once their exit code is read.
         options.autoRemove = rm && detach
         for l in label {
-            let parts = l.split(separator: "=", maxSplits: 1).map(String.init)
-            options.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+            let (key, value) = try Self.label(l)
+            options.labels[key] = value
         }
         return options
+    }
+
+    /// `KEY=VALUE`, or `KEY` alone for an empty value; the key may not be empty or blank
+    /// (docker refuses `--label =x` too).
+    static func label(_ text: String) throws -> (key: String, value: String) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let key = parts.first.map(String.init) ?? ""
+        guard !key.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("invalid label '\(text)' (-l/--label): the key is empty; the form is KEY=VALUE, such as -l com.example.team=web")
+        }
+        return (key, parts.count > 1 ? String(parts[1]) : "")
     }
 
     /// Pulls the image into the store (missing from it, or --pull always).
