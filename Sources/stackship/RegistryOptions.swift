@@ -3,8 +3,9 @@ import Foundation
 import OCI
 import Registry
 
-/// Flags shared by every command that talks to a registry (crane's and skopeo's spellings).
-struct RegistryOptions: ParsableArguments {
+/// How to reach registries (crane's and skopeo's spellings): for commands that move images and
+/// for `build`, which pulls missing bases.
+struct RegistryAccessOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow plain HTTP and skip TLS verification (loopback registries may use HTTP anyway).")
     var insecure = false
 
@@ -13,10 +14,6 @@ struct RegistryOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Credentials for the registry, instead of those from `stackship login` or docker's config.json.", valueName: "user:password"))
     var creds: String?
-
-    @Option(name: .long, help: "Blobs transferred at once.")
-    var jobs: Int = RegistryOptions.defaultJobs
-    static let defaultJobs = 4
 
     var transport: TransportOptions {
         TransportOptions(insecure: insecure, caCertificates: caCert.map(CLI.absolute))
@@ -32,9 +29,45 @@ struct RegistryOptions: ParsableArguments {
         RegistryClient(registry: registry, credential: try credential(for: registry), options: transport)
     }
 
+    /// Runs `body` with endpoints that open the store (`storeOptions`, created when missing) and
+    /// registries (with these options), closing every client however `body` ends.
+    func withEndpoints<T: Sendable>(_ storeOptions: StoreOptions, _ body: (ImageEndpoints) async throws -> T) async throws -> T {
+        let endpoints = ImageEndpoints(store: { try storeOptions.open(create: true) }, client: { try self.client(for: $0) })
+        do {
+            let result = try await body(endpoints)
+            await endpoints.shutdown()
+            return result
+        } catch {
+            await endpoints.shutdown()
+            throw error
+        }
+    }
+
     /// Runs `body` with a client for `registry`, shutting it down however `body` ends.
     func withClient<T: Sendable>(for registry: String, _ body: (RegistryClient) async throws -> T) async throws -> T {
         try await client(for: registry).withShutdown(body)
+    }
+}
+
+/// Flags shared by every command that talks to a registry: how to reach it, and `--jobs`.
+@dynamicMemberLookup
+struct RegistryOptions: ParsableArguments {
+    @OptionGroup var access: RegistryAccessOptions
+
+    @Option(name: .long, help: "Blobs transferred at once.")
+    var jobs: Int = RegistryOptions.defaultJobs
+    static let defaultJobs = 4
+
+    subscript<T>(dynamicMember keyPath: KeyPath<RegistryAccessOptions, T>) -> T { access[keyPath: keyPath] }
+
+    func client(for registry: String) throws -> RegistryClient { try access.client(for: registry) }
+
+    func withClient<T: Sendable>(for registry: String, _ body: (RegistryClient) async throws -> T) async throws -> T {
+        try await access.withClient(for: registry, body)
+    }
+
+    func withEndpoints<T: Sendable>(_ storeOptions: StoreOptions, _ body: (ImageEndpoints) async throws -> T) async throws -> T {
+        try await access.withEndpoints(storeOptions, body)
     }
 }
 

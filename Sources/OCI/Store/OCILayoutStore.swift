@@ -336,12 +336,15 @@ public final class OCILayoutStore: ContentStore {
                     if !dryRun { unlink(p) }
                 }
             }
-            for name in FileIO.names(inDirectory: root) ?? [] where name.hasPrefix(".tmp-") && !name.hasPrefix(Self.stagingPrefix) {
+            for name in FileIO.names(inDirectory: root) ?? [] where name.hasPrefix(".tmp-") {
+                var st = stat()
+                guard lstat(root + "/" + name, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR else { continue }
                 report.removedTemporaryFiles += 1
                 if !dryRun { unlink(root + "/" + name) }
             }
-            // Staging stores of loads and pulls that were interrupted (those still running hold their lock).
-            report.removedTemporaryFiles += StagingDirectory.removeAbandoned(in: root, prefix: Self.stagingPrefix, minimumAge: 0, dryRun: dryRun)
+            // Staging stores and archive scratch layouts of copies that were interrupted (those
+            // still running hold their lock).
+            report.removedTemporaryFiles += StagingDirectory.removeAbandoned(in: root, prefix: ".tmp-", dryRun: dryRun)
             return report
         }
     }

@@ -297,6 +297,10 @@ public enum ImageAssembler {
 /// Errors of assembling images from a stack file.
 public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equatable {
     case baseNotFound(image: String, base: String, store: String)
+    /// A base the store lacks, with pulling turned off (`--pull never`).
+    case baseNotPulled(usedBy: String, base: String, store: String)
+    /// A base that could not be fetched from its registry.
+    case basePullFailed(usedBy: String, base: String, reason: String)
     case baseNotInArchive(image: String, archive: String, reference: String?, available: [String])
     case platformMismatch(image: String, base: String, basePlatform: String, wanted: String)
     /// An `executable:` layer (at `layer` in the stack file) whose program or libraries are unusable.
@@ -310,7 +314,11 @@ public enum StackBuildError: Error, CustomStringConvertible, LocalizedError, Equ
     public var description: String {
         switch self {
         case let .baseNotFound(image, base, store):
-            return "image '\(image)': base '\(base)' is not in the store at \(store); build or load it first (`stackship load FILE`), or use an oci-archive: or docker-archive: base"
+            return "image '\(image)': base '\(base)' is not in the store at \(store); build, pull or load it first (`stackship pull \(base)`, `stackship load FILE`), or use an oci-archive: or docker-archive: base"
+        case let .baseNotPulled(usedBy, base, store):
+            return "\(usedBy): base '\(base)' is not in the store at \(store), and --pull never forbids fetching it; pull it first (`stackship pull \(base)`), load it (`stackship load FILE`), or build with --pull missing"
+        case let .basePullFailed(usedBy, base, reason):
+            return "\(usedBy): cannot pull base '\(base)': \(reason)"
         case let .baseNotInArchive(image, archive, reference, available):
             let names = available.isEmpty ? "no named images" : available.joined(separator: ", ")
             if let reference {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BuildCache
 import Foundation
 import OCI
+import Registry
 import Runtime
 import Stack
 
@@ -27,12 +28,17 @@ struct BuildCommand: ParsableCommand {
         entries sorted). A package is the same layer in every image that holds it. The store is \
         updated atomically: an interrupted build leaves it as it was.
 
+        A base: named from a registry (base: ubuntu:24.04) is pulled when the store lacks it \
+        (--pull missing), every time (--pull always) or never (--pull never), with the \
+        credentials `stackship login` saved (or --creds), as docker build does.
+
         Examples:
           stackship build                      # ./stack.yaml, every package and image
           stackship build deploy/stack.yaml --image hello
           stackship build --package zlib -j 4  # one package and what it needs, no images
           stackship build --cache s3://bucket/cache --signing-key ci.key
           SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) stackship build
+          stackship build --pull always       # fetch every base again (a moving tag)
         """
     )
 
@@ -63,7 +69,11 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none.")
     var noCache = false
 
+    @Option(name: .long, help: ArgumentHelp("When to pull a base image from its registry: missing (when the store lacks it), always or never.", valueName: "policy"))
+    var pull: PullPolicy = .missing
+
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var registryAccess: RegistryAccessOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var cacheLocations: CacheLocationOptions
     @OptionGroup var cacheKeys: CacheKeyOptions
@@ -91,6 +101,17 @@ struct BuildCommand: ParsableCommand {
                 digests[spec.name] = built.manifest.digest.description
                 done.insert(spec.name)
                 print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(note(built)))")
+            }
+            // Bases named from a registry are pulled first (tagged, as docker build leaves them).
+            let access = registryAccess, policy = pull
+            let needing = package.isEmpty ? selected : []
+            try AsyncCLI.runThrowing {
+                try await BaseImages.prepare(needing, in: file, store: store, policy: policy) { reference, platform in
+                    FileHandle.standardError.write(Data("pulling base \(reference.familiar) (\(platform))\n".utf8))
+                    try await access.withClient(for: reference.registry) { client in
+                        _ = try await ImageTransfer.pull(reference, client: client, into: store, options: TransferOptions(platform: platform))
+                    }
+                }
             }
             let lockPath = LockFile.path(for: file)
             let oldLock = file.packages.isEmpty ? nil : try LockFile.read(lockPath)
@@ -300,3 +321,5 @@ enum Format {
         return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
     }
 }
+
+extension PullPolicy: ExpressibleByArgument {}

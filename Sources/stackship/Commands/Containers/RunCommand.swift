@@ -205,7 +205,7 @@ struct RunRequest: Equatable {
             throw OCIError.imageNotFound(image, store: store.root)
         }
         var options = RegistryOptions()
-        (options.insecure, options.caCert, options.creds, options.jobs) = (insecure, caCert, creds, jobs)
+        (options.access.insecure, options.access.caCert, options.access.creds, options.jobs) = (insecure, caCert, creds, jobs)
         let registryOptions = options
         let image = image
         FileHandle.standardError.write(Data("Unable to find image '\(image)' locally; pulling \(reference.familiar)\n".utf8))
