@@ -147,17 +147,7 @@ public enum ImageArchive {
 
     /// Every blob an image needs: the manifest (or index), children, configs and layers.
     public static func reachableBlobs(from root: Descriptor, in store: OCILayoutStore) throws -> [Descriptor] {
-        var out: [Descriptor] = []
-        var pending = [root]
-        while let d = pending.popLast() {
-            out.append(d)
-            guard MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType) else { continue }
-            let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: try store.read(d), what: "manifest \(d.digest)")
-            if let config = probe.config { out.append(config) }
-            out.append(contentsOf: probe.layers ?? [])
-            pending.append(contentsOf: probe.manifests ?? [])
-        }
-        return out
+        try ImageGraph.reachable(from: [root]) { try store.read($0) }
     }
 
     // MARK: Load
@@ -223,18 +213,17 @@ public enum ImageArchive {
                                 store: OCILayoutStore) throws -> [LoadedImage] {
         let index = try CanonicalJSON.decode(Index.self, from: small["index.json"]!, what: "index.json in \(path)")
         var images: [LoadedImage] = []
-        var pending: [Descriptor] = index.manifests
-        var done = Set<Digest>()
-        var manifests: [Descriptor] = []
-        while let d = pending.popLast() {
-            guard done.insert(d.digest).inserted else { continue }
+        // Each blob named by digest must be in the archive and hash to that digest.
+        let all = try ImageGraph.reachable(from: index.manifests) { d in
             let got = try blob("blobs/\(d.digest.algorithm.rawValue)/\(d.digest.encoded)", d.digest)
             guard got.size == d.size else { throw OCIError.sizeMismatch(digest: d.digest, expected: d.size, actual: got.size, source: path) }
-            guard MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType) else { continue }
-            let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: try store.read(d), what: "manifest \(d.digest) in \(path)")
-            pending.append(contentsOf: [probe.config].compactMap { $0 } + (probe.layers ?? []) + (probe.manifests ?? []))
-            if MediaType.isManifest(d.mediaType) { manifests.append(d) }
+            return try store.read(d)
         }
+        for d in all where !MediaType.isManifest(d.mediaType) && !MediaType.isIndex(d.mediaType) {
+            let got = try blob("blobs/\(d.digest.algorithm.rawValue)/\(d.digest.encoded)", d.digest)
+            guard got.size == d.size else { throw OCIError.sizeMismatch(digest: d.digest, expected: d.size, actual: got.size, source: path) }
+        }
+        let manifests = all.filter { MediaType.isManifest($0.mediaType) }
         // Blobs are all in; now each image's layers must be the ones its config names.
         for d in manifests {
             let manifest = try store.manifest(for: d)

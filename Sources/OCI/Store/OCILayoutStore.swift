@@ -228,10 +228,7 @@ public final class OCILayoutStore: ContentStore {
         let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: data, what: "manifest \(descriptor.digest)")
         if MediaType.isIndex(probe.inferredMediaType) {
             let index = try CanonicalJSON.decode(Index.self, from: data, what: "index \(descriptor.digest)")
-            guard let child = index.manifests.first(where: { $0.platform?.matches(platform) ?? false }) ?? (index.manifests.count == 1 ? index.manifests.first : nil) else {
-                throw OCIError.imageNotFound("\(descriptor.digest) for \(platform)", store: root)
-            }
-            return try manifest(for: child, platform: platform)
+            return try manifest(for: try PlatformSelection.child(of: index, for: platform, name: "image \(descriptor.digest) in \(root)"), platform: platform)
         }
         return try CanonicalJSON.decode(Manifest.self, from: data, what: "manifest \(descriptor.digest)")
     }
@@ -308,17 +305,10 @@ public final class OCILayoutStore: ContentStore {
     /// Waits for running writers; blobs are found from manifests, indexes and their children.
     public func gc(dryRun: Bool = false) throws -> GCReport {
         try withLock(root + "/.gc.lock", exclusive: true) {
-            var reachable = Set<Digest>()
-            var pending = try index().manifests
-            while let d = pending.popLast() {
-                guard reachable.insert(d.digest).inserted else { continue }
-                guard MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType), contains(d.digest) else { continue }
-                let data = try read(d)
-                let probe = try CanonicalJSON.decode(MediaTypeProbe.self, from: data, what: "manifest \(d.digest)")
-                if let config = probe.config { reachable.insert(config.digest) }
-                for layer in probe.layers ?? [] { reachable.insert(layer.digest) }
-                pending.append(contentsOf: probe.manifests ?? [])
-            }
+            // A child the store lacks is no reason to keep or delete anything else.
+            let reachable = Set(try ImageGraph.reachable(from: try index().manifests) { d in
+                contains(d.digest) ? try read(d) : nil
+            }.map(\.digest))
             var report = GCReport()
             for algorithm in Digest.Algorithm.allCases {
                 let dir = "\(root)/blobs/\(algorithm.rawValue)"
