@@ -99,13 +99,19 @@ public enum ImageAssembler {
                 let what = layer.kind == .executable ? "executable " : ""
                 history.append(ImageConfig.History(created: created, createdBy: "stackship: add \(what)\(displayPath(layer.source, stack: stack)) \(layer.destination)", comment: layer.comment))
             }
-            let config = ImageConfig(
+            var config = ImageConfig(
                 platform: image.platform,
                 created: created,
                 config: withPackagePaths(merge(base: base.config?.config, with: image.config), packages: packages, prefix: stack.prefix),
                 diffIDs: (base.config?.rootfs.diff_ids ?? []) + packages.map(\.diffID) + built.map(\.diffID),
                 history: history.isEmpty ? nil : history
             )
+            if let base = base.config {
+                // What the base says of itself survives, but for Docker's record of how the base was built.
+                config.osVersion = base.osVersion
+                config.osFeatures = base.osFeatures
+                config.unknown = base.unknown.filter { !["container", "container_config", "docker_version"].contains($0.key) }
+            }
             let configDescriptor = try store.writeJSON(config, mediaType: MediaType.ociConfig)
             var annotations = image.annotations
             if let name = base.referenceName { annotations[AnnotationKey.baseName] = name }
