@@ -53,30 +53,21 @@ public enum StackshipTesting {
         default:
             break
         }
-        var lastProblem = "not checked yet"
-        while true {
-            if !container.isRunning {
-                throw ContainerTestError(message: "container \(container.name) exited (code \(container.exitCode.map(String.init) ?? "unknown")) before it was ready (waiting for \(describe(strategy)))", logTail: "")
+        do {
+            try await ReadinessWait.poll(engine: container.engine, id: container.id, deadline: deadline) {
+                try await check(strategy, container)
             }
-            do {
-                if try await check(strategy, container) { return }
-                lastProblem = "not ready"
-            } catch {
-                lastProblem = "\(error)"
-            }
-            if Date() >= deadline {
-                throw ContainerTestError(message: "container \(container.name) was not ready within \(timeout) s: waiting for \(describe(strategy)); last check: \(lastProblem)", logTail: "")
-            }
-            try await Task.sleep(nanoseconds: 50_000_000)
+        } catch ReadinessWait.Failure.exited(let code) {
+            throw ContainerTestError(message: "container \(container.name) exited (code \(code.map(String.init) ?? "unknown")) before it was ready (waiting for \(describe(strategy)))", logTail: "")
+        } catch ReadinessWait.Failure.timedOut(let lastProblem) {
+            throw ContainerTestError(message: "container \(container.name) was not ready within \(timeout) s: waiting for \(describe(strategy)); last check: \(lastProblem)", logTail: "")
         }
     }
 
     static func check(_ strategy: WaitStrategy, _ container: RunningContainer) async throws -> Bool {
         switch strategy {
         case let .port(port):
-            let fd = try container.connect(port, throughHost: false)
-            close(fd)
-            return true
+            return try ReadinessWait.portAccepts(engine: container.engine, state: container.state, port: port)
         case let .http(path, port, status):
             let response = try container.get(path, port: port, timeout: 2)
             if response.status != status {

@@ -83,25 +83,17 @@ struct TestCommand: ParsableCommand {
         }
         let tail = { TestCommandError.tail((try? String(contentsOfFile: engine.logPath(of: state.id), encoding: .utf8)) ?? "") }
         let deadline = Date().addingTimeInterval(test.timeout)
-        var lastProblem = "not checked yet"
-        // The port is checked inside the container's network namespace: the host side of a
-        // published port is a relay that accepts before the container listens.
-        while true {
-            let current = try engine.load(state.id)
-            if current.status != .running {
-                throw TestCommandError(message: "image '\(image)': the container exited (code \(current.exitCode.map(String.init) ?? "unknown")) before port \(test.port) answered", logTail: tail())
+        let engineBox = engine
+        do {
+            try AsyncCLI.runThrowing {
+                try await ReadinessWait.poll(engine: engineBox, id: state.id, deadline: deadline, interval: .milliseconds(100)) {
+                    try ReadinessWait.portAccepts(engine: engineBox, state: state, port: test.port)
+                }
             }
-            do {
-                let fd = try NetworkNamespace.connect(namespace: engine.networkNamespace(of: current), port: test.port, timeoutMilliseconds: 500)
-                close(fd)
-                break
-            } catch {
-                lastProblem = "\(error)"
-            }
-            if Date() >= deadline {
-                throw TestCommandError(message: "image '\(image)': port \(test.port) did not answer within \(Self.seconds(test.timeout)) s (test: timeout:); last attempt: \(lastProblem)", logTail: tail(), exitCode: 124)
-            }
-            usleep(100_000)
+        } catch ReadinessWait.Failure.exited(let code) {
+            throw TestCommandError(message: "image '\(image)': the container exited (code \(code.map(String.init) ?? "unknown")) before port \(test.port) answered", logTail: tail())
+        } catch ReadinessWait.Failure.timedOut(let lastProblem) {
+            throw TestCommandError(message: "image '\(image)': port \(test.port) did not answer within \(Self.seconds(test.timeout)) s (test: timeout:); last attempt: \(lastProblem)", logTail: tail(), exitCode: 124)
         }
         guard let program = ChildProcess.which(test.command[0]) else {
             throw TestCommandError(message: "image '\(image)': the test command '\(test.command[0])' is not on PATH", logTail: "")
