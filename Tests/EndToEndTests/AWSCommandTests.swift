@@ -74,7 +74,7 @@ import Testing
             }
 
             let refused = try p.stackship(["aws", "destroy", "--all"])
-            expectCleanAWSFailure(refused, ["--yes"])
+            expectCleanFailure(refused, ["--yes"])
 
             let destroy = try p.stackship(["aws", "destroy", "--all", "--purge", "--yes"])
             #expect(destroy.status == 0, "\(destroy.out)\n\(destroy.err)")
@@ -93,7 +93,7 @@ import Testing
             // Missing stacks make status fail, naming the fix.
             let after = try p.stackship(["aws", "status", "registry"])
             #expect(after.out.contains("registry: stack hello-registry MISSING"), "\(after.out)")
-            expectCleanAWSFailure(after, ["hello-registry is missing", "stackship aws deploy"])
+            expectCleanFailure(after, ["hello-registry is missing", "stackship aws deploy"])
         }
     }
 
@@ -109,12 +109,12 @@ import Testing
         }
         // A bad kind among good ones writes nothing.
         let bad = try p.stackship(["aws", "render", "registry", "ci-biuld", "--output", "other"])
-        expectCleanAWSFailure(bad, ["'ci-biuld' is not a stack kind", "did you mean 'ci-build'?"])
+        expectCleanFailure(bad, ["'ci-biuld' is not a stack kind", "did you mean 'ci-build'?"])
         #expect(!FileManager.default.fileExists(atPath: p.path + "/other"))
         // A file that cannot be written: a clear error, and no temporary file left beside it.
         try FileManager.default.createDirectory(atPath: p.path + "/blocked/registry.json", withIntermediateDirectories: true)
         let blocked = try p.stackship(["aws", "render", "registry", "--output", "blocked"])
-        expectCleanAWSFailure(blocked, ["could not write", "registry.json", "writable"])
+        expectCleanFailure(blocked, ["could not write", "registry.json", "writable"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: p.path + "/blocked") == ["registry.json"])
         // Neither a kind nor --all: a usage error.
         #expect(try p.stackship(["aws", "render", "--output", "x"]).status != 0)
@@ -135,26 +135,26 @@ import Testing
     @Test func unknownKindSuggestsTheClosest() throws {
         let p = try AWSProject(endpoint: "http://127.0.0.1:9")
         try p.write("stack.yaml", AWSStackFiles.everyKind)
-        expectCleanAWSFailure(try p.stackship(["aws", "deploy", "registy"]), ["'registy' is not a stack kind", "did you mean 'registry'?", "event-job"])
-        expectCleanAWSFailure(try p.stackship(["aws", "status", "event_job"]), ["did you mean 'event-job'?"])
+        expectCleanFailure(try p.stackship(["aws", "deploy", "registy"]), ["'registy' is not a stack kind", "did you mean 'registry'?", "event-job"])
+        expectCleanFailure(try p.stackship(["aws", "status", "event_job"]), ["did you mean 'event-job'?"])
     }
 
     @Test func kindWithoutItsSettingsSection() throws {
         let p = try AWSProject(endpoint: "http://127.0.0.1:9")
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
-        expectCleanAWSFailure(try p.stackship(["aws", "deploy", "service"]), ["the service stack needs its settings", "aws.service is missing", "add an 'service' section"])
+        expectCleanFailure(try p.stackship(["aws", "deploy", "service"]), ["the service stack needs its settings", "aws.service is missing", "add an 'service' section"])
         try p.write("stack.yaml", "images: {}\n")
-        expectCleanAWSFailure(try p.stackship(["aws", "render", "--all", "-o", "x"]), ["aws is required but missing", "add an 'aws:' section"])
+        expectCleanFailure(try p.stackship(["aws", "render", "--all", "-o", "x"]), ["aws is required but missing", "add an 'aws:' section"])
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
-        expectCleanAWSFailure(try p.stackship(["aws", "status", "--stack", "nowhere.yaml"]), ["no stack file", "nowhere.yaml", "--stack FILE"])
+        expectCleanFailure(try p.stackship(["aws", "status", "--stack", "nowhere.yaml"]), ["no stack file", "nowhere.yaml", "--stack FILE"])
     }
 
     @Test func missingCredentials() throws {
         let p = try AWSProject(endpoint: "http://127.0.0.1:9", credentials: false)
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
-        expectCleanAWSFailure(try p.stackship(["aws", "status"]), ["No AWS credentials found", "AWS_ACCESS_KEY_ID", "aws configure", "--profile"])
-        expectCleanAWSFailure(try p.stackship(["aws", "status", "--profile", "ghost"]), ["'ghost' was not found", "--profile"])
-        expectCleanAWSFailure(try p.stackship(["aws", "status"], env: ["AWS_PROFILE": "ghost"]), ["'ghost' was not found", "AWS_PROFILE"])
+        expectCleanFailure(try p.stackship(["aws", "status"]), ["No AWS credentials found", "AWS_ACCESS_KEY_ID", "aws configure", "--profile"])
+        expectCleanFailure(try p.stackship(["aws", "status", "--profile", "ghost"]), ["'ghost' was not found", "--profile"])
+        expectCleanFailure(try p.stackship(["aws", "status"], env: ["AWS_PROFILE": "ghost"]), ["'ghost' was not found", "AWS_PROFILE"])
     }
 
     @Test func unreachableEndpoint() throws {
@@ -162,9 +162,9 @@ import Testing
         let p = try AWSProject(endpoint: nil)
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         let r = try p.stackship(["aws", "deploy", "registry", "--endpoint-url", "http://127.0.0.1:\(port)"])
-        expectCleanAWSFailure(r, ["could not reach http://127.0.0.1:\(port)", "Check the network, the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL)"])
+        expectCleanFailure(r, ["could not reach http://127.0.0.1:\(port)", "Check the network, the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL)"])
         let noRegion = try p.stackship(["aws", "status"], env: ["AWS_REGION": ""])
-        expectCleanAWSFailure(noRegion, ["region"])
+        expectCleanFailure(noRegion, ["region"])
     }
 
     @Test func cloudFormationFailureShowsTheFailingEventsReasons() async throws {
@@ -193,7 +193,7 @@ import Testing
             let p = try AWSProject(endpoint: server.endpoint)
             try p.write("stack.yaml", AWSStackFiles.registryOnly)
             let r = try p.stackship(["aws", "deploy", "registry"])
-            expectCleanAWSFailure(r, ["hello-registry", "ROLLBACK_COMPLETE", "Repository (AWS::ECR::Repository) CREATE_FAILED", "Repository hello already exists"])
+            expectCleanFailure(r, ["hello-registry", "ROLLBACK_COMPLETE", "Repository (AWS::ECR::Repository) CREATE_FAILED", "Repository hello already exists"])
             #expect(r.out.contains("CREATE_FAILED Repository (AWS::ECR::Repository): Resource handler returned message"), "\(r.out)")
             let actions = server.requests().count
             #expect(actions >= 6)
@@ -256,7 +256,7 @@ import Testing
             let r = try p.stackship(["aws", "status"])
             #expect(r.out.contains("registry: stack hello-registry ROLLBACK_COMPLETE"), "\(r.out)")
             #expect(r.out.contains("CREATE_FAILED PushRole (AWS::IAM::Role): Role hello-registry-github-push already exists"), "\(r.out)")
-            expectCleanAWSFailure(r, ["hello-registry is ROLLBACK_COMPLETE", "must be destroyed first"])
+            expectCleanFailure(r, ["hello-registry is ROLLBACK_COMPLETE", "must be destroyed first"])
         }
     }
 
@@ -289,7 +289,7 @@ import Testing
         try await ScriptedServer.with(failing) { server in
             let p = try AWSProject(endpoint: server.endpoint)
             let r = try p.stackship(["aws", "start-build", "--project", "hello-ci-build"])
-            expectCleanAWSFailure(r, ["build batch hello-ci-build:1234 ended FAILED", "batch-get-build-batches"])
+            expectCleanFailure(r, ["build batch hello-ci-build:1234 ended FAILED", "batch-get-build-batches"])
         }
     }
 
@@ -354,7 +354,7 @@ import Testing
         #expect(r.out.contains("FAIL runtime: runc or crun not found on PATH"), "\(r.out)")
         #expect(r.out.contains("fix: install runc or crun"), "\(r.out)")
         #expect(r.out.contains("ok   disk: "), "\(r.out)")
-        expectCleanAWSFailure(r, ["check(s) failed"])
+        expectCleanFailure(r, ["check(s) failed"])
     }
 
     // MARK: - Secrets never leak

@@ -128,14 +128,3 @@ enum AWSStackFiles {
             github_repository: acme/hello
         """
 }
-
-/// The failure shape every command error must have: exit 1, one `error:` line at the end, no
-/// stack trace.
-func expectCleanAWSFailure(_ r: Result, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.status == 1, "status \(r.status): \(r.err)", sourceLocation: sourceLocation)
-    let lines = r.err.split(separator: "\n")
-    #expect(lines.last?.hasPrefix("error: ") == true, "\(r.err)", sourceLocation: sourceLocation)
-    #expect(lines.filter { $0.hasPrefix("error: ") }.count == 1, "\(r.err)", sourceLocation: sourceLocation)
-    for f in fragments { #expect(r.err.contains(f), "missing '\(f)' in: \(r.err)", sourceLocation: sourceLocation) }
-    #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump") && !r.err.contains("0x0000"), sourceLocation: sourceLocation)
-}

@@ -4,15 +4,6 @@ import Testing
 /// Each user mistake gets one clear line naming the thing and the fix, exit status 1, no
 /// stack trace, and nothing half-written.
 @Suite(.serialized) struct BadInputTests {
-    func expectCleanFailure(_ r: Result, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status == 1, "status \(r.status): \(r.err)", sourceLocation: sourceLocation)
-        let lines = r.err.split(separator: "\n")
-        #expect(lines.last?.hasPrefix("error: ") == true, "\(r.err)", sourceLocation: sourceLocation)
-        #expect(lines.filter { $0.hasPrefix("error: ") }.count == 1, "\(r.err)", sourceLocation: sourceLocation)
-        for f in fragments { #expect(r.err.contains(f), "missing '\(f)' in: \(r.err)", sourceLocation: sourceLocation) }
-        #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump") && !r.err.contains("0x0000"), sourceLocation: sourceLocation)
-    }
-
     @Test func invalidYAML() throws {
         let p = Project()
         try p.write("stack.yaml", "images:\n  hello:\n    layers: [\n")

@@ -7,15 +7,6 @@ import Testing
 /// image or blob in the store. Also: two images with one tag, and `run` options with an empty
 /// part, are refused the same way.
 @Suite(.serialized) struct HostileStackFileTests {
-    func expectCleanFailure(_ r: Result, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status == 1, "status \(r.status): \(r.err)", sourceLocation: sourceLocation)
-        let lines = r.err.split(separator: "\n")
-        #expect(lines.last?.hasPrefix("error: ") == true, "\(r.err)", sourceLocation: sourceLocation)
-        #expect(lines.filter { $0.hasPrefix("error: ") }.count == 1, "\(r.err)", sourceLocation: sourceLocation)
-        for f in fragments { #expect(r.err.contains(f), "missing '\(f)' in: \(r.err)", sourceLocation: sourceLocation) }
-        #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump") && !r.err.contains("0x0000"), sourceLocation: sourceLocation)
-    }
-
     /// No image is tagged and no blob (or half-written one) is in the project's store.
     func expectEmptyStore(_ p: Project, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let blobs = (try? FileManager.default.contentsOfDirectory(atPath: p.store + "/blobs/sha256")) ?? []
