@@ -31,6 +31,9 @@ public final class LayoutDestination: ImageDestination, @unchecked Sendable {
     private let staging: StagingDirectory
     private let stage: OCILayoutStore
     private var lock: Int32
+    /// The uncompressed digests of layers decompressed as they arrived.
+    private var diffIDs: [Digest: Digest] = [:]
+    private let mutex = NSLock()
 
     public init(layout: OCILayoutStore, naming: Naming, name: String? = nil) throws {
         self.layout = layout
@@ -64,6 +67,14 @@ public final class LayoutDestination: ImageDestination, @unchecked Sendable {
             return .linked
         }
         let writer = try stage.ingest()
+        // A compressed layer is decompressed as it arrives, so its diffID is known at the end
+        // without a second pass (`verifyLayer`); a stream that does not decompress is left to
+        // that pass, which names what is wrong.
+        var uncompressed: (digest: DigestingSink, sink: DecompressingSink?)?
+        if let compression = MediaType.layerCompression(descriptor.mediaType), compression != .none {
+            let digest = DigestingSink(next: nil)
+            uncompressed = (digest, try? DecompressingSink(compression, next: digest))
+        }
         var received: Int64 = 0
         var attempt = 0
         while true {
@@ -73,7 +84,10 @@ public final class LayoutDestination: ImageDestination, @unchecked Sendable {
                     guard received + Int64(chunk.count) <= descriptor.size else {
                         throw OCIError.sizeMismatch(digest: descriptor.digest, expected: descriptor.size, actual: received + Int64(chunk.count), source: source.name)
                     }
-                    try chunk.withUnsafeBytes { try writer.write($0) }
+                    try chunk.withUnsafeBytes { bytes in
+                        try writer.write(bytes)
+                        if let sink = uncompressed?.sink, (try? sink.write(bytes)) == nil { uncompressed?.sink = nil }
+                    }
                     received += Int64(chunk.count)
                     progress(received)
                 }
@@ -95,6 +109,9 @@ public final class LayoutDestination: ImageDestination, @unchecked Sendable {
             try writer.commit(expected: descriptor.digest)
         } catch let OCIError.digestMismatch(expected, actual, _) {
             throw OCIError.digestMismatch(expected: expected, actual: actual, source: "\(source.name) (it served other bytes; nothing was stored)")
+        }
+        if let uncompressed, let sink = uncompressed.sink, (try? sink.finish()) != nil {
+            mutex.withLock { diffIDs[descriptor.digest] = uncompressed.digest.digest }
         }
         return .downloaded
     }
@@ -122,6 +139,12 @@ public final class LayoutDestination: ImageDestination, @unchecked Sendable {
     public var checksDiffIDs: Bool { true }
 
     public func verifyLayer(_ layer: Descriptor, diffID: Digest, source: String) async throws {
+        if let streamed = mutex.withLock({ diffIDs[layer.digest] }) {
+            guard streamed == diffID else {
+                throw OCIError.diffIDMismatch(layer: "layer \(layer.digest) of \(source)", expected: diffID, actual: streamed)
+            }
+            return
+        }
         try LayerVerification.verify(layer, diffID: diffID, in: stage.contains(layer.digest) ? stage : layout, source: source)
     }
 
