@@ -8,12 +8,14 @@ import PackageDescription
 // (`stackship` in a clone, a worktree's own name elsewhere).
 let main = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
+// Each harness's main.swift hands its test function to libFuzzer (LLVMFuzzerRunDriver).
 func harness(_ name: String, _ products: [String]) -> Target {
     .executableTarget(
         name: name,
-        dependencies: products.map { .product(name: $0, package: main) },
-        // No main: libFuzzer's main calls LLVMFuzzerTestOneInput.
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        dependencies: ["CFuzzerDriver"] + products.map { .product(name: $0, package: main) },
+        // lld, which ships with Swift: GNU gold (the default here) dies with an internal error
+        // in format_file_lineno on the sanitized objects of fuzz-json.
+        linkerSettings: [.unsafeFlags(["-use-ld=lld"])]
     )
 }
 
@@ -21,6 +23,7 @@ let package = Package(
     name: "stackship-fuzz",
     dependencies: [.package(path: "..")],
     targets: [
+        .target(name: "CFuzzerDriver"),
         harness("fuzz-tar", ["FuzzSupport", "OCI"]),
         harness("fuzz-json", ["FuzzSupport", "OCI"]),
         harness("fuzz-unpack", ["FuzzSupport", "OCI"]),

@@ -13,7 +13,7 @@ seconds="${1:-600}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz-tar fuzz-json fuzz-unpack)
 scratch="$here/../.build-fuzz"
-flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address)
 
 cd "$here"
 swift build "${flags[@]}"
