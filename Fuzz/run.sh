@@ -22,8 +22,12 @@ bin="$(swift build "${flags[@]}" --show-bin-path)"
 status=0
 for t in "${targets[@]}"; do
     dir="$scratch/work/$t"
-    rm -rf "$dir/seeds" "$dir/scratch"
-    mkdir -p "$dir/corpus" "$dir/artifacts"
+    # Where fuzz-unpack's cases unpack: tmpfs when there is one (a case is all directory
+    # operations: six times faster there than on this disk).
+    cases="$dir/scratch"
+    [ -d /dev/shm ] && [ -w /dev/shm ] && cases="/dev/shm/stackship-$t-$$"
+    rm -rf "$dir/seeds" "$cases"
+    mkdir -p "$dir/corpus" "$dir/artifacts" "$cases"
     STACKSHIP_FUZZ_WRITE_SEEDS="$dir/seeds" "$bin/$t"
     dict=()
     case "$t" in
@@ -34,15 +38,19 @@ for t in "${targets[@]}"; do
     if [ "$t" = fuzz-unpack ] && [ "$(id -u)" = 0 ]; then
         # Unprivileged, so that an escape from the root cannot change the host (chown and
         # device nodes, which need root, are fuzzed by the test suite's UnpackFuzzTests).
-        chown -R 65534:65534 "$dir"
+        chown -R 65534:65534 "$dir" "$cases"
         runas=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     fi
     echo "== $t: ${seconds}s"
     # -jobs=1: one job, logged to fuzz-0.log, on one core (the machine is shared).
-    (cd "$dir" && STACKSHIP_FUZZ_SCRATCH="$dir/scratch" "${runas[@]}" "$bin/$t" \
-        -max_total_time="$seconds" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=4096 \
+    # -detect_leaks=0: LeakSanitizer reports objects a Swift global still holds (a Data's
+    # storage, whose reference sits in an enum's packed payload) as leaked; AddressSanitizer's
+    # memory errors are still fatal.
+    (cd "$dir" && ASAN_OPTIONS=detect_leaks=0 STACKSHIP_FUZZ_SCRATCH="$cases" "${runas[@]}" "$bin/$t" \
+        -max_total_time="$seconds" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
         -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "${dict[@]}" \
         "$dir/corpus" "$dir/seeds" > "$dir/driver.log" 2>&1) || status=1
+    rm -rf "$cases"
     log="$dir/fuzz-0.log"
     last="$(grep -E '^#[0-9]+' "$log" | tail -1 || true)"
     runs="$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)"

@@ -11,30 +11,25 @@ import FuzzSupport
 
 FuzzHarness.writeIfAsked(try? TarCorpus.archives())
 
-/// Made on the first input, so libFuzzer's parent process (-jobs) makes none.
-nonisolated(unsafe) var target: UnpackFuzzTarget?
-
-func unpackTarget() -> UnpackFuzzTarget {
-    if let target { return target }
-    let base = ProcessInfo.processInfo.environment["STACKSHIP_FUZZ_SCRATCH"] ?? FileManager.default.temporaryDirectory.path
-    let scratch = base + "/stackship-fuzz-unpack-\(getpid())"
-    do {
-        let made = try UnpackFuzzTarget(scratch: scratch)
-        if made.chmodsThroughLinks || made.whiteoutClimbs {
-            FileHandle.standardError.write(Data("fuzz-unpack: known escapes still open (chmod through a hardlinked symlink: \(made.chmodsThroughLinks), whiteout '..': \(made.whiteoutClimbs)); inputs that could hit them are skipped\n".utf8))
-        }
-        target = made
-        return made
-    } catch {
-        FuzzHarness.fail(["cannot prepare \(scratch): \(error)"])
-    }
+// Made before libFuzzer starts, so that what it allocates is not counted against the first
+// input by the leak checker. (With -jobs, libFuzzer's parent process makes one too, unused.)
+let base = ProcessInfo.processInfo.environment["STACKSHIP_FUZZ_SCRATCH"] ?? FileManager.default.temporaryDirectory.path
+let scratch = base + "/stackship-fuzz-unpack-\(getpid())"
+let target: UnpackFuzzTarget
+do {
+    target = try UnpackFuzzTarget(scratch: scratch)
+} catch {
+    FuzzHarness.fail(["cannot prepare \(scratch): \(error)"])
+}
+if target.chmodsThroughLinks || target.whiteoutClimbs {
+    FileHandle.standardError.write(Data("fuzz-unpack: known escapes still open (chmod through a hardlinked symlink: \(target.chmodsThroughLinks), whiteout '..': \(target.whiteoutClimbs)); inputs that could hit them are skipped\n".utf8))
 }
 
 var argc = CommandLine.argc
 var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    let outcome = unpackTarget().run(bytes)
+    let outcome = target.run(bytes)
     if outcome.skipped { return -1 } // kept out of the corpus: it would only be skipped again
     if !outcome.violations.isEmpty { FuzzHarness.fail(outcome.violations) }
     return 0
