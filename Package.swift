@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "AWS", targets: ["AWS"]),
         .library(name: "Pipelines", targets: ["Pipelines"]),
         .executable(name: "stackship", targets: ["stackship"]),
+        // For Fuzz/'s libFuzzer harness only (see the FuzzSupport target).
+        .library(name: "FuzzSupport", targets: ["FuzzSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -119,7 +121,10 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting"]),
+        // The fuzz corpus, mutators and invariants, shared by the fuzz tests and the libFuzzer
+        // harness in Fuzz/ (which needs it as a product). Test support, not API.
+        .target(name: "FuzzSupport", dependencies: ["OCI", "Runtime"], path: "Tests/FuzzSupport"),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting", "FuzzSupport"]),
         .testTarget(
             name: "RegistryTests",
             dependencies: ["Registry", "OCI", "StackshipTesting"],
@@ -134,7 +139,7 @@ let package = Package(
             name: "AWSTests", dependencies: ["AWS", "StackshipTesting"],
             exclude: ["Resources", "Templates/Golden"]
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting", "FuzzSupport"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
         .testTarget(

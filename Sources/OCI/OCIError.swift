@@ -16,6 +16,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case unsupportedMediaType(String, context: String)
     case io(path: String, operation: String, errno: Int32)
     case tar(String)
+    /// A tar header or its content that cannot be read as written: `entry` is its path when
+    /// known (nil when the header itself is unreadable), `offset` where its header starts.
+    case malformedTar(entry: String?, offset: Int64, reason: String)
     case compression(String)
     case archive(path: String, reason: String)
     case sourceTree(path: String, reason: String)
@@ -67,6 +70,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "cannot \(operation) \(path): \(String(cString: strerror(code)))" + Self.hint(errno: code)
         case let .tar(reason):
             return "tar: \(reason)"
+        case let .malformedTar(entry, offset, reason):
+            let what = entry.map { "tar entry '\(TarReader.shown($0))' (header at byte \(offset))" } ?? "tar header at byte \(offset)"
+            return "\(what): \(reason); the archive is corrupt or was made to attack its reader: do not use it, get it again from a source you trust"
         case let .compression(reason):
             return "compression: \(reason)"
         case let .archive(path, reason):

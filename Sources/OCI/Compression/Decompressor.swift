@@ -37,6 +37,7 @@ final class PeekableSource: ByteSource {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if buffer.isEmpty { return 0 } // an empty buffer may have no base address to copy to
         if !buffered.isEmpty {
             let n = min(buffer.count, buffered.count)
             buffered.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
@@ -68,7 +69,8 @@ final class GzipDecompressingSource: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if finished || buffer.count == 0 { return 0 }
         strm.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        strm.avail_out = uInt(buffer.count)
+        let capacity = uInt(clamping: buffer.count) // zlib counts in 32 bits
+        strm.avail_out = capacity
         while strm.avail_out > 0 {
             if strm.avail_in == 0 {
                 let n = try inner.read(into: input)
@@ -94,7 +96,7 @@ final class GzipDecompressingSource: ByteSource {
                 throw OCIError.compression("gzip data is corrupt: \(msg)")
             }
         }
-        return buffer.count - Int(strm.avail_out)
+        return Int(capacity - strm.avail_out)
     }
 }
 
