@@ -81,6 +81,9 @@ public final class SafeExtractor {
     public static func naming(_ error: OCIError, layer: String) -> OCIError {
         switch error {
         case let .tar(detail): return .corruptLayer(layer: layer, detail: "tar: \(detail)")
+        case let .malformedTar(entry, offset, reason):
+            let what = entry.map { "tar entry '\(TarReader.shown($0))' (header at byte \(offset))" } ?? "tar header at byte \(offset)"
+            return .corruptLayer(layer: layer, detail: "\(what): \(reason)")
         case let .compression(detail): return .corruptLayer(layer: layer, detail: detail)
         default: return error
         }
