@@ -23,48 +23,50 @@ import Testing
     /// it for 1.5 s: the second request's waits run out, and it is retried until it gets through.
     @Test func aRequestThatWaitsTooLongForAPooledConnectionIsRetried() async throws {
         try await MotoServer.with { moto in
-            let env = try TestEnvironment.moto(moto)
-            defer { env.cleanup() }
             let bucket = "pool-\(UUID().uuidString.lowercased().prefix(8))"
             func client(_ retry: AWSRetryPolicy) -> AWSClient {
                 AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIAMOTOTESTKEY00001", secretAccessKey: "moto-secret")),
                           region: "us-east-1", endpoint: moto.endpoint,
                           options: AWSTransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
             }
-            let patient = client(AWSRetryPolicy(maxAttempts: 12, baseDelay: .milliseconds(100), maxDelay: .milliseconds(400)))
-            let once = client(.none)
-            try await patient.withShutdown { patient in try await once.withShutdown { once in
-            let s3 = S3Client(client: patient)
-            try await s3.createBucket(bucket)
-            // Large enough that its body cannot sit in socket buffers: the connection stays leased
-            // until the holder reads it.
-            try await s3.putObject(bucket: bucket, key: "big", data: Data(repeating: 7, count: 16 << 20))
-            try await s3.putObject(bucket: bucket, key: "small", data: Data("hi".utf8))
+            try await client(AWSRetryPolicy(maxAttempts: 12, baseDelay: .milliseconds(100), maxDelay: .milliseconds(400))).withShutdown { patient in
+                let s3 = S3Client(client: patient)
+                try await s3.createBucket(bucket)
+                // Large enough not to fit in socket buffers: the connection stays leased until
+                // the holder reads the body.
+                try await s3.putObject(bucket: bucket, key: "big", data: Data(repeating: 7, count: 16 << 20))
+                try await s3.putObject(bucket: bucket, key: "small", data: Data("hi".utf8))
 
-            for (name, c) in [("patient", patient), ("once", once)] {
-                let held = Flag()
-                let holder = Task {
-                    try await c.stream(S3Client(client: c).request("GetObject", .GET, bucket: bucket, key: "big")) { response in
-                        held.set()
-                        try await Task.sleep(for: .milliseconds(1500))
-                        return try await response.body.collect(upTo: 32 << 20).readableBytes
-                    }
-                }
-                while !held.isSet { try await Task.sleep(for: .milliseconds(10)) }
-                let started = ContinuousClock.now
-                if name == "patient" {
-                    let small = try await S3Client(client: c).getObject(bucket: bucket, key: "small")
+                try await Self.whileTheConnectionIsHeld(by: patient, bucket: bucket) {
+                    let started = ContinuousClock.now
+                    let small = try await s3.getObject(bucket: bucket, key: "small")
                     #expect(small == Data("hi".utf8))
                     #expect(ContinuousClock.now - started > .milliseconds(600), "it outlived more than one 300 ms wait: it was retried")
-                } else {
-                    // The same wait without retries fails: the set-up really does run out the pool wait.
-                    let error = await #expect(throws: AWSError.self) { try await S3Client(client: c).getObject(bucket: bucket, key: "small") }
-                    #expect(error?.description.contains("getConnectionFromPoolTimeout") == true, "\(String(describing: error))")
                 }
-                #expect(try await holder.value == 16 << 20)
+                // The same without retries fails: the set-up really does run out the pool wait.
+                try await client(.none).withShutdown { once in
+                    try await Self.whileTheConnectionIsHeld(by: once, bucket: bucket) {
+                        let error = await #expect(throws: AWSError.self) { try await S3Client(client: once).getObject(bucket: bucket, key: "small") }
+                        #expect(error?.description.contains("no pooled connection became free in time") == true, "\(String(describing: error))")
+                    }
+                }
             }
-            } }
         }
+    }
+
+    /// Runs `body` while a GetObject of `big` on `client` holds its connection for 1.5 s.
+    static func whileTheConnectionIsHeld(by client: AWSClient, bucket: String, _ body: () async throws -> Void) async throws {
+        let held = Flag()
+        let holder = Task {
+            try await client.stream(S3Client(client: client).request("GetObject", .GET, bucket: bucket, key: "big")) { response in
+                held.set()
+                try await Task.sleep(for: .milliseconds(1500))
+                return try await response.body.collect(upTo: 32 << 20).readableBytes
+            }
+        }
+        while !held.isSet { try await Task.sleep(for: .milliseconds(10)) }
+        try await body()
+        #expect(try await holder.value == 16 << 20)
     }
 }
 

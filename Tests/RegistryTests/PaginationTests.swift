@@ -20,7 +20,6 @@ import Testing
     @Test func aNextLinkBackToTheSamePageIsAnErrorNotALoop() async throws {
         // The registry: every page links to itself.
         try await ScriptedServer.with([Self.ping, Self.page(["a"], next: "/v2/r/tags/list?n=1")]) { server in
-            let started = Date()
             await #expect {
                 try await using(Self.client(server)) { try await $0.tags("r", pageSize: 1) }
             } throws: { error in
@@ -28,7 +27,6 @@ import Testing
                 return "\(error)".contains("links back to a page it already gave")
             }
             #expect(server.requests().count == 2, "the ping and one page")
-            #expect(Date().timeIntervalSince(started) < 10)
         }
     }
 

@@ -110,7 +110,9 @@ public final class HTTPTransport: Sendable {
     /// path (BoringSSL's errors name the C file they were raised in on the build machine).
     static func describe(_ error: Error) -> String {
         let text: String
-        if let e = error as? HTTPClientError { text = "\(e)" }
+        if let e = error as? HTTPClientError, e == .getConnectionFromPoolTimeout {
+            text = "no pooled connection became free in time (every connection stayed busy: the server, or this process, is overloaded)"
+        } else if let e = error as? HTTPClientError { text = "\(e)" }
         // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
         else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
         else { text = "\(error)" }
