@@ -26,6 +26,9 @@ public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Senda
     case paginationLeftOrigin(registry: String, repository: String, link: String)
     /// A tag list went on for more pages than the limit.
     case tooManyPages(registry: String, repository: String, limit: Int)
+    /// The TLS handshake with `host` failed (`detail` says how); `insecure` says whether
+    /// --insecure was given already.
+    case tlsFailed(host: String, detail: String, insecure: Bool)
 
     public var description: String {
         switch self {
@@ -60,6 +63,8 @@ public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Senda
             return "the tag list of \(registry)/\(repository) links back to a page it already gave (\(DiagnosticText.printable(link))); the registry's pagination is broken, so listing stopped (report it to the registry's operator)"
         case let .paginationLeftOrigin(registry, repository, link):
             return "the tag list of \(registry)/\(repository) links its next page to another origin (\(DiagnosticText.printable(link))); pages are read from the registry itself only, so listing stopped"
+        case let .tlsFailed(host, detail, insecure):
+            return "TLS with \(host) failed (\(detail)); trust its CA with --ca-cert\(insecure ? "" : ", or pass --insecure")"
         case let .tooManyPages(registry, repository, limit):
             return "the tag list of \(registry)/\(repository) goes on past \(limit) pages; listing stopped (a registry that never ends its list is broken: report it to its operator)"
         }

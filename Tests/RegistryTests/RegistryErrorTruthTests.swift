@@ -69,10 +69,47 @@ import Testing
         }
     }
 
+    @Test func aPlainServerAnswering400IsReportedAsThe400NotAsTLS() async throws {
+        // A TLS server says 400 to plain HTTP, so HTTPS is tried next; when that gets plain
+        // HTTP back, the 400 was the server's real answer.
+        try await ScriptedServer.with([.init(status: 400, body: "no such API here")]) { server in
+            let client = RegistryClient(registry: "127.0.0.1:\(server.port)", credential: nil, options: TransportOptions(retry: .fastTests))
+            await #expect {
+                try await using(client) { try await $0.ping() }
+            } throws: { error in
+                guard case let RegistryError.registryAnswered(_, _, status, _, _, detail) = error else { return false }
+                return status == 400 && detail == "no such API here" && !"\(error)".contains("TLS")
+            }
+        }
+    }
+
+    @Test func aRedirectToAnUntrustedTLSOriginIsATLSErrorWithoutSourcePaths() async throws {
+        try await withRegistry(.plain) { registry in
+            try await withRegistry(.tls) { cdn in
+                let front = try await FaultProxy.start(upstream: registry.url, rules: [
+                    FaultRule(method: "GET", path: "^/v2/r/blobs/", action: .redirect(to: cdn.url), times: FaultRule.always),
+                ])
+                defer { front.stop() }
+                let client = RegistryClient(registry: front.host, credential: nil, options: TransportOptions(retry: .fastTests))
+                let digest = Digest.compute(Data("x".utf8))
+                await #expect {
+                    try await using(client) { _ = try await $0.blobStream("r", digest: digest) }
+                } throws: { error in
+                    guard case let RegistryError.tlsFailed(host, detail, _) = error else { return false }
+                    let text = "\(error)"
+                    return host == cdn.host && detail.contains("CERTIFICATE_VERIFY_FAILED") && text.contains("--ca-cert")
+                        && !text.contains(".cc") && !text.contains("/.build/") && !text.contains("checkouts")
+                }
+            }
+        }
+    }
+
     @Test func sourcePathsAreScrubbedFromDependencyErrors() {
         let boring = "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435703 error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER at /work/x/.build/checkouts/swift-nio-ssl/Sources/CNIOBoringSSL/ssl/tls_record.cc:231]))"
         let scrubbed = DiagnosticText.withoutSourcePaths(boring)
         #expect(scrubbed == "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435703 error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER]))")
+        #expect(DiagnosticText.tlsReasons(in: boring) == ["WRONG_VERSION_NUMBER"])
+        #expect(DiagnosticText.tlsReasons(in: "connection refused").isEmpty)
         #expect(DiagnosticText.withoutSourcePaths("failed in /home/u/src/Foo.swift:12 badly\nagain") == "failed in badly again")
         #expect(DiagnosticText.withoutSourcePaths("connection refused (errno: 111)") == "connection refused (errno: 111)")
         #expect(DiagnosticText.withoutSourcePaths("/v2/r/blobs/uploads/ answered 400") == "/v2/r/blobs/uploads/ answered 400")

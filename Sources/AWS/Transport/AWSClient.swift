@@ -160,6 +160,8 @@ public final class AWSClient: ShutdownClient {
         // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
         else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
         else { text = "\(error)" }
+        let reasons = DiagnosticText.tlsReasons(in: text)
+        if !reasons.isEmpty { return "handshake failed: " + reasons.joined(separator: ", ") }
         return DiagnosticText.withoutSourcePaths(text)
     }
 }

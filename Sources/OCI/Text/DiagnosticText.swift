@@ -25,6 +25,19 @@ public enum DiagnosticText {
         return words.joined(separator: " ")
     }
 
+    /// The reason codes in a BoringSSL error description (`…:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED
+    /// at …`), which say more to a user than the rest of it; empty when there are none.
+    public static func tlsReasons(in text: String) -> [String] {
+        var reasons: [String] = []
+        var rest = Substring(text)
+        while let range = rest.range(of: "OPENSSL_internal:") {
+            let code = rest[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+            if !code.isEmpty && !reasons.contains(String(code)) { reasons.append(String(code)) }
+            rest = rest[range.upperBound...]
+        }
+        return reasons
+    }
+
     /// What a server sent, for an error message: control characters (newlines, escapes) become
     /// spaces, invisible format characters (bidi overrides) go, runs of spaces become one, and
     /// at most `limit` characters are kept ("…" marks a cut).

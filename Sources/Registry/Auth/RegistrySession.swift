@@ -60,8 +60,13 @@ actor RegistrySession {
             }
         }
         if let e = errors["https"], HTTPTransport.isTLSFailure(e) {
+            let detail: String
+            if case let .tlsFailed(_, text, _)? = e as? RegistryError { detail = text } else { detail = HTTPTransport.describe(e) }
+            // Plain HTTP answered 400 and the TLS hello got plain HTTP back: not a TLS server
+            // after all, so its 400 is the truth.
+            if detail.contains("WRONG_VERSION_NUMBER"), let answer = errors["http"], Self.isAnswer(answer) { throw answer }
             let advice = transport.options.insecure ? "trust its CA with --ca-cert" : "trust its CA with --ca-cert, or pass --insecure"
-            throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); \(advice)")
+            throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(detail)); \(advice)")
         }
         if !candidates.contains("http") { throw RegistryError.plainHTTPRefused(registry: registry) }
         // The error of a scheme that did not answer HTTP (plain HTTP's 400 only said "not me").

@@ -70,6 +70,12 @@ public final class HTTPTransport: Sendable {
                 return (response, attempt)
             } catch {
                 if error is CancellationError { throw error }
+                if Self.isTLSFailure(error) {
+                    // As a RegistryError, so no raw NIOSSL description (which names BoringSSL's
+                    // source files on the build machine) reaches a message.
+                    throw RegistryError.tlsFailed(host: URLOrigin(request.url).map { "\($0.host):\($0.port)" } ?? operation,
+                                                  detail: Self.describe(error), insecure: options.insecure)
+                }
                 guard Self.isTransient(error), attempt < policy.maxAttempts else {
                     if attempt > 1 {
                         throw RegistryError.retriesExhausted(operation: operation, attempts: attempt, last: Self.describe(error))
@@ -95,6 +101,8 @@ public final class HTTPTransport: Sendable {
     /// Whether `error` is a TLS failure (handshake, verification), as opposed to a connection
     /// that failed or an answer.
     static func isTLSFailure(_ error: Error) -> Bool {
+        if case .tlsFailed? = error as? RegistryError { return true }
+        if error is RegistryError { return false }
         if error is NIOSSLError { return true }
         let name = String(reflecting: type(of: error))
         return name.contains("SSL") || name.contains("TLS")
@@ -116,6 +124,8 @@ public final class HTTPTransport: Sendable {
         // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
         else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
         else { text = "\(error)" }
+        let reasons = DiagnosticText.tlsReasons(in: text)
+        if !reasons.isEmpty { return "handshake failed: " + reasons.joined(separator: ", ") }
         return DiagnosticText.withoutSourcePaths(text)
     }
 }
