@@ -50,9 +50,8 @@ actor RegistrySession {
                 challenge = try await probe(candidate)
                 scheme = candidate
                 return "\(candidate)://\(apiHost)"
-            } catch let RegistryError.registryAnswered(registry, request, status, reason, attempts, detail) {
-                let answer = RegistryError.registryAnswered(registry: registry, request: request, status: status, reason: reason, attempts: attempts, detail: detail)
-                guard candidate == "http", status == 400, index + 1 < candidates.count else { throw answer }
+            } catch let answer as RegistryError where Self.isAnswer(answer) {
+                guard candidate == "http", Self.answeredStatus(answer) == 400, index + 1 < candidates.count else { throw answer }
                 errors[candidate] = answer
             } catch {
                 if error is CancellationError { throw error }
@@ -74,9 +73,12 @@ actor RegistrySession {
         throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
     }
 
-    private static func isAnswer(_ error: Error) -> Bool {
-        if case .registryAnswered? = error as? RegistryError { return true }
-        return false
+    private static func isAnswer(_ error: Error) -> Bool { answeredStatus(error) != nil }
+
+    /// The status of a `registryAnswered` error; nil for any other error.
+    private static func answeredStatus(_ error: Error) -> Int? {
+        if case let .registryAnswered(_, _, status, _, _, _)? = error as? RegistryError { return status }
+        return nil
     }
 
     /// `GET /v2/`: 200 (no auth) or 401 with a challenge is a registry; any other answer

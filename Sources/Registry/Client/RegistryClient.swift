@@ -129,6 +129,7 @@ public final class RegistryClient: ShutdownClient {
         var read: Set<String> = [url]
         var all: [String] = []
         var pages = 0
+        var bytes = 0
         while true {
             pages += 1
             let shown = url.hasPrefix(base) ? String(url.dropFirst(base.count)) : url
@@ -143,6 +144,9 @@ public final class RegistryClient: ShutdownClient {
             } catch is NIOTooManyBytesError {
                 throw RegistryError.badResponse(url: shown, detail: "a tag list page larger than 16 MiB")
             }
+            // Each page is bounded; so is the whole list, so endless pages cannot fill memory either.
+            bytes += buffer.readableBytes
+            guard bytes <= 64 << 20 else { throw RegistryError.badResponse(url: shown, detail: "tag list pages larger than 64 MiB in all") }
             guard let page = try? JSONDecoder().decode(Page.self, from: Data(buffer.readableBytesView)) else {
                 throw RegistryError.badResponse(url: shown, detail: "the tag list is not JSON")
             }
