@@ -127,7 +127,8 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting", "FuzzSupport"]),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "OCI", "StackshipTesting"],
+            dependencies: ["Registry", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
@@ -136,7 +137,8 @@ let package = Package(
         // SigV4 vectors in Resources and template golden files (found via #filePath); integration
         // tests against moto_server; template tests run cfn-lint on what they write.
         .testTarget(
-            name: "AWSTests", dependencies: ["AWS", "StackshipTesting"],
+            name: "AWSTests", dependencies: ["AWS", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                             .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Resources", "Templates/Golden"]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting", "FuzzSupport"]),

@@ -17,6 +17,18 @@ public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Senda
     case noMatchingPlatform(reference: String, wanted: String, available: [String])
     case tokenRequestFailed(realm: String, status: Int, detail: String)
     case retriesExhausted(operation: String, attempts: Int, last: String)
+    /// The registry answered `GET /v2/` (or another request) with a status that is not the API's,
+    /// after `attempts` tries; `detail` is what its body said.
+    case registryAnswered(registry: String, request: String, status: Int, reason: String, attempts: Int, detail: String)
+    /// A tag list's `Link: rel="next"` named a page already read (a loop).
+    case paginationLoop(registry: String, repository: String, link: String)
+    /// A tag list's `Link: rel="next"` named another origin than the registry's.
+    case paginationLeftOrigin(registry: String, repository: String, link: String)
+    /// A tag list went on for more pages than the limit.
+    case tooManyPages(registry: String, repository: String, limit: Int)
+    /// The TLS handshake with `host` failed (`detail` says how); `insecure` says whether
+    /// --insecure was given already.
+    case tlsFailed(host: String, detail: String, insecure: Bool)
 
     public var description: String {
         switch self {
@@ -44,6 +56,17 @@ public enum RegistryError: Error, CustomStringConvertible, LocalizedError, Senda
             return "the token server \(realm) answered \(status)\(detail.isEmpty ? "" : ": \(detail)"); check the credentials (stackship login)"
         case let .retriesExhausted(operation, attempts, last):
             return "\(operation) failed after \(attempts) attempts; the last error was: \(last)"
+        case let .registryAnswered(registry, request, status, reason, attempts, detail):
+            let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+            return "registry \(registry) answered \(status)\(reason.isEmpty ? "" : " \(reason)") to \(request)\(tries)\(detail.isEmpty ? "" : ": \(detail)"); check that the registry is running and healthy, and that \(registry) is an OCI registry"
+        case let .paginationLoop(registry, repository, link):
+            return "the tag list of \(registry)/\(repository) links back to a page it already gave (\(DiagnosticText.printable(link))); the registry's pagination is broken, so listing stopped (report it to the registry's operator)"
+        case let .paginationLeftOrigin(registry, repository, link):
+            return "the tag list of \(registry)/\(repository) links its next page to another origin (\(DiagnosticText.printable(link))); pages are read from the registry itself only, so listing stopped"
+        case let .tlsFailed(host, detail, insecure):
+            return "TLS with \(host) failed (\(detail)); trust its CA with --ca-cert\(insecure ? "" : ", or pass --insecure")"
+        case let .tooManyPages(registry, repository, limit):
+            return "the tag list of \(registry)/\(repository) goes on past \(limit) pages; listing stopped (a registry that never ends its list is broken: report it to its operator)"
         }
     }
 

@@ -119,7 +119,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_one
+    do_GET = do_POST = do_PUT = do_PATCH = do_HEAD = do_DELETE = handle_one
 
     def log_message(self, *args):
         pass

@@ -151,10 +151,18 @@ public final class AWSClient: ShutdownClient {
         return http
     }
 
+    /// A transport error for a message: one line, never a source path of a dependency.
     static func describe(_ error: Error) -> String {
-        if let e = error as? HTTPClientError { return "\(e)" }
-        if let e = error as? IOError { return e.description }
-        return "\(error)"
+        let text: String
+        if let e = error as? HTTPClientError, e == .getConnectionFromPoolTimeout {
+            text = "no pooled connection became free in time (every connection stayed busy: the server, or this process, is overloaded)"
+        } else if let e = error as? HTTPClientError { text = "\(e)" }
+        // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
+        else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
+        else { text = "\(error)" }
+        let reasons = DiagnosticText.tlsReasons(in: text)
+        if !reasons.isEmpty { return "handshake failed: " + reasons.joined(separator: ", ") }
+        return DiagnosticText.withoutSourcePaths(text)
     }
 }
 

@@ -34,6 +34,7 @@ public final class AWSHTTPTransport: Sendable {
             configuration.httpVersion = .http1Only
             // Our retry loop backs off between attempts; AHC's own would hold each attempt until the connect timeout.
             configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = options.connectionsPerHost
             return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
         direct = make(proxy: nil)
@@ -67,14 +68,21 @@ public final class AWSHTTPTransport: Sendable {
     }
 
     /// Connection-level failures that a later attempt may not meet; TLS failures are not.
+    /// A request that waited too long for a pooled connection (`getConnectionFromPoolTimeout`:
+    /// every connection to a slow S3 was busy) or for a connection to open is one: a slow
+    /// service is a reason to back off and try again, not to fail a cache push.
     static func isTransient(_ error: Error) -> Bool {
         if error is AWSError || error is CancellationError { return false }
-        if let e = error as? HTTPClientError {
-            return [HTTPClientError.remoteConnectionClosed, .connectTimeout, .readTimeout, .writeTimeout,
-                    .deadlineExceeded, .requestStreamCancelled].contains(e)
-        }
+        if let e = error as? HTTPClientError { return transientClientErrors.contains(e) }
+        if let e = error as? ChannelError, case .connectTimeout = e { return true }
         if error is NIOSSLError { return false }
         let name = String(reflecting: type(of: error))
         return !name.contains("SSL") && !name.contains("TLS")
     }
+
+    /// AsyncHTTPClient's errors that mean "the connection, not the request, failed": retried.
+    static let transientClientErrors: [HTTPClientError] = [
+        .remoteConnectionClosed, .connectTimeout, .readTimeout, .writeTimeout, .deadlineExceeded, .requestStreamCancelled,
+        .getConnectionFromPoolTimeout, .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout,
+    ]
 }

@@ -11,12 +11,16 @@ public struct AWSTransportOptions: Sendable {
     public var retry: AWSRetryPolicy
     /// Time allowed for one request's response head.
     public var requestTimeout: Duration
-    /// Time allowed to connect (TLS included).
+    /// Time allowed to connect (TLS included). AsyncHTTPClient also gives a request this long
+    /// to get a pooled connection; one that waits longer is retried (`isTransient`).
     public var connectTimeout: Duration
+    /// Connections kept open to one host at most; further requests wait for a free one.
+    public var connectionsPerHost: Int
 
     /// Options; the environment defaults to the process's.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, caCertificates: [String] = [],
-                retry: AWSRetryPolicy = .standard, requestTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(20)) {
+                retry: AWSRetryPolicy = .standard, requestTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(20),
+                connectionsPerHost: Int = 8) {
         self.environment = environment
         var cas = caCertificates
         if let bundle = environment["AWS_CA_BUNDLE"], !bundle.isEmpty { cas.append(bundle) }
@@ -24,6 +28,7 @@ public struct AWSTransportOptions: Sendable {
         self.retry = retry
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
+        self.connectionsPerHost = max(1, connectionsPerHost)
     }
 
     /// The proxy for `host` from HTTPS_PROXY (HTTP_PROXY for plain http) unless NO_PROXY

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OCI
 
 /// The state of talking to one registry: the scheme found by pinging it, its auth challenge,
 /// and bearer tokens cached per set of scopes until they expire. Concurrent requests that need
@@ -36,45 +37,86 @@ actor RegistrySession {
     /// first: a TLS server answers that at once with a 400, and a plain one with 200 or 401,
     /// whereas a plain server never answers a TLS handshake (HTTPS first would wait for a
     /// timeout). A remote registry with --insecure is asked over HTTPS first.
+    ///
+    /// A server that answers HTTP at all is the registry: its answer (a 503 that outlasted the
+    /// retries, say) is the error, and no other scheme is tried. Only plain HTTP's 400 (what a
+    /// TLS server says to plain HTTP) moves on to HTTPS.
     func baseURL() async throws -> String {
         if let scheme { return "\(scheme)://\(apiHost)" }
         let candidates = isLoopback ? ["http", "https"] : (transport.options.insecure ? ["https", "http"] : ["https"])
         var errors: [String: Error] = [:]
-        for candidate in candidates {
+        for (index, candidate) in candidates.enumerated() {
             do {
-                challenge = try await Self.probe(candidate, apiHost: apiHost, registry: registry, transport: transport)
+                challenge = try await probe(candidate)
                 scheme = candidate
                 return "\(candidate)://\(apiHost)"
+            } catch let answer as RegistryError where Self.isAnswer(answer) {
+                guard candidate == "http", Self.answeredStatus(answer) == 400, index + 1 < candidates.count else { throw answer }
+                errors[candidate] = answer
             } catch {
+                if error is CancellationError { throw error }
                 errors[candidate] = error
             }
         }
-        let error = errors["https"] ?? errors["http"]
-        if let e = error, String(reflecting: type(of: e)).contains("SSL") {
-            throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(HTTPTransport.describe(e))); trust its CA with --ca-cert, or pass --insecure")
+        if let e = errors["https"], HTTPTransport.isTLSFailure(e) {
+            let detail: String
+            if case let .tlsFailed(_, text, _)? = e as? RegistryError { detail = text } else { detail = HTTPTransport.describe(e) }
+            // Plain HTTP answered 400 and the TLS hello got plain HTTP back: not a TLS server
+            // after all, so its 400 is the truth.
+            if detail.contains("WRONG_VERSION_NUMBER"), let answer = errors["http"], Self.isAnswer(answer) { throw answer }
+            let advice = transport.options.insecure ? "trust its CA with --ca-cert" : "trust its CA with --ca-cert, or pass --insecure"
+            throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(detail)); \(advice)")
         }
-        if let e = error as? RegistryError, case .unexpectedStatus = e, errors["https"] == nil { throw e }
         if !candidates.contains("http") { throw RegistryError.plainHTTPRefused(registry: registry) }
+        // The error of a scheme that did not answer HTTP (plain HTTP's 400 only said "not me").
+        let error = candidates.lazy.compactMap { errors[$0] }.first { !Self.isAnswer($0) } ?? errors["http"]
         throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
     }
 
-    /// `GET /v2/`: 200 (no auth) or 401 with a challenge is a registry; anything else is not.
-    private static func probe(_ scheme: String, apiHost: String, registry: String, transport: HTTPTransport) async throws -> AuthChallenge? {
+    private static func isAnswer(_ error: Error) -> Bool { answeredStatus(error) != nil }
+
+    /// The status of a `registryAnswered` error; nil for any other error.
+    private static func answeredStatus(_ error: Error) -> Int? {
+        if case let .registryAnswered(_, _, status, _, _, _)? = error as? RegistryError { return status }
+        return nil
+    }
+
+    /// `GET /v2/`: 200 (no auth) or 401 with a challenge is a registry; any other answer
+    /// throws `registryAnswered` with its status, body and the attempts it took.
+    private func probe(_ scheme: String) async throws -> AuthChallenge? {
         let url = "\(scheme)://\(apiHost)/v2/"
-        let response = try await transport.send("ping \(registry)") { HTTPClientRequest(url: url) }
-        await response.drain()
+        let (response, attempts) = try await transport.exchange("ping \(registry)") { HTTPClientRequest(url: url) }
         switch response.status {
-        case .ok: return nil
-        case .unauthorized: return response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.init(header:))
+        case .ok:
+            await response.drain()
+            return nil
+        case .unauthorized:
+            await response.drain()
+            return response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.init(header:))
         default:
-            throw RegistryError.unexpectedStatus(operation: "ping", url: url, status: Int(response.status.code), detail: "not an OCI registry API")
+            let detail = await response.registryErrorDetail()
+            throw RegistryError.registryAnswered(registry: registry, request: "GET \(scheme)://\(apiHost)/v2/", status: Int(response.status.code),
+                                                 reason: DiagnosticText.printable(response.status.reasonPhrase, limit: 60),
+                                                 attempts: attempts, detail: detail)
         }
     }
 
-    /// The Authorization header value for a request needing `scopes`, or nil when the registry
-    /// asked for none (or we have nothing to offer).
-    func authorization(for scopes: [AuthScope]) async throws -> String? {
-        guard let challenge else { return nil }
+    /// The registry's own origin, once the ping has chosen a scheme.
+    var origin: URLOrigin? { scheme.flatMap { URLOrigin("\($0)://\(apiHost)") } }
+
+    /// Whether a request to `url` may carry this session's Authorization: only when it goes to
+    /// the registry's own origin (same scheme, host and port). Upload locations, redirects and
+    /// pagination links anywhere else get no credentials, Basic or Bearer. This is the one
+    /// place that decides it; a token realm is the other side of the protocol (`fetchToken`).
+    func mayAuthorize(_ url: String) -> Bool {
+        guard let origin, let target = URLOrigin(url) else { return false }
+        return origin == target
+    }
+
+    /// The Authorization header value for a request to `url` needing `scopes`, or nil when the
+    /// URL is on another origin, the registry asked for none, or there is nothing to offer.
+    func authorization(for scopes: [AuthScope], sendingTo url: String) async throws -> String? {
+        guard mayAuthorize(url), let challenge else { return nil }
         switch challenge.scheme {
         case .basic:
             guard let credential else { return nil }
@@ -114,8 +156,10 @@ actor RegistrySession {
             throw RegistryError.badResponse(url: "\(apiHost)/v2/", detail: "a Bearer challenge without a usable realm")
         }
         tokenRequests += 1
-        let sendsCredentials = credential != nil
-        if sendsCredentials { try checkCredentialsMayBeSent(to: realm) }
+        // Credentials (Basic, or a refresh token) go to the realm the registry named: that is the
+        // protocol. Only over HTTPS or to loopback, though; and the transport follows no
+        // redirects, so a realm that answers one never gets them forwarded anywhere.
+        if credential != nil || refreshToken != nil { try checkCredentialsMayBeSent(to: realm, what: "the token server of \(registry)") }
         let response: HTTPClientResponse
         if let refresh = refreshToken {
             // OAuth2 refresh-token grant (docker's identity tokens).
@@ -147,6 +191,10 @@ actor RegistrySession {
         }
         let status = Int(response.status.code)
         guard status == 200 else {
+            if (300..<400).contains(status) {
+                let location = DiagnosticText.printable(response.headers.first(name: "Location") ?? "nowhere")
+                throw RegistryError.tokenRequestFailed(realm: realm, status: status, detail: "a redirect to \(location), which is not followed (credentials go only to the realm the registry names)")
+            }
             let detail = await response.registryErrorDetail()
             if status == 401 || status == 403 { throw RegistryError.unauthorized(registry: registry, repository: nil, detail: "token server: \(detail)") }
             throw RegistryError.tokenRequestFailed(realm: realm, status: status, detail: detail)
@@ -169,11 +217,13 @@ actor RegistrySession {
         return value
     }
 
-    /// Credentials go only over HTTPS, or plain HTTP on loopback.
-    func checkCredentialsMayBeSent(to url: String) throws {
-        guard let components = URLComponents(string: url), let host = components.host else { return }
-        if components.scheme?.lowercased() == "http" && !TransportOptions.isLoopback(host) {
-            throw RegistryError.insecureCredentials(registry: registry)
+    /// Credentials go only over HTTPS, or plain HTTP on loopback; `what` names the receiver.
+    func checkCredentialsMayBeSent(to url: String, what: String? = nil) throws {
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw RegistryError.badResponse(url: DiagnosticText.printable(url), detail: "not a URL credentials can be sent to")
+        }
+        if components.scheme?.lowercased() != "https" && !TransportOptions.isLoopback(host) {
+            throw RegistryError.insecureCredentials(registry: what.map { "\($0) (\(host))" } ?? registry)
         }
     }
 

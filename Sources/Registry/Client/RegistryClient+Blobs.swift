@@ -180,10 +180,11 @@ extension RegistryClient {
         await response.drain()
     }
 
-    /// `send` without transport retries (for requests whose body cannot be replayed safely).
+    /// `send` without transport retries (for requests whose body cannot be replayed safely). An
+    /// upload location on another origin (a storage back end) gets no Authorization.
     func sendOnce(_ operation: String, method: HTTPMethod, _ url: String, scopes: [AuthScope], headers: [(String, String)],
                   body: @escaping @Sendable () throws -> HTTPClientRequest.Body) async throws -> HTTPClientResponse {
-        let authorization = try await session.authorization(for: scopes)
+        let authorization = try await session.authorization(for: scopes, sendingTo: url)
         return try await transport.send(operation, retry: RetryPolicy.none) {
             var request = HTTPClientRequest(url: url)
             request.method = method

@@ -50,17 +50,18 @@ public final class RegistryClient: ShutdownClient {
 
     /// Sends an authenticated request to `pathOrURL` (a path under the registry, or an absolute
     /// URL such as an upload location), retrying once with fresh credentials after a 401.
-    /// Redirects are followed by hand; credentials are dropped when one leaves the origin.
+    /// Redirects are followed by hand. Each request carries the session's Authorization only
+    /// when its URL is on the registry's origin (`RegistrySession.mayAuthorize`), so an
+    /// absolute URL or a redirect elsewhere gets none.
     func send(_ operation: String, method: HTTPMethod = .GET, _ pathOrURL: String, scopes: [AuthScope],
               headers: [(String, String)] = [], followRedirects: Bool = false,
               body: (@Sendable () throws -> HTTPClientRequest.Body)? = nil) async throws -> HTTPClientResponse {
         let base = try await session.baseURL()
-        var url = pathOrURL.hasPrefix("http://") || pathOrURL.hasPrefix("https://") ? pathOrURL : base + pathOrURL
+        var url = Self.isAbsolute(pathOrURL) ? pathOrURL : base + pathOrURL
         var authAttempts = 0
         var redirects = 0
-        var sameOrigin = true
         while true {
-            let authorization = sameOrigin ? try await session.authorization(for: scopes) : nil
+            let authorization = try await session.authorization(for: scopes, sendingTo: url)
             let target = url
             let response = try await transport.send(operation) {
                 var request = HTTPClientRequest(url: target)
@@ -71,7 +72,8 @@ public final class RegistryClient: ShutdownClient {
                 return request
             }
             let status = Int(response.status.code)
-            if (status == 401 || status == 403) && sameOrigin && authAttempts < 2 {
+            // Another origin's challenge is none of the session's business.
+            if (status == 401 || status == 403), await session.mayAuthorize(url), authAttempts < 2 {
                 let retry = await session.handleRejection(response.headers.first(name: "WWW-Authenticate"), scopes: scopes)
                 if retry {
                     authAttempts += 1
@@ -81,14 +83,18 @@ public final class RegistryClient: ShutdownClient {
             }
             if followRedirects, [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location"), redirects < 5 {
                 await response.drain()
-                let next = Self.resolve(location, against: url)
-                if Self.origin(next) != Self.origin(base) { sameOrigin = false }
-                url = next
+                url = Self.resolve(location, against: url)
                 redirects += 1
                 continue
             }
             return response
         }
+    }
+
+    /// True for an `http://` or `https://` URL (any case), false for a path.
+    static func isAbsolute(_ pathOrURL: String) -> Bool {
+        let lower = pathOrURL.prefix(8).lowercased()
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
     }
 
     /// Throws the error a non-success answer means.
@@ -103,37 +109,59 @@ public final class RegistryClient: ShutdownClient {
     }
 
     static func resolve(_ location: String, against url: String) -> String {
-        if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
+        if isAbsolute(location) { return location }
         guard let base = URL(string: url), let resolved = URL(string: location, relativeTo: base) else { return location }
         return resolved.absoluteString
     }
 
-    static func origin(_ url: String) -> String {
-        guard let c = URLComponents(string: url) else { return url }
-        return "\(c.scheme ?? "")://\(c.host ?? ""):\(c.port ?? (c.scheme == "https" ? 443 : 80))"
-    }
-
     // MARK: Tags
 
-    /// Lists a repository's tags, following `Link` pagination.
-    public func tags(_ repository: String, pageSize: Int = 1000) async throws -> [String] {
-        var path = "/v2/\(repository)/tags/list?n=\(pageSize)"
+    /// Pages of a tag list read at most (a registry that keeps linking on is broken).
+    public static let tagPageLimit = 1000
+
+    /// Lists a repository's tags, following `Link: rel="next"` pagination on the registry's own
+    /// origin. Throws `paginationLoop` when a next link names a page already read,
+    /// `paginationLeftOrigin` when it names another origin, and `tooManyPages` past `pageLimit`.
+    public func tags(_ repository: String, pageSize: Int = 1000, pageLimit: Int = RegistryClient.tagPageLimit) async throws -> [String] {
+        let base = try await session.baseURL()
+        let first = "/v2/\(repository)/tags/list?n=\(pageSize)"
+        var url = base + first
+        var read: Set<String> = [url]
         var all: [String] = []
-        for _ in 0..<10_000 {
-            let response = try await send("list tags", path, scopes: [.pull(repository)])
+        var pages = 0
+        var bytes = 0
+        while true {
+            pages += 1
+            let shown = url.hasPrefix(base) ? String(url.dropFirst(base.count)) : url
+            let response = try await send("list tags", url, scopes: [.pull(repository)])
             guard response.status == .ok else {
-                throw await failure("list tags", response, url: path, repository: repository, what: "repository \(repository)")
+                throw await failure("list tags", response, url: shown, repository: repository, what: "repository \(repository)")
             }
             struct Page: Decodable { var tags: [String]? }
-            let buffer = try await response.body.collect(upTo: 16 << 20)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await response.body.collect(upTo: 16 << 20)
+            } catch is NIOTooManyBytesError {
+                throw RegistryError.badResponse(url: shown, detail: "a tag list page larger than 16 MiB")
+            }
+            // Each page is bounded; so is the whole list, so endless pages cannot fill memory either.
+            bytes += buffer.readableBytes
+            guard bytes <= 64 << 20 else { throw RegistryError.badResponse(url: shown, detail: "tag list pages larger than 64 MiB in all") }
             guard let page = try? JSONDecoder().decode(Page.self, from: Data(buffer.readableBytesView)) else {
-                throw RegistryError.badResponse(url: path, detail: "the tag list is not JSON")
+                throw RegistryError.badResponse(url: shown, detail: "the tag list is not JSON")
             }
             all += page.tags ?? []
-            guard let link = response.headers.first(name: "Link"), let next = Self.nextLink(link) else { break }
-            path = next
+            guard let link = response.headers.first(name: "Link"), let next = Self.nextLink(link) else { return all }
+            let resolved = Self.resolve(next, against: url)
+            guard let origin = URLOrigin(resolved), origin == URLOrigin(base) else {
+                throw RegistryError.paginationLeftOrigin(registry: registry, repository: repository, link: next)
+            }
+            guard read.insert(resolved).inserted else {
+                throw RegistryError.paginationLoop(registry: registry, repository: repository, link: next)
+            }
+            guard pages < pageLimit else { throw RegistryError.tooManyPages(registry: registry, repository: repository, limit: pageLimit) }
+            url = resolved
         }
-        return all
     }
 
     /// The target of `Link: <…>; rel="next"`.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OCI
 
 /// One registry's HTTP connection pool: TLS with the system trust store plus `--ca-cert`, the
 /// proxy from the environment, no automatic redirects (they are followed by hand, so
@@ -44,6 +45,13 @@ public final class HTTPTransport: Sendable {
     /// honoured. A response with another status is returned as is.
     func send(_ operation: String, retry: RetryPolicy? = nil,
               _ make: () throws -> HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await exchange(operation, retry: retry, make).response
+    }
+
+    /// `send`, also saying how many attempts the answer took (for messages about a server that
+    /// kept answering 5xx).
+    func exchange(_ operation: String, retry: RetryPolicy? = nil,
+                  _ make: () throws -> HTTPClientRequest) async throws -> (response: HTTPClientResponse, attempts: Int) {
         let policy = retry ?? options.retry
         var attempt = 0
         while true {
@@ -59,9 +67,15 @@ public final class HTTPTransport: Sendable {
                     try await Task.sleep(for: policy.delay(afterAttempt: attempt, retryAfter: retryAfter))
                     continue
                 }
-                return response
+                return (response, attempt)
             } catch {
                 if error is CancellationError { throw error }
+                if Self.isTLSFailure(error) {
+                    // As a RegistryError, so no raw NIOSSL description (which names BoringSSL's
+                    // source files on the build machine) reaches a message.
+                    throw RegistryError.tlsFailed(host: URLOrigin(request.url).map { "\($0.host):\($0.port)" } ?? operation,
+                                                  detail: Self.describe(error), insecure: options.insecure)
+                }
                 guard Self.isTransient(error), attempt < policy.maxAttempts else {
                     if attempt > 1 {
                         throw RegistryError.retriesExhausted(operation: operation, attempts: attempt, last: Self.describe(error))
@@ -74,22 +88,45 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Connection-level failures that a later attempt may not meet; TLS failures are not.
+    /// Waiting too long for a pooled connection is one: it means the server is slow, not wrong.
     static func isTransient(_ error: Error) -> Bool {
         if error is RegistryError || error is CancellationError { return false }
-        if let e = error as? HTTPClientError {
-            return [HTTPClientError.remoteConnectionClosed, .connectTimeout, .readTimeout, .writeTimeout,
-                    .deadlineExceeded, .requestStreamCancelled].contains(e)
-        }
+        if let e = error as? HTTPClientError { return transientClientErrors.contains(e) }
+        if let e = error as? ChannelError, case .connectTimeout = e { return true }
         if error is NIOSSLError { return false }
         let name = String(reflecting: type(of: error))
         return !name.contains("SSL") && !name.contains("TLS")
     }
 
-    /// A short description of a transport error, for messages.
+    /// Whether `error` is a TLS failure (handshake, verification), as opposed to a connection
+    /// that failed or an answer.
+    static func isTLSFailure(_ error: Error) -> Bool {
+        if case .tlsFailed? = error as? RegistryError { return true }
+        if error is RegistryError { return false }
+        if error is NIOSSLError { return true }
+        let name = String(reflecting: type(of: error))
+        return name.contains("SSL") || name.contains("TLS")
+    }
+
+    /// AsyncHTTPClient's errors that mean "the connection, not the request, failed": retried.
+    static let transientClientErrors: [HTTPClientError] = [
+        .remoteConnectionClosed, .connectTimeout, .readTimeout, .writeTimeout, .deadlineExceeded, .requestStreamCancelled,
+        .getConnectionFromPoolTimeout, .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout,
+    ]
+
+    /// A short description of a transport error, for messages: one line, and never a source
+    /// path (BoringSSL's errors name the C file they were raised in on the build machine).
     static func describe(_ error: Error) -> String {
-        if let e = error as? HTTPClientError { return "\(e)" }
-        if let e = error as? IOError { return e.description }
-        return "\(error)"
+        let text: String
+        if let e = error as? HTTPClientError, e == .getConnectionFromPoolTimeout {
+            text = "no pooled connection became free in time (every connection stayed busy: the server, or this process, is overloaded)"
+        } else if let e = error as? HTTPClientError { text = "\(e)" }
+        // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
+        else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
+        else { text = "\(error)" }
+        let reasons = DiagnosticText.tlsReasons(in: text)
+        if !reasons.isEmpty { return "handshake failed: " + reasons.joined(separator: ", ") }
+        return DiagnosticText.withoutSourcePaths(text)
     }
 }
 
@@ -114,8 +151,9 @@ extension HTTPClientResponse {
             var errors: [E]?
         }
         if let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)), let errors = body.errors, !errors.isEmpty {
-            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+            return DiagnosticText.printable(errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; "))
         }
-        return String(text.prefix(200)).trimmingCharacters(in: .whitespacesAndNewlines)
+        // A server's own words, made one safe line (no newlines or terminal escapes).
+        return DiagnosticText.printable(text)
     }
 }
