@@ -15,6 +15,29 @@ struct RegistryAccessOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Credentials for the registry, instead of those from `stackship login` or docker's config.json.", valueName: "user:password"))
     var creds: String?
 
+    /// These flags as plain values (what the commands use).
+    var settings: RegistryAccess { RegistryAccess(insecure: insecure, caCert: caCert, creds: creds) }
+
+    func client(for registry: String) throws -> RegistryClient { try settings.client(for: registry) }
+
+    func withClient<T: Sendable>(for registry: String, _ body: (RegistryClient) async throws -> T) async throws -> T {
+        try await settings.withClient(for: registry, body)
+    }
+
+    func withEndpoints<T: Sendable>(_ storeOptions: StoreOptions, _ body: (ImageEndpoints) async throws -> T) async throws -> T {
+        try await settings.withEndpoints(storeOptions, body)
+    }
+
+    var transport: TransportOptions { settings.transport }
+}
+
+/// How to reach registries, as plain values: made from `RegistryAccessOptions`, or by a command
+/// that reads the same flags itself (`run`'s quick reader).
+struct RegistryAccess: Sendable {
+    var insecure = false
+    var caCert: [String] = []
+    var creds: String?
+
     var transport: TransportOptions {
         TransportOptions(insecure: insecure, caCertificates: caCert.map(CLI.absolute))
     }

@@ -103,7 +103,7 @@ struct BuildCommand: ParsableCommand {
                 print("\(built.name): \(built.manifest.digest)  \(built.tags.map(\.familiar).joined(separator: ", "))  (\(note(built)))")
             }
             // Bases named from a registry are pulled first (tagged, as docker build leaves them).
-            let access = registryAccess, policy = pull
+            let access = registryAccess.settings, policy = pull
             let needing = package.isEmpty ? selected : []
             try AsyncCLI.runThrowing {
                 try await BaseImages.prepare(needing, in: file, store: store, policy: policy) { reference, platform in

@@ -204,16 +204,15 @@ struct RunRequest: Equatable {
         do { reference = try ImageReference(parsing: image) } catch {
             throw OCIError.imageNotFound(image, store: store.root)
         }
-        var options = RegistryOptions()
-        (options.access.insecure, options.access.caCert, options.access.creds, options.jobs) = (insecure, caCert, creds, jobs)
-        let registryOptions = options
+        let access = RegistryAccess(insecure: insecure, caCert: caCert, creds: creds)
+        let jobs = jobs
         let image = image
         FileHandle.standardError.write(Data("Unable to find image '\(image)' locally; pulling \(reference.familiar)\n".utf8))
         do {
             try AsyncCLI.runThrowing {
                 let view = TransferView(verb: "pull")
-                let options = TransferOptions(jobs: registryOptions.jobs, platform: .host, allPlatforms: false)
-                _ = try await registryOptions.withClient(for: reference.registry) { client in
+                let options = TransferOptions(jobs: jobs, platform: .host, allPlatforms: false)
+                _ = try await access.withClient(for: reference.registry) { client in
                     try await store.withAsyncWriteSession {
                         try await ImageTransfer.pull(reference, client: client, into: store, options: options) { view.handle($0) }
                     }
