@@ -29,7 +29,9 @@ import Testing
                           region: "us-east-1", endpoint: moto.endpoint,
                           options: AWSTransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
             }
-            try await client(AWSRetryPolicy(maxAttempts: 12, baseDelay: .milliseconds(100), maxDelay: .milliseconds(400))).withShutdown { patient in
+            // Patient enough for a loaded test process, whose tasks (the holder's among them) can
+            // wait seconds for a thread: ~60 attempts of a 300 ms wait and up to 1 s of backoff.
+            try await client(AWSRetryPolicy(maxAttempts: 60, baseDelay: .milliseconds(100), maxDelay: .seconds(1))).withShutdown { patient in
                 let s3 = S3Client(client: patient)
                 try await s3.createBucket(bucket)
                 // Large enough not to fit in socket buffers: the connection stays leased until
