@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import Stack
 
 extension AWSSettings {
@@ -57,39 +58,13 @@ extension AWSSettings {
         var written: [StackKind: URL] = [:]
         for (kind, template) in templates {
             let url = folder.appendingPathComponent(kind.fileName)
-            try AtomicWrite.write(template.jsonData(), to: url)
+            do {
+                try AtomicFileWriter.write(template.jsonData(), to: url.path)
+            } catch {
+                throw TemplateError.writeFailed(path: url.path, reason: "\(error)")
+            }
             written[kind] = url
         }
         return written
-    }
-}
-
-/// Writes a file so that its final path holds either the old bytes or all of the new ones.
-enum AtomicWrite {
-    static func write(_ data: Data, to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw TemplateError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        var failure: String?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if failure == nil, rename(temporary.path, url.path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary.path)
-            throw TemplateError.writeFailed(path: url.path, reason: failure)
-        }
     }
 }

@@ -108,18 +108,8 @@ extension StackFileParser {
                 }
                 ci[keyPath: path] = number
             } else if field.key == "publish" {
-                let items = try sequence(field, what: what, expected: "a list of image names",
-                                         scalarHint: { "write `publish: [\($0)]`, or `publish: []` to publish nothing" })
-                var names: [String] = []
-                for item in items {
-                    let name = try itemString(item, what: what, expected: "an image name")
-                    if names.contains(name) {
-                        throw StackFileError(location: location(item), message: "'\(name)' is listed twice in `\(what)`", hint: "remove one of them")
-                    }
-                    names.append(name)
-                    ci.publishLocations.append(location(item))
-                }
-                ci.publish = names
+                ci.publish = try nameList(field, what: what, noun: "image")
+                ci.publishLocations = sequenceNodes(field).map(location)
             }
         }
         return ci
