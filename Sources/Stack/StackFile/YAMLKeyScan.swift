@@ -93,14 +93,18 @@ enum YAMLKeyScan {
         var duplicate: Duplicate?
         var documents = 0
 
-        /// The path of a node that starts now, and whether it is a mapping key.
-        func place() -> (YAMLKeyPath, isKey: Bool) {
-            guard let top = stack.last else { return (YAMLKeyPath(), false) }
-            if top.isMapping {
-                if top.expectingKey { return (top.path.appending(.key("?")), true) }
-                return (top.path.appending(.key(top.pendingKey ?? "?")), false)
-            }
-            return (top.path.appending(.index(top.count)), false)
+        /// Whether the node that starts now is a mapping key.
+        func nextIsKey() -> Bool {
+            guard let top = stack.last else { return false }
+            return top.isMapping && top.expectingKey
+        }
+
+        /// The path of a collection that starts now (only collections need one: their keys are
+        /// recorded under it).
+        func childPath() -> YAMLKeyPath {
+            guard let top = stack.last else { return YAMLKeyPath() }
+            if top.isMapping { return top.path.appending(.key(top.expectingKey ? "?" : top.pendingKey ?? "?")) }
+            return top.path.appending(.index(top.count))
         }
 
         /// A key (its text, or nil for a complex key) was read in the innermost mapping.
@@ -148,23 +152,22 @@ enum YAMLKeyScan {
                 }
             case YAML_SCALAR_EVENT:
                 let data = event.data.scalar
-                let value = string(data.value, length: Int(data.length))
+                let isKey = nextIsKey()
+                // Only keys and anchored scalars (which an alias may use as a key) need their text.
+                let value = isKey || data.anchor != nil ? string(data.value, length: Int(data.length)) : ""
                 if let anchor = data.anchor { anchors[string(anchor)] = .some(value) }
-                let (_, isKey) = place()
                 if isKey { keyRead(value, at: start) } else { valueRead() }
             case YAML_ALIAS_EVENT:
                 let name = event.data.alias.anchor.map { string($0) } ?? ""
                 guard let target = anchors[name] else {
                     return .problem(Problem(problem: "found undefined alias", mark: start))
                 }
-                let (_, isKey) = place()
-                if isKey { keyRead(target, at: start) } else { valueRead() }
+                if nextIsKey() { keyRead(target, at: start) } else { valueRead() }
             case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
                 let isMapping = event.type == YAML_MAPPING_START_EVENT
                 let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
                 if let anchor { anchors[string(anchor)] = .some(nil) }
-                let (path, isKey) = place()
-                stack.append(Frame(path: path, isMapping: isMapping, isKey: isKey))
+                stack.append(Frame(path: childPath(), isMapping: isMapping, isKey: nextIsKey()))
             case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
                 guard let ended = stack.popLast() else { break }
                 if ended.isKey { keyRead(nil, at: start) } else { valueRead() }
