@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BuildCache", targets: ["BuildCache"]),
         .library(name: "StackshipTesting", targets: ["StackshipTesting"]),
         .library(name: "AWS", targets: ["AWS"]),
+        .library(name: "AWSTemplates", targets: ["AWSTemplates"]),
         .library(name: "Pipelines", targets: ["Pipelines"]),
         .executable(name: "stackship", targets: ["stackship"]),
         // For Fuzz/'s libFuzzer harness only (see the FuzzSupport target).
@@ -69,7 +70,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Credentials, SigV4 and small AWS API clients (no AWS SDK), plus template builders.
+        // Credentials, SigV4 and small AWS API clients (no AWS SDK).
         .target(
             name: "AWS",
             dependencies: [
@@ -79,18 +80,26 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The stack file (one reader for every section, `ci:` and `aws:` included), package
+        // builds, image assembly, and the plan input for Pipelines (Stack/Planning). Yams brings
+        // CYaml, whose events find repeated keys.
         .target(
             name: "Stack",
             dependencies: [
-                "OCI", "Runtime", "BuildCache",
+                "OCI", "Runtime", "BuildCache", "Pipelines",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // CloudFormation templates built from the `aws:` settings the stack file reader produces.
+        .target(
+            name: "AWSTemplates",
+            dependencies: ["Stack", "OCI", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // One plan emitted as GitHub Actions, GitLab CI and CodeBuild pipelines, and run locally.
-        // Its input (PlanInput) is built from the stack by the caller, so it does not import Stack.
+        // Its input (PlanInput) is built from the stack file by Stack/Planning, so it does not
+        // import Stack (its tests and benchmark make inputs by hand).
         .target(
             name: "Pipelines",
             // Runtime for ChildProcess (jobs start with a clean signal mask).
@@ -105,10 +114,8 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS",
+                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                // Decodes the stack file's `ci:` section for the pipeline commands.
-                .product(name: "Yams", package: "Yams"),
             ],
             linkerSettings: [
                 // A fully static, position-dependent release executable: no dynamic loader and no
@@ -132,14 +139,19 @@ let package = Package(
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", "StackshipTesting", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", "Pipelines", "StackshipTesting", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "AWS", "OCI", "StackshipTesting"]),
-        // SigV4 vectors in Resources and template golden files (found via #filePath); integration
-        // tests against moto_server; template tests run cfn-lint on what they write.
+        // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
         .testTarget(
             name: "AWSTests", dependencies: ["AWS", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio")],
-            exclude: ["Resources", "Templates/Golden"]
+            exclude: ["Resources"]
+        ),
+        // The `aws:` settings as the stack file reader reads them, and the templates: golden
+        // files (found via #filePath), cfn-lint on what they write, least privilege.
+        .testTarget(
+            name: "AWSTemplatesTests", dependencies: ["AWSTemplates", "Stack", .product(name: "Yams", package: "Yams")],
+            exclude: ["Golden"]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting", "FuzzSupport"]),
         // The hello example's own tests, against its image running under runc.
@@ -152,7 +164,7 @@ let package = Package(
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "Runtime"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "AWSTemplates", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,7 @@
 import AWS
+import AWSTemplates
 import Foundation
+import Stack
 import StackshipTesting
 import Testing
 
@@ -144,7 +146,7 @@ import Testing
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         expectCleanFailure(try p.stackship(["aws", "deploy", "service"]), ["the service stack needs its settings", "aws.service is missing", "add an 'service' section"])
         try p.write("stack.yaml", "images: {}\n")
-        expectCleanFailure(try p.stackship(["aws", "render", "--all", "-o", "x"]), ["aws is required but missing", "add an 'aws:' section"])
+        expectCleanFailure(try p.stackship(["aws", "render", "--all", "-o", "x"]), ["stack.yaml:1:1: missing key 'aws' at the top level", "add an `aws:` section"])
         try p.write("stack.yaml", AWSStackFiles.registryOnly)
         expectCleanFailure(try p.stackship(["aws", "status", "--stack", "nowhere.yaml"]), ["no stack file", "nowhere.yaml", "--stack FILE"])
     }

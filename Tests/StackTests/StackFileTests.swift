@@ -882,19 +882,20 @@ struct StackFileErrorTests {
         }
     }
 
-    @Test func syntaxErrorOnTheLineOfARenamedDuplicate() throws {
+    @Test func syntaxErrorOnTheLineOfADuplicate() throws {
         try withStackDir { dir in
-            // Recovering the repeat rewrites this line; the later error's column is still the original one.
+            // A syntax error anywhere wins over a repeated key, at its own column.
             check(dir.error("images: {a: {tags: [a], tags: [b]}, b: {tags: [c}}\n"), line: 1, column: 49,
                   message: "invalid YAML: did not find expected ',' or ']'")
         }
     }
 
-    @Test func duplicateKeyThatCannotBeRenamed() throws {
+    @Test func duplicateOfAnAnchoredKey() throws {
         try withStackDir { dir in
-            // An anchored key cannot be renamed in place: the error falls back to the first use.
-            check(dir.error("images:\n  &x app: {}\n  app: {}\n"), line: 2, column: 3,
-                  message: "duplicate key 'app'", hint: "this is its first use")
+            // Keys come from libyaml's events, so an anchored key's repeat is found like any
+            // other (re-parsing with a renamed key could not rename it in place).
+            check(dir.error("images:\n  &x app: {}\n  app: {}\n"), line: 3, column: 3,
+                  message: "duplicate key 'app' in images", hint: "already set at stack.yaml:2:3")
         }
     }
 
@@ -907,7 +908,7 @@ struct StackFileErrorTests {
 
     @Test func duplicatesInTwoMappings() throws {
         try withStackDir { dir in
-            // Yams reports the inner mapping first; the error still comes in file order.
+            // The first repeat in file order, though the inner mapping closes first.
             check(dir.error("images:\n  a:\n    tags: [a]\n    tags: [b]\n  b:\n    labels: {x: 1, x: 2}\n"), line: 4, column: 5,
                   message: "duplicate key 'tags' in image 'a'", hint: "stack.yaml:3:5")
         }
@@ -923,8 +924,7 @@ struct StackFileErrorTests {
 
     @Test func duplicateKeyAfterASyntaxErrorLaterOn() throws {
         try withStackDir { dir in
-            // The repeat is found first, then the YAML error later in the file is reported at
-            // its original position.
+            // A YAML error later in the file wins over an earlier repeat.
             check(dir.error("images:\n  a: {tags: [a], tags: [b]}\n  b: {tags: [c}\n"), line: 3, column: 15,
                   message: "invalid YAML")
         }

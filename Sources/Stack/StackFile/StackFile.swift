@@ -28,6 +28,9 @@ import OCI
 /// YAML conveniences: an optional key with an empty value (`cmd:` or `cmd: ~`) counts as absent;
 /// `<<: *anchor` merge keys work in every mapping; and top-level keys starting with `x-` are
 /// ignored, as a place to define anchors (`x-defaults: &defaults {...}`).
+///
+/// The same reader reads `ci:` (``CISettings``, for the generated pipelines) and `aws:`
+/// (``AWSSettings``, for the CloudFormation templates), with the same locations and hints.
 public struct StackFile: Sendable {
     /// The path of the stack file as it was given (used in error locations).
     public var path: String
@@ -53,6 +56,39 @@ public struct StackFile: Sendable {
     public var prefix = "/opt/stack"
     /// Where the `images:` key is, for errors about image names.
     var imagesLocation: SourceLocation?
+    /// The CI pipelines' settings (`ci:`); every one nil when the section is absent.
+    public var ci = CISettings()
+    /// The AWS stacks' settings (`aws:`); nil when the section is absent.
+    public var aws: AWSSettings?
+
+    /// The parts of a stack file a command reads. The YAML and the top-level keys are always
+    /// checked; a command that needs only `aws:` is not stopped by a layer source that is not
+    /// built yet.
+    public struct Sections: OptionSet, Sendable, Hashable {
+        /// The bits of the set.
+        public let rawValue: Int
+        /// Creates a set of sections from its raw value.
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `context:`, `prefix:`, `bases:`, `packages:` and `images:`.
+        public static let build = Sections(rawValue: 1)
+        /// `ci:`.
+        public static let ci = Sections(rawValue: 2)
+        /// `aws:`.
+        public static let aws = Sections(rawValue: 4)
+        /// Every section.
+        public static let all: Sections = [.build, .ci, .aws]
+    }
+
+    /// The `aws:` settings.
+    ///
+    /// - Throws: ``StackFileError`` when the file has no `aws:` section.
+    public func awsSettings() throws -> AWSSettings {
+        guard let aws else {
+            throw StackFileError(location: SourceLocation(file: path, line: 1, column: 1), message: "missing key 'aws' at the top level",
+                                 hint: "add an `aws:` section with at least `project:` and one stack section (registry, ci_build, service, ...)")
+        }
+        return aws
+    }
 
     /// Creates a stack file from parts that are already valid; `context` is `directory` when nil.
     public init(path: String, directory: String, version: Int = 1, images: [ImageSpec],
@@ -85,10 +121,11 @@ public struct StackFile: Sendable {
     }
 
     /// Reads, parses and validates the stack file at `path` (relative paths resolve against the
-    /// current directory, and error locations show `path` as given).
+    /// current directory, and error locations show `path` as given): its YAML, top-level keys
+    /// and the `sections` asked for (every one by default).
     ///
     /// - Throws: ``StackFileError``; with a `nil` location when the file cannot be read.
-    public static func load(path: String) throws -> StackFile {
+    public static func load(path: String, sections: Sections = .all) throws -> StackFile {
         let absolute = StackPaths.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
@@ -113,7 +150,7 @@ public struct StackFile: Sendable {
                                  message: "\(path) is not UTF-8 text",
                                  hint: "save the file as UTF-8")
         }
-        return try parse(yaml: yaml, path: path, directory: StackPaths.parent(of: absolute))
+        return try parse(yaml: yaml, path: path, directory: StackPaths.parent(of: absolute), sections: sections)
     }
 
     /// Parses and validates `yaml` as the contents of the stack file at `path`.
@@ -123,11 +160,12 @@ public struct StackFile: Sendable {
     ///   - path: The file's path as the user gave it; it appears in error locations.
     ///   - directory: The directory relative layer sources and base archives resolve against
     ///     (made absolute against the current directory if it is relative).
+    ///   - sections: The sections to read beside the YAML and the top-level keys.
     /// - Throws: ``StackFileError``.
-    public static func parse(yaml: String, path: String, directory: String) throws -> StackFile {
+    public static func parse(yaml: String, path: String, directory: String, sections: Sections = .all) throws -> StackFile {
         let directory = StackPaths.absolute(directory, relativeTo: FileManager.default.currentDirectoryPath)
         var parser = StackFileParser(file: path, directory: directory)
-        return try parser.parse(yaml: yaml)
+        return try parser.parse(yaml: yaml, sections: sections)
     }
 
     /// The image called `name`.

@@ -84,24 +84,3 @@ extension StackFileParser {
         }
     }
 }
-
-extension StackPaths {
-    /// The absolute `path` with every symlink and `..` resolved, as far as it exists: the
-    /// longest existing prefix goes through realpath(3), the rest is appended as written (a
-    /// git source may not exist yet). Lexical only when nothing resolves.
-    static func resolved(_ path: String) -> String {
-        let absolute = normalise(path)
-        var head = absolute
-        var tail: [Substring] = []
-        while true {
-            if let real = SourceTree.realPath(head) {
-                return tail.isEmpty ? real : normalise(real + "/" + tail.reversed().joined(separator: "/"))
-            }
-            guard head != "/" else { return absolute }
-            let components = head.split(separator: "/")
-            guard let last = components.last else { return absolute }
-            tail.append(last)
-            head = "/" + components.dropLast().joined(separator: "/")
-        }
-    }
-}

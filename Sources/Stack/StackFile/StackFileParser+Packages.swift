@@ -265,12 +265,13 @@ extension StackFileParser {
         return recipe
     }
 
-    /// A list of package names (`depends_on:`, an image's `packages:`), each once.
-    func nameList(_ entry: Entry, what: String) throws -> [String] {
-        let items = try sequence(entry, what: what, expected: "a list of package names", scalarHint: { "write `\(what): [\($0)]`" })
+    /// A list of package names (`depends_on:`, an image's `packages:`), or of other names
+    /// (`noun`: `ci.publish`'s images), each once.
+    func nameList(_ entry: Entry, what: String, noun: String = "package") throws -> [String] {
+        let items = try sequence(entry, what: what, expected: "a list of \(noun) names", scalarHint: { "write `\(what): [\($0)]`" })
         var names: [String] = []
         for item in items {
-            let name = try itemString(item, what: what, expected: "a package name")
+            let name = try itemString(item, what: what, expected: "a \(noun) name")
             if names.contains(name) {
                 throw StackFileError(location: location(item), message: "'\(name)' is listed twice in `\(what)`", hint: "remove one of them")
             }

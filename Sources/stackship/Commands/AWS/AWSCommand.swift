@@ -1,6 +1,8 @@
 import ArgumentParser
 import AWS
+import AWSTemplates
 import Foundation
+import Stack
 
 /// `stackship aws …`: the CloudFormation stacks described by the stack file's `aws:` section.
 struct AWSCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import AWS
+import AWSTemplates
 import Foundation
+import Stack
 
 struct AWSDeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,9 @@
 import ArgumentParser
 import AWS
+import AWSTemplates
 import Foundation
 import OCI
+import Stack
 
 /// The options every `stackship aws` command shares, spelled as the AWS CLI spells them.
 struct AWSOptions: ParsableArguments {
@@ -20,18 +22,13 @@ struct AWSOptions: ParsableArguments {
     /// The stack file's path, absolute.
     var stackPath: String { CLI.absolute(stack) }
 
-    /// The `aws:` settings of the stack file.
+    /// The `aws:` settings of the stack file, read by the stack file reader (only its `aws:`
+    /// section: a layer source not built yet does not stop a deploy).
     func settings() throws -> AWSSettings {
-        let path = stackPath
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AWSCommandError.stackFileMissing(path: path)
+        guard FileManager.default.fileExists(atPath: stackPath) else {
+            throw AWSCommandError.stackFileMissing(path: stackPath)
         }
-        let text = String(decoding: data, as: UTF8.self)
-        do {
-            return try AWSSettings.decode(stackFileYAML: text)
-        } catch let error as TemplateError {
-            throw AWSCommandError.settings(path: path, error: error)
-        }
+        return try StackFile.load(path: stack, sections: .aws).awsSettings()
     }
 
     /// A client for the options: region, credentials chain (resolved on first use), endpoint.

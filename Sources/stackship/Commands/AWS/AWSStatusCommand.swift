@@ -1,5 +1,6 @@
 import ArgumentParser
 import AWS
+import AWSTemplates
 import Foundation
 
 struct AWSStatusCommand: ParsableCommand {

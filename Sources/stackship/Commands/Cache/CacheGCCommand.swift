@@ -78,7 +78,7 @@ struct CacheGCCommand: ParsableCommand {
             for path in me.stacks {
                 let file = try StackFile.load(path: path)
                 let store = try me.storeOptions.open(beside: file.directory, create: true)
-                for hash in try StackPlanInput.hashes(of: file, store: store).values { roots.insert(try PackageHash(hash)) }
+                for hash in try StackPlanning.hashes(of: file, store: store).values { roots.insert(try PackageHash(hash)) }
             }
             let cache = try me.cacheOptions.pushTarget(create: false)
             if !me.images.isEmpty {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import BuildCache
 import Foundation
 import Pipelines
+import Stack
 
 /// `--stack`, `--since` and the cache and store options every pipeline command plans with.
 struct PlanOptions: ParsableArguments {
@@ -16,19 +18,40 @@ struct PlanOptions: ParsableArguments {
     @OptionGroup var cacheOptions: CacheLocationOptions
     @OptionGroup var storeOptions: StoreOptions
 
-    /// The plan input from the stack file; notes (warnings) go to stderr.
+    /// The plan input from the stack file (Stack's `StackPlanning`); notes (warnings) go to stderr.
     func input() throws -> PlanInput {
-        let notes = StackPlanInput.Notes()
-        let input = try StackPlanInput(stackPath: stack, cacheOptions: cacheOptions, storeOptions: storeOptions, since: since)
-            .make(notes: notes)
-        for line in notes.lines { FileHandle.standardError.write(Data("warning: \(line)\n".utf8)) }
-        return input
+        let file = try StackFile.load(path: stack)
+        let planning = StackPlanning(stack: file, stackPath: stack, store: try storeOptions.open(beside: file.directory, create: true))
+        let cache = try readCache()
+        let since = since
+        let box = PlanBox()
+        do {
+            try AsyncCLI.runThrowing { box.result = try await planning.planInput(cache: cache, since: since) }
+        } catch let error as PlanningError {
+            throw ValidationError("--since \(since ?? ""): \(error)")
+        }
+        guard let result = box.result else { throw ExitCode.failure }
+        for line in result.notes { FileHandle.standardError.write(Data("warning: --since \(line)\n".utf8)) }
+        return result.input
+    }
+
+    /// The read caches. With no cache named and no default cache folder yet, none (every
+    /// package counts as missing); a cache named with --cache or STACKSHIP_CACHE must exist.
+    func readCache() throws -> BinaryCache? {
+        let explicit = !cacheOptions.caches.isEmpty || !(ProcessInfo.processInfo.environment["STACKSHIP_CACHE"] ?? "").isEmpty
+        if !explicit && !FileManager.default.fileExists(atPath: cacheOptions.locations()[0]) { return nil }
+        return BinaryCache(caches: try cacheOptions.readCaches())
     }
 
     /// The plan: with --since, unchanged packages are pruned.
     func plan() throws -> Plan {
         try Plan.make(from: try input(), options: Plan.Options(pruneUnchanged: since != nil))
     }
+}
+
+/// Carries the plan input out of the async bridge.
+final class PlanBox: @unchecked Sendable {
+    var result: StackPlanning.Result?
 }
 
 /// Writes `text` to `path` atomically (temporary file beside it, fsync, rename).
