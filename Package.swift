@@ -31,31 +31,35 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
+        // What every target uses and none owns: child processes (spawned with exact descriptors and
+        // a clean signal mask), text for messages (did-you-mean, one-line diagnostics), and
+        // escaping for JSON, XML/HTML, DOT, Mermaid and the shell.
+        .target(name: "Support", dependencies: ["CSupport"]),
         .target(
             name: "OCI",
             dependencies: [
-                "CZlib", "CZstd", "CFileSystem",
+                "Support", "CZlib", "CZstd", "CSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // openat2(RESOLVE_IN_ROOT), which Swift cannot call directly (syscall is variadic): the
-        // safe extractor (OCI) and the runtime resolve paths inside a root with it.
-        .target(name: "CFileSystem"),
-        // Namespaces, mounts, spawning and port relays for the runtime.
+        // C for Support and OCI: posix_spawn with exact descriptors, and openat2(RESOLVE_IN_ROOT),
+        // which Swift cannot call directly (syscall is variadic), for the safe extractor.
+        .target(name: "CSupport"),
+        // Namespaces, mounts, the monitor's fork and port relays for the runtime.
         .target(name: "CRuntime"),
         .target(
             name: "Runtime",
-            dependencies: ["OCI", "CRuntime", "CFileSystem"]
+            dependencies: ["OCI", "Support", "CRuntime", "CSupport"]
         ),
         // Tests against running containers (testcontainers/dockertest for Stackship).
         .target(
             name: "StackshipTesting",
-            dependencies: ["Runtime", "OCI"]
+            dependencies: ["Runtime", "OCI", "Support"]
         ),
         .target(
             name: "Registry",
             dependencies: [
-                "OCI",
+                "OCI", "Support",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "AWS",
             dependencies: [
-                "OCI",
+                "OCI", "Support",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -88,22 +92,21 @@ let package = Package(
         .target(
             name: "Stack",
             dependencies: [
-                "OCI", "Runtime", "BuildCache", "Pipelines",
+                "OCI", "Support", "Runtime", "BuildCache", "Pipelines",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         // CloudFormation templates built from the `aws:` settings the stack file reader produces.
         .target(
             name: "AWSTemplates",
-            dependencies: ["Stack", "OCI", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Stack", "OCI", "Support", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // One plan emitted as GitHub Actions, GitLab CI and CodeBuild pipelines, and run locally.
         // Its input (PlanInput) is built from the stack file by Stack/Planning, so it does not
         // import Stack (its tests and benchmark make inputs by hand).
         .target(
             name: "Pipelines",
-            // Runtime for ChildProcess (jobs start with a clean signal mask).
-            dependencies: ["OCI", "Runtime", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["OCI", "Support", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Times plan + emitters on a synthetic 2,000-package input (Benchmarks/pipelines/run.sh).
         .executableTarget(
@@ -114,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
+                "OCI", "Support", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [
@@ -131,7 +134,7 @@ let package = Package(
         // The fuzz corpus, mutators and invariants, shared by the fuzz tests and the libFuzzer
         // harness in Fuzz/ (which needs it as a product). Test support, not API.
         .target(name: "FuzzSupport", dependencies: ["OCI", "Runtime"], path: "Tests/FuzzSupport"),
-        .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting", "FuzzSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Support", "StackshipTesting", "FuzzSupport"]),
         .testTarget(
             name: "RegistryTests",
             dependencies: ["Registry", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -153,12 +156,12 @@ let package = Package(
             name: "AWSTemplatesTests", dependencies: ["AWSTemplates", "Stack", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "StackshipTesting", "FuzzSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "Support", "StackshipTesting", "FuzzSupport"]),
         // The hello example's own tests, against its image running under runc.
         .testTarget(name: "HelloTests", dependencies: ["StackshipTesting"], path: "Examples/hello/Tests/HelloTests"),
         .testTarget(
             name: "PipelinesTests",
-            dependencies: ["Pipelines", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Pipelines", "Support", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
         // The CLI's own code, in process (the command-line tests run the built executable).

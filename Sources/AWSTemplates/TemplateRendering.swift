@@ -1,6 +1,7 @@
 import Foundation
 import Stack
 import OCI
+import Support
 
 /// The two text forms of a template. Both sort object keys by their UTF-8 bytes and indent by
 /// two spaces, so equal values give equal bytes on every platform.

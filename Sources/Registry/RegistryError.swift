@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Support
 
 /// Errors talking to a registry. Cases carry the facts; descriptions say what happened and
 /// what to do, and never contain a credential.

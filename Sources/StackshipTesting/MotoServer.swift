@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// A real local AWS API server (`moto_server`, PyPI `moto[server]`, installed by scripts/setup)
 /// on a random loopback port. Its output goes to a log file, never a pipe.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// What a program run by ``runProgram(_:_:cwd:environment:)`` did.
 public struct ProgramResult: Sendable {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Runtime
+import Support
 
 /// A started container: its ports, output, and a way to run commands in it and stop it.
 public final class RunningContainer: Sendable {

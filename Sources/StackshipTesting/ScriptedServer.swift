@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Runtime
+import Support
 
 /// A loopback HTTP server (python3's http.server) that answers requests with scripted
 /// responses, in order (the last one repeats), and logs each request it saw. For what a real

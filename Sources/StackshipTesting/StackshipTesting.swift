@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// Tests against running containers, as ory/dockertest and testcontainers offer, with no
 /// daemon: `withContainer(request) { container in ... }` starts a container, waits until it is

@@ -6,6 +6,7 @@ import Foundation
 import Runtime
 import StackshipTesting
 import Testing
+import Support
 
 /// A scratch project for the `stackship aws` tests: a folder with a stack file, a private HOME
 /// and docker config, and an environment scrubbed of the machine's AWS_* and proxy variables.

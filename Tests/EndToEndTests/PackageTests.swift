@@ -6,6 +6,7 @@ import Foundation
 import Runtime
 import StackshipTesting
 import Testing
+import Support
 
 /// Stack file version 2: script packages built in a busybox builder image under runc, cached by
 /// input hash, assembled into images that share their layers.

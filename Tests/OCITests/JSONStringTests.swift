@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+import Support
 
 struct JSONStringTests {
     @Test func literalsReadBackAsTheSameTextAndEscapeWhatYAMLAndHTMLNeed() throws {

@@ -3,6 +3,7 @@ import OCI
 import StackshipTesting
 import Testing
 @testable import Registry
+import Support
 
 /// Errors tell the truth: a registry that answers 503 forever is reported as the 503 it was
 /// (no TLS fallback, no --insecure advice), and no message shows a dependency's source path.

@@ -6,6 +6,7 @@ import OCI
 @testable import Runtime
 import StackshipTesting
 import Testing
+import Support
 
 @Suite(.serialized) struct ContainerTests {
     @Test func publishedPortAnswersAndNothingIsLeftBehind() async throws {
@@ -366,10 +367,10 @@ import Testing
         #expect(ChildProcess.wait(pid) == 0)
         // 0-3, plus the one ls opens to list them
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "three\n5\n/tmp\n")
-        #expect(throws: RuntimeError.io(path: "/no/such/program", operation: "start", errno: ENOENT)) {
+        #expect(throws: SupportError.io(path: "/no/such/program", operation: "start", errno: ENOENT)) {
             _ = try ChildProcess.spawn("/no/such/program", [], fds: [null, null, null])
         }
-        #expect(throws: RuntimeError.io(path: "/bin/true", operation: "start", errno: ENOENT)) {
+        #expect(throws: SupportError.io(path: "/bin/true", operation: "start", errno: ENOENT)) {
             _ = try ChildProcess.spawn("/bin/true", [], fds: [null, null, null], directory: "/no/such/directory")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Stack
+import Support
 
 /// What a package's input hash covers beyond its recipe text.
 struct InputHashTests {

@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import Testing
 @testable import Stack
+import Support
 
 // MARK: - Fixtures
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Support
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -162,7 +163,7 @@ public struct S3Client: Sendable {
     public func createBucket(_ bucket: String) async throws {
         var body = Data()
         if client.region != "us-east-1" {
-            body = Data("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(AWSXMLWriter.escape(client.region))</LocationConstraint></CreateBucketConfiguration>".utf8)
+            body = Data("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(Escaping.xml(client.region))</LocationConstraint></CreateBucketConfiguration>".utf8)
         }
         _ = try await client.send(request("CreateBucket", .PUT, bucket: bucket, key: nil, body: body.isEmpty ? .empty : .data(body)))
     }

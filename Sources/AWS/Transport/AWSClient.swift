@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OCI
+import Support
 
 /// What every service client shares: credentials (refreshed when they near expiry), the
 /// region, endpoint resolution (an override, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or

@@ -1,7 +1,7 @@
 #ifndef STACKSHIP_CRUNTIME_H
 #define STACKSHIP_CRUNTIME_H
 
-// openat2 with RESOLVE_IN_ROOT is in CFileSystem (OCI's safe extractor uses it too).
+// openat2 with RESOLVE_IN_ROOT is in CSupport (OCI's safe extractor uses it too).
 
 #include <sys/types.h>
 
@@ -53,11 +53,7 @@ void stackship_set_title(char **argv, int argc, const char *title);
 /// The number of threads in this process (from /proc/self/stat), or -errno.
 int stackship_thread_count(void);
 
-/// posix_spawn with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
-/// (any other descriptor is closed), optionally in a new session and in the directory `cwd`
-/// (NULL: the caller's). Returns the pid or -errno.
-pid_t stackship_spawn(const char *path, char *const argv[], char *const envp[],
-                      const int *fds, int nfds, int new_session, const char *cwd);
+// posix_spawn with exact descriptors (stackship_spawn) is in CSupport.
 
 /// Makes this process a child subreaper, so orphaned descendants (a container's init after
 /// `runc create` exits) are reparented to it and it can wait for them. Returns 0 or -errno.

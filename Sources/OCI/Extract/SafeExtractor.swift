@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFileSystem
+import CSupport
 import Foundation
 
 /// Extracts tar streams (image layers, in order, or one package artifact) into a root

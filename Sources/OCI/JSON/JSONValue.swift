@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// A JSON document built by hand and written in one pass, keys in the order given.
 ///

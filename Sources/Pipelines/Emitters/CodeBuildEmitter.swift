@@ -1,3 +1,5 @@
+import Support
+
 /// Emits AWS CodeBuild: `buildspec.yml` holding a batch `build-graph` (one build per job,
 /// `depend-on` as in the plan) and one buildspec per job kind under `codebuild/`, which each
 /// build runs with its job's variables.

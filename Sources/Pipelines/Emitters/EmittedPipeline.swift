@@ -1,3 +1,5 @@
+import Support
+
 /// What an emitter produces: files by path relative to the output folder, and notes on what it
 /// had to change to fit the backend (splits, fan-ins) or what the user should know.
 public struct EmittedPipeline: Sendable, Equatable {

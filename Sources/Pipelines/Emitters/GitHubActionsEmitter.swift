@@ -1,3 +1,5 @@
+import Support
+
 /// Emits GitHub Actions workflows from a plan: a test workflow (pull requests and pushes to
 /// branches other than the publish branch; no cloud credentials) and a publish workflow (pushes
 /// to the publish branch) whose jobs get short-lived AWS credentials through OIDC.

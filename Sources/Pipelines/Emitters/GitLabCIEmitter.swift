@@ -1,3 +1,5 @@
+import Support
+
 /// Emits GitLab CI: a parent `.gitlab-ci.yml` whose `generate` job writes the child pipeline as
 /// an artifact, and a trigger job running it (`strategy: depend`, so the parent reflects the
 /// child's result); plus the child pipeline itself, generated from the same plan.

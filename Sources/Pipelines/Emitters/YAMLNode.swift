@@ -1,4 +1,5 @@
 import OCI
+import Support
 /// A YAML document built in order and written deterministically: mappings keep the order they
 /// were built in, strings are left plain only when no YAML 1.1 or 1.2 parser can read them as
 /// anything else, and multi-line strings become literal blocks.

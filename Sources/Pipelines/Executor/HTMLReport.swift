@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A run as one self-contained HTML page: a timeline (one bar per job from start to end), cache
 /// hits, durations, and failures with their log tails. All CSS and JavaScript are inline; every

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A run as JUnit XML: `<testsuites>` with one `<testsuite>` per job kind and one `<testcase>`
 /// per job; a failed job holds a `<failure>` with its log tail, a skipped one `<skipped>`, a

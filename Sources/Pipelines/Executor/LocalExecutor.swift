@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import Runtime
+import Support
 
 /// Runs a plan on this machine: up to `jobs` commands at once, each after the jobs it needs
 /// succeeded. A failed job's dependents are skipped; with `keepGoing` everything independent
@@ -152,7 +152,7 @@ public struct LocalExecutor: Sendable {
         defer { close(null) }
         let pid: pid_t
         do {
-            guard output >= 0 else { throw RuntimeError.io(path: logURL.path, operation: "open", errno: errno) }
+            guard output >= 0 else { throw SupportError.io(path: logURL.path, operation: "open", errno: errno) }
             pid = try ChildProcess.spawn(executable, Array(argv.dropFirst()),
                                          environment: options.environment.merging(job.env) { _, new in new }, fds: [null, output, output])
             close(output)

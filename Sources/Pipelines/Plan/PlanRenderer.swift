@@ -1,3 +1,5 @@
+import Support
+
 /// Renders a plan for people: text for `stackship plan`, and the graph as DOT, Mermaid or a
 /// self-contained HTML page (inline SVG laid out here; no scripts, no network).
 public enum PlanRenderer {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OCI
+import Support
 
 /// The state of talking to one registry: the scheme found by pinging it, its auth challenge,
 /// and bearer tokens cached per set of scopes until they expire. Concurrent requests that need

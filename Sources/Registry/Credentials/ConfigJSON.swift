@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Support
 
 /// A JSON value that keeps what a rewrite of someone else's file must keep: object members in
 /// their order and numbers as their original text. Foundation's JSONSerialization loses the

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 
 /// A docker credential helper, `docker-credential-NAME`, spoken to as docker does: the action
 /// (`get`, `store`, `erase`, `list`) is the only argument, the request goes to standard input
@@ -140,77 +141,72 @@ struct CredentialHelper {
     }
 
     /// Runs `program action` with `input` on standard input, reading both outputs as they come
-    /// and killing the helper after `timeout`.
+    /// and killing the helper after `timeout`. Started through Support's spawner: exactly its
+    /// three descriptors, an empty signal mask and default signal handling (Dispatch and Swift
+    /// concurrency threads block nearly every signal, which a child would otherwise inherit and
+    /// so ignore SIGTERM and Ctrl-C).
     private func run(_ action: String, input: Data, registry: String) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [action]
-        process.environment = environment
-
         // Standard input is a socket, not a pipe: a helper that exits without reading it must
         // not kill us with SIGPIPE, and a socket write can refuse the signal per call.
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Self.streamSocketType, 0, &pair) == 0 else {
-            throw CredentialError.helperCannotRun(helper: program, path: executable, reason: "cannot create its standard input: \(String(cString: strerror(errno)))")
+        var pair: [Int32] = [-1, -1], out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Self.streamSocketType, 0, &pair) == 0, pipe(&out) == 0, pipe(&err) == 0 else {
+            let reason = String(cString: strerror(errno))
+            for fd in pair + out + err where fd >= 0 { close(fd) }
+            throw CredentialError.helperCannotRun(helper: program, path: executable, reason: "cannot create its standard streams: \(reason)")
         }
-        let ours = pair[0]
-        for fd in pair { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        for fd in pair + out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         #if canImport(Darwin)
         var one: Int32 = 1
-        setsockopt(ours, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(pair[0], SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
         #endif
-        let childInput = FileHandle(fileDescriptor: pair[1], closeOnDealloc: true)
-        let out = Pipe(), err = Pipe()
-        process.standardInput = childInput
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-
-        // The child inherits the calling thread's signal mask, and Dispatch and Swift concurrency
-        // threads block nearly every signal: the helper would then ignore SIGTERM (and Ctrl-C).
-        // Spawn with an empty mask, restoring ours at once.
-        var empty = sigset_t(), saved = sigset_t()
-        sigemptyset(&empty)
-        pthread_sigmask(SIG_SETMASK, &empty, &saved)
+        let pid: pid_t
         do {
-            try process.run()
-            pthread_sigmask(SIG_SETMASK, &saved, nil)
+            pid = try ChildProcess.spawn(executable, [action], environment: environment, fds: [pair[1], out[1], err[1]])
         } catch {
-            pthread_sigmask(SIG_SETMASK, &saved, nil)
-            close(ours)
-            throw CredentialError.helperCannotRun(helper: program, path: executable, reason: (error as NSError).localizedDescription)
+            for fd in pair + out + err { close(fd) }
+            throw CredentialError.helperCannotRun(helper: program, path: executable, reason: "\(error)")
         }
-        try? childInput.close()
-        try? out.fileHandleForWriting.close()
-        try? err.fileHandleForWriting.close()
+        for fd in [pair[1], out[1], err[1]] { close(fd) }
 
-        let collectors = [OutputCollector(out.fileHandleForReading), OutputCollector(err.fileHandleForReading)]
+        let collectors = [OutputCollector(FileHandle(fileDescriptor: out[0], closeOnDealloc: true)),
+                          OutputCollector(FileHandle(fileDescriptor: err[0], closeOnDealloc: true))]
         let readers = DispatchGroup()
         for collector in collectors {
             DispatchQueue.global().async(group: readers) { collector.drain() }
         }
-        Self.send(input, to: ours)
-        shutdown(ours, Int32(SHUT_WR))
-        close(ours)
+        Self.send(input, to: pair[0])
+        shutdown(pair[0], Int32(SHUT_WR))
+        close(pair[0])
 
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        if exited.wait(timeout: .now() + seconds) == .timedOut {
-            process.terminate()
-            if exited.wait(timeout: .now() + 2) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                _ = exited.wait(timeout: .now() + 2)
+        guard var status = Self.wait(pid, seconds: seconds) else {
+            kill(pid, SIGTERM)
+            if Self.wait(pid, seconds: 2) == nil {
+                kill(pid, SIGKILL)
+                _ = Self.wait(pid, seconds: 2)
             }
             throw CredentialError.helperTimedOut(helper: program, action: action, registry: registry, seconds: seconds)
         }
         // A child the helper left running may hold the pipes open; do not wait on it for long.
         _ = readers.wait(timeout: .now() + 5)
-        let signaled = process.terminationReason == .uncaughtSignal
-        return RunResult(
-            status: signaled ? -1 : process.terminationStatus,
-            signal: signaled ? process.terminationStatus : nil,
-            stdout: collectors[0].data,
-            stderr: collectors[1].data)
+        let signal = status & 0x7f
+        if signal == 0 { status = (status >> 8) & 0xff }
+        return RunResult(status: signal == 0 ? status : -1, signal: signal == 0 ? nil : signal,
+                         stdout: collectors[0].data, stderr: collectors[1].data)
+    }
+
+    /// The raw wait status of `pid` once it exits, or nil when it is still running after
+    /// `seconds` (checked every 10 ms: a helper's answer is not timed closer than that).
+    private static func wait(_ pid: pid_t, seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { return status }
+            if r < 0 && errno != EINTR { return 0 }
+            if Date() >= deadline { return nil }
+            usleep(10_000)
+        }
     }
 
     #if canImport(Glibc)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import OCI
+import Support
 
 /// One registry's HTTP connection pool: TLS with the system trust store plus `--ca-cert`, the
 /// proxy from the environment, no automatic redirects (they are followed by hand, so

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import CRuntime
 import OCI
+import Support
 
 /// Creates, starts, stops and removes containers from images in an OCI layout store, with runc
 /// or crun, no daemon. Everything lives under `<store>/runtime/`:

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// A container's output (stdout and stderr, interleaved as written) from its log file.
 public enum LogFollower {

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import CRuntime
 import OCI
+import Support
 
 /// The process that stays with a running container (as conmon or containerd-shim do): it
 /// creates and starts it through the runtime, serves its published ports, reaps it as its

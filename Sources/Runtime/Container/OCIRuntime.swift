@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// The OCI runtime binary (runc or crun) and where it keeps its state for Stackship's containers.
 public struct OCIRuntime: Sendable, Hashable {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import CFileSystem
+import CSupport
 import CRuntime
 
 /// Resolves an image's `User` ("uid", "uid:gid", "name", "name:group", ...) against the

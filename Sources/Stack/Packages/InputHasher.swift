@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// Computes each package's input hash: what it is built from, so that the same inputs give the
 /// same hash on any machine and any change to them gives a new one.

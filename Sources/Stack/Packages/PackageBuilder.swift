@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// Builds one package into a layer in the store.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Runtime
+import Support
 
 /// Where package sources come from, and what their content hash is.
 ///

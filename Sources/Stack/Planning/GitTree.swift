@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Runtime
+import Support
 
 /// Git in one folder, run through `ChildProcess` (Foundation's Process passes a blocked signal
 /// mask on to its children): the work tree's top, a ref's commit, and the tree at a ref.

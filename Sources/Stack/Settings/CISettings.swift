@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// The stack file's `ci:` section: how the generated CI pipelines run. Every key is optional;
 /// nil means the pipeline's own default (see the Pipelines target's `PlanInput.Settings`).

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// A node of a settings section (`aws:` and below) with its full path, for typed reading.
 struct SettingsNode {

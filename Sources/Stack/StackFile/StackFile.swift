@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Support
 
 /// A parsed and validated `stack.yaml` (format version 1): the images to build, in file order.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// `config:`: the image's runtime configuration (entrypoint, env, user, ports, ...).
 extension StackFileParser {

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// An image's entry under `images:`: name, base, tags, platform, compression and `test:`.
 extension StackFileParser {

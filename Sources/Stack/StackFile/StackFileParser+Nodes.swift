@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// Reading Yams nodes: entries of a mapping (checked keys, merge keys), typed values, locations.
 extension StackFileParser {

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Yams
+import Support
 
 /// `packages:`, `bases:` and the checks that tie packages and images together (version 2).
 extension StackFileParser {

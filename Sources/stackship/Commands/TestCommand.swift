@@ -6,6 +6,7 @@ import Foundation
 import OCI
 import Runtime
 import Stack
+import Support
 
 struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

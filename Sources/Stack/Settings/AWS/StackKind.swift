@@ -1,4 +1,5 @@
 import OCI
+import Support
 
 /// The kinds of CloudFormation stack Stackship generates, one template each.
 public enum StackKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible, SettingsValue {

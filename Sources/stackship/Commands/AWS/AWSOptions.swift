@@ -4,6 +4,7 @@ import AWSTemplates
 import Foundation
 import OCI
 import Stack
+import Support
 
 /// The options every `stackship aws` command shares, spelled as the AWS CLI spells them.
 struct AWSOptions: ParsableArguments {

@@ -5,6 +5,7 @@ import OCI
 import Registry
 import Runtime
 import Stack
+import Support
 
 /// `stackship health`: is this machine ready to build, push and deploy?
 struct HealthCommand: ParsableCommand {

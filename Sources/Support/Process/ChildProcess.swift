@@ -2,8 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import CRuntime
-import OCI
+import CSupport
 
 /// Starting and waiting for programs without Foundation's Process, whose children inherit a
 /// blocked signal mask on Linux and which cannot hand over chosen descriptors.
@@ -23,7 +22,7 @@ public enum ChildProcess {
             if let envp { return stackship_spawn(path, argv, envp, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory) }
             return stackship_spawn(path, argv, environ, fdp.baseAddress, Int32(fds.count), newSession ? 1 : 0, directory)
         }
-        guard pid > 0 else { throw RuntimeError.io(path: path, operation: "start", errno: -pid) }
+        guard pid > 0 else { throw SupportError.io(path: path, operation: "start", errno: -pid) }
         return pid
     }
 
@@ -36,7 +35,7 @@ public enum ChildProcess {
         return exitCode(status)
     }
 
-    static func exitCode(_ status: Int32) -> Int32 {
+    public static func exitCode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         if signal == 0 { return (status >> 8) & 0xff }
         return 128 + signal
@@ -53,11 +52,11 @@ public enum ChildProcess {
         let out: Int32
         if let logFile {
             out = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard out >= 0 else { throw RuntimeError.io(path: logFile, operation: "open", errno: errno) }
+            guard out >= 0 else { throw SupportError.io(path: logFile, operation: "open", errno: errno) }
         } else {
-            let outPath = NSTemporaryDirectory() + "stackship-out-\(FileIO.randomSuffix())"
+            let outPath = NSTemporaryDirectory() + "stackship-out-\(String(UInt64.random(in: 0 ... .max), radix: 16))"
             out = open(outPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard out >= 0 else { throw RuntimeError.io(path: outPath, operation: "create", errno: errno) }
+            guard out >= 0 else { throw SupportError.io(path: outPath, operation: "create", errno: errno) }
             unlink(outPath)
         }
         defer { close(out) }

@@ -1,8 +1,7 @@
-import OCI
 /// Escaping for the text formats the library writes.
-enum Escaping {
+public enum Escaping {
     /// Text for HTML element content and attribute values (quotes included).
-    static func html(_ s: String) -> String {
+    public static func html(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for c in s.unicodeScalars {
@@ -24,28 +23,29 @@ enum Escaping {
     }
 
     /// Text for XML content and attributes: the HTML rules (which produce valid XML 1.0 too).
-    static func xml(_ s: String) -> String { html(s) }
+    public static func xml(_ s: String) -> String { html(s) }
 
     /// A double-quoted DOT string.
-    static func dot(_ s: String) -> String {
+    public static func dot(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
     /// A Mermaid node label (inside `["..."]`): quotes and angle brackets as entity codes.
-    static func mermaid(_ s: String) -> String {
+    public static func mermaid(_ s: String) -> String {
         s.replacingOccurrences(of: "\"", with: "#quot;").replacingOccurrences(of: "<", with: "#lt;")
             .replacingOccurrences(of: ">", with: "#gt;").replacingOccurrences(of: "\n", with: " ")
     }
 
     /// A JSON string literal safe inside an HTML `<script>` element (no `</`, no U+2028/9).
-    static func jsonInScript(_ s: String) -> String {
+    public static func jsonInScript(_ s: String) -> String {
         JSONString.literal(s, alsoEscaping: ["<", ">", "&"])
     }
 
-    /// One POSIX-shell word: left bare when it holds only safe characters, else single-quoted.
-    static func shell(_ s: String) -> String {
-        if !s.isEmpty && s.utf8.allSatisfy({ shellSafe[Int($0)] }) {
+    /// One POSIX-shell word: left bare when it holds only safe characters (unless `always`),
+    /// else single-quoted.
+    public static func shell(_ s: String, always: Bool = false) -> String {
+        if !always && !s.isEmpty && s.utf8.allSatisfy({ shellSafe[Int($0)] }) {
             return s
         }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -58,5 +58,5 @@ enum Escaping {
     }()
 
     /// A command line from argv, each word quoted for the shell when needed.
-    static func commandLine(_ argv: [String]) -> String { argv.map(shell).joined(separator: " ") }
+    public static func commandLine(_ argv: [String]) -> String { argv.map { shell($0) }.joined(separator: " ") }
 }
