@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "OCI", targets: ["OCI"]),
+        .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
@@ -37,6 +38,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The one HTTP stack: connection pools, proxies and NO_PROXY, trusted CAs, time limits and
+        // retries with a classifier each client supplies. It imports nothing of ours.
+        .target(
+            name: "HTTPCore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // openat2(RESOLVE_IN_ROOT), which Swift cannot call directly (syscall is variadic): the
         // safe extractor (OCI) and the runtime resolve paths inside a root with it.
         .target(name: "CFileSystem"),
@@ -47,18 +59,23 @@ let package = Package(
             dependencies: ["OCI", "CRuntime", "CFileSystem"]
         ),
         // Tests against running containers (testcontainers/dockertest for Stackship).
+        // Its ScriptedServer is an in-process HTTP(S) server on NIO, so client tests need no Python.
         .target(
             name: "StackshipTesting",
-            dependencies: ["Runtime", "OCI"]
+            dependencies: [
+                "Runtime", "OCI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "Registry",
             dependencies: [
-                "OCI",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "OCI", "HTTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The binary package cache: signed, content-addressed artifacts behind pluggable backends.
@@ -73,11 +90,9 @@ let package = Package(
         .target(
             name: "AWS",
             dependencies: [
-                "OCI",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "OCI", "HTTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -105,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS",
+                "OCI", "HTTPCore", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // Decodes the stack file's `ci:` section for the pipeline commands.
                 .product(name: "Yams", package: "Yams"),
@@ -125,9 +140,15 @@ let package = Package(
         // harness in Fuzz/ (which needs it as a product). Test support, not API.
         .target(name: "FuzzSupport", dependencies: ["OCI", "Runtime"], path: "Tests/FuzzSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "StackshipTesting", "FuzzSupport"]),
+        // The transport alone, and the registry and AWS clients side by side, against ScriptedServer.
+        .testTarget(
+            name: "HTTPCoreTests",
+            dependencies: ["HTTPCore", "Registry", "AWS", "OCI", "StackshipTesting", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            dependencies: ["Registry", "HTTPCore", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio")],
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
@@ -137,7 +158,7 @@ let package = Package(
         // SigV4 vectors in Resources and template golden files (found via #filePath); integration
         // tests against moto_server; template tests run cfn-lint on what they write.
         .testTarget(
-            name: "AWSTests", dependencies: ["AWS", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            name: "AWSTests", dependencies: ["AWS", "HTTPCore", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Resources", "Templates/Golden"]
         ),
@@ -152,7 +173,7 @@ let package = Package(
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "Runtime"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "HTTPCore", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )
