@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func aThrottlingCodeInA400IsRetriedAfterItsRetryAfter() async throws {
-        try await ScriptedServer.with([Self.throttled, .init(status: 200, headers: ["Content-Type": "text/xml"], body: ClientParityIdentity.xml)]) { server in
+        try await ScriptedServer.with([Self.throttled, .init(status: 200, headers: ["Content-Type": "text/xml"], body: CallerIdentityAnswer.xml)]) { server in
             let started = ContinuousClock.now
             let caller = try await Self.client(server.endpoint, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(5)))
                 .withShutdown { try await STSClient(client: $0).getCallerIdentity() }
@@ -49,7 +49,7 @@ import Testing
 }
 
 /// An STS GetCallerIdentity answer.
-enum ClientParityIdentity {
+enum CallerIdentityAnswer {
     static let xml = """
     <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>
     """
