@@ -5,6 +5,7 @@ import NIOCore
 /// comes out as `HTTPError.bodyInterrupted`, so callers can tell "try again" from their own
 /// failures.
 public struct HTTPBody: AsyncSequence, Sendable {
+    /// A chunk of the body.
     public typealias Element = ByteBuffer
 
     enum Source: Sendable {
@@ -42,6 +43,7 @@ public struct HTTPBody: AsyncSequence, Sendable {
         return all
     }
 
+    /// An iterator over the chunks (a streaming body can be iterated once).
     public func makeAsyncIterator() -> AsyncIterator {
         switch source {
         case let .streaming(body): return AsyncIterator(streaming: body.makeAsyncIterator(), buffered: nil, body: self)
@@ -55,6 +57,7 @@ public struct HTTPBody: AsyncSequence, Sendable {
         var buffered: ByteBuffer?
         let body: HTTPBody
 
+        /// The next chunk; nil at the end.
         public mutating func next() async throws -> ByteBuffer? {
             if streaming == nil {
                 defer { buffered = nil }

@@ -43,6 +43,7 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// One line: what failed, where, and what to check.
     public var description: String {
         switch self {
         case let .connectionFailed(operation, origin, attempts, detail, _):

@@ -12,7 +12,9 @@ import NIOSSL
 ///
 /// Call `shutdown()` when done; the connections are closed there.
 public final class HTTPTransport: HTTPTransporting {
+    /// The options it was made with.
     public let options: TransportOptions
+    /// What it retries.
     public let classifier: RetryClassifier
     let direct: HTTPClient
     /// Pools through a proxy, by `host:port` of the proxy.
@@ -54,6 +56,7 @@ public final class HTTPTransport: HTTPTransporting {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
+    /// Closes every pool's connections.
     public func shutdown() async {
         try? await direct.shutdown()
         for pool in proxied.values { try? await pool.shutdown() }
@@ -72,6 +75,7 @@ public final class HTTPTransport: HTTPTransporting {
         return proxied["\(proxy.host):\(proxy.port)"] ?? direct
     }
 
+    /// See `HTTPTransporting.perform`.
     public func perform<T>(_ operation: String, retry: RetryPolicy? = nil, _ make: () async throws -> HTTPRequest,
                            consume: (HTTPResponse) async throws -> T) async throws -> T {
         let policy = retry ?? options.retry
