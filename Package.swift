@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "OCI", targets: ["OCI"]),
+        .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Stack", targets: ["Stack"]),
@@ -42,6 +43,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The one HTTP stack: connection pools, proxies and NO_PROXY, trusted CAs, time limits and
+        // retries with a classifier each client supplies. It imports nothing of ours.
+        .target(
+            name: "HTTPCore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // C for Support and OCI: posix_spawn with exact descriptors, and openat2(RESOLVE_IN_ROOT),
         // which Swift cannot call directly (syscall is variadic), for the safe extractor.
         .target(name: "CSupport"),
@@ -52,18 +64,23 @@ let package = Package(
             dependencies: ["OCI", "Support", "CRuntime", "CSupport"]
         ),
         // Tests against running containers (testcontainers/dockertest for Stackship).
+        // Its ScriptedServer is an in-process HTTP(S) server on NIO, so client tests need no Python.
         .target(
             name: "StackshipTesting",
-            dependencies: ["Runtime", "OCI", "Support"]
+            dependencies: [
+                "Runtime", "OCI", "Support",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "Registry",
             dependencies: [
-                "OCI", "Support",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "OCI", "Support", "HTTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The binary package cache: signed, content-addressed artifacts behind pluggable backends.
@@ -78,11 +95,9 @@ let package = Package(
         .target(
             name: "AWS",
             dependencies: [
-                "OCI", "Support",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "OCI", "Support", "HTTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -117,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Support", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
+                "OCI", "Support", "HTTPCore", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [
@@ -135,9 +150,15 @@ let package = Package(
         // harness in Fuzz/ (which needs it as a product). Test support, not API.
         .target(name: "FuzzSupport", dependencies: ["OCI", "Runtime"], path: "Tests/FuzzSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Support", "StackshipTesting", "FuzzSupport"]),
+        // The transport alone, and the registry and AWS clients side by side, against ScriptedServer.
+        .testTarget(
+            name: "HTTPCoreTests",
+            dependencies: ["HTTPCore", "Registry", "AWS", "OCI", "StackshipTesting", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            dependencies: ["Registry", "HTTPCore", "OCI", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio")],
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
@@ -146,7 +167,7 @@ let package = Package(
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "AWS", "OCI", "StackshipTesting"]),
         // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
         .testTarget(
-            name: "AWSTests", dependencies: ["AWS", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            name: "AWSTests", dependencies: ["AWS", "HTTPCore", "StackshipTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Resources"]
         ),
@@ -167,7 +188,7 @@ let package = Package(
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).
-        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "AWSTemplates", "Runtime"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OCI", "Stack", "StackshipTesting", "AWS", "AWSTemplates", "HTTPCore", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -64,7 +64,8 @@ public final class MotoServer: @unchecked Sendable {
             close(null)
             let server = MotoServer(port: port, pid: pid, logPath: log)
             let deadline = Date().addingTimeInterval(60)
-            // Looked at once more after the deadline (see ScriptedServer).
+            // Looked at once more after the deadline: in a busy test process a sleep can end long
+            // after it, and a server that did start must not then count as one that did not.
             while true {
                 if Loopback.isAccepting(port: port) { return server }
                 guard Date() < deadline, ChildProcess.isAlive(pid) else { break }

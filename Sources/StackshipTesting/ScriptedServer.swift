@@ -1,135 +1,335 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-import Runtime
-import Support
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
 
-/// A loopback HTTP server (python3's http.server) that answers requests with scripted
-/// responses, in order (the last one repeats), and logs each request it saw. For what a real
-/// server here cannot produce: throttling and 5xx answers for retry tests, a stack that fails
-/// with events, StartBuildBatch (moto answers it with 500), container-credential endpoints.
+/// An in-process loopback HTTP (or HTTPS) server that answers requests with scripted responses,
+/// in order (the last one repeats), or with a handler, and logs each request it saw. For what a
+/// real server here cannot produce on cue: throttling and 5xx answers with Retry-After, slow
+/// answers that hold a pooled connection, redirects to another origin, a proxy's view of
+/// CONNECT, a stack that fails with events, container-credential endpoints. A CONNECT answered
+/// with 200 becomes a tunnel to the server itself: the requests sent through it come to the same
+/// handler, so the server can stand in for a proxy and the host behind it. It runs on NIO
+/// inside the test process: no Python, no port races with a child.
 ///
 /// `ScriptedServer.with(responses) { server in … }` starts it on a random port and stops it.
-public final class ScriptedServer: @unchecked Sendable {
+public final class ScriptedServer: Sendable {
     /// One scripted answer.
-    public struct Response: Encodable, Sendable {
+    public struct Response: Sendable {
+        /// The status.
         public var status: Int
+        /// Headers to send (Content-Length is added from the body unless given).
         public var headers: [String: String]
-        public var body: String
+        /// The body (not sent for HEAD).
+        public var body: Data
+        /// How long to wait before answering (a slow server holding its connection).
+        public var delay: Duration
+        /// Close the connection instead of answering (a reset for the client).
+        public var drop: Bool
 
-        public init(status: Int, headers: [String: String] = [:], body: String = "") {
+        /// An answer with a text body.
+        public init(status: Int, headers: [String: String] = [:], body: String = "", delay: Duration = .zero, drop: Bool = false) {
+            self.init(status: status, headers: headers, data: Data(body.utf8), delay: delay, drop: drop)
+        }
+
+        /// An answer with a binary body.
+        public init(status: Int, headers: [String: String] = [:], data: Data, delay: Duration = .zero, drop: Bool = false) {
             self.status = status
             self.headers = headers
-            self.body = body
+            self.body = data
+            self.delay = delay
+            self.drop = drop
         }
+
+        /// A connection closed without an answer.
+        public static let reset = Response(status: 0, drop: true)
     }
 
-    /// Its process id.
-    public let pid: pid_t
-    /// Its scratch folder (script, request log, output).
-    public let directory: String
+    /// One request as the server saw it.
+    public struct Request: Sendable {
+        /// The method ("GET", "CONNECT", …).
+        public var method: String
+        /// The request target: a path with its query, an absolute URL (a request to a proxy),
+        /// or `host:port` (CONNECT).
+        public var path: String
+        /// The headers, in order, names as sent.
+        public var headers: [(name: String, value: String)]
+        /// The body.
+        public var body: Data
+        /// When it arrived.
+        public var time: ContinuousClock.Instant
+
+        /// The first value of header `name` (any case).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        }
+
+        /// The Authorization header.
+        public var authorization: String? { header("Authorization") }
+    }
+
+    /// Answers one request.
+    public typealias Handler = @Sendable (Request) async -> Response
+
     /// The port it listens on, on 127.0.0.1.
     public let port: Int
-    /// `http://127.0.0.1:PORT`.
-    public var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// "http", or "https" when it presents a certificate.
+    public let scheme: String
+    /// The PEM file of the authority a client must trust (HTTPS only).
+    public let authorityPath: String?
+    /// `SCHEME://127.0.0.1:PORT`.
+    public var endpoint: String { "\(scheme)://127.0.0.1:\(port)" }
+    /// `127.0.0.1:PORT`.
+    public var host: String { "127.0.0.1:\(port)" }
 
-    private init(pid: pid_t, directory: String, port: Int) {
-        self.pid = pid
-        self.directory = directory
+    private let state: State
+    private let listener: Channel
+
+    private init(port: Int, scheme: String, authorityPath: String?, state: State, listener: Channel) {
         self.port = port
+        self.scheme = scheme
+        self.authorityPath = authorityPath
+        self.state = state
+        self.listener = listener
     }
 
-    /// Runs `body` with a server answering `responses`, stopping it afterwards.
-    public static func with<T>(_ responses: [Response], _ body: (ScriptedServer) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "scripted-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try JSONEncoder().encode(responses).write(to: URL(fileURLWithPath: dir + "/script.json"))
-        try Self.program.write(toFile: dir + "/scripted_server.py", atomically: true, encoding: .utf8)
-        guard let python = ChildProcess.which("python3") else {
-            throw MotoServer.StartError(description: "python3 not found: run scripts/setup (or apt-get install python3)")
-        }
-        let out = open(dir + "/out.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let pid = try ChildProcess.spawn(python, [dir + "/scripted_server.py", dir + "/script.json", dir + "/log.jsonl", dir + "/port"],
-                                         fds: [null, out, out])
-        close(out)
-        close(null)
-        var port: Int?
-        let deadline = Date().addingTimeInterval(30)
-        // Looked at once more after the deadline: in a busy test process a sleep can end long
-        // after it, and a server that did start must not then count as one that did not.
-        while true {
-            port = (try? String(contentsOfFile: dir + "/port", encoding: .utf8)).flatMap { Int($0) }
-            guard port == nil, Date() < deadline, ChildProcess.isAlive(pid) else { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let server = ScriptedServer(pid: pid, directory: dir, port: port ?? 0)
-        defer { server.stop() }
-        guard port != nil else {
-            throw MotoServer.StartError(description: "the scripted server did not start: \((try? String(contentsOfFile: dir + "/out.log", encoding: .utf8)) ?? "")")
-        }
-        return try await body(server)
+    /// Runs `body` with a server answering `responses` in order (the last repeats), stopping it
+    /// afterwards. With `tls`, it speaks HTTPS with that identity.
+    public static func with<T>(_ responses: [Response], tls: TLSIdentity? = nil,
+                               _ body: (ScriptedServer) async throws -> T) async throws -> T {
+        let script = Script(responses.isEmpty ? [Response(status: 200)] : responses)
+        return try await with(tls: tls, handler: { _ in script.next() }, body)
     }
 
-    /// The requests seen so far: method, path, headers.
+    /// Runs `body` with a server answering each request with `handler`, stopping it afterwards.
+    public static func with<T>(tls: TLSIdentity? = nil, handler: @escaping Handler,
+                               _ body: (ScriptedServer) async throws -> T) async throws -> T {
+        let server = try await start(tls: tls, handler: handler)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// The requests seen so far, in arrival order.
+    public func received() -> [Request] { state.requests() }
+
+    /// The requests seen so far as dictionaries: "method", "path", "headers" (name → value).
     public func requests() -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: directory + "/log.jsonl", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        received().map { request in
+            var headers: [String: String] = [:]
+            for (name, value) in request.headers { headers[name] = value }
+            return ["method": request.method, "path": request.path, "headers": headers]
+        }
     }
 
-    /// Stops the server and removes its folder.
-    public func stop() {
-        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
-        _ = ChildProcess.wait(pid)
-        try? FileManager.default.removeItem(atPath: directory)
+    // MARK: Running
+
+    private static func start(tls: TLSIdentity?, handler: @escaping Handler) async throws -> ScriptedServer {
+        let state = State()
+        var sslContext: NIOSSLContext?
+        var authorityPath: String?
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(tls.certificatePEM.utf8), format: .pem))],
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)))
+            sslContext = try NIOSSLContext(configuration: configuration)
+            let path = NSTemporaryDirectory() + "scripted-ca-\(UUID().uuidString).pem"
+            try tls.authorityPEM.write(toFile: path, atomically: true, encoding: .utf8)
+            authorityPath = path
+        }
+        let context = sslContext
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+                    let connection = Connection(state: state, handler: handler)
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                    try Connection.addHTTPHandlers(to: channel, before: connection)
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = listener.localAddress?.port else {
+            try? await listener.close()
+            throw StartError(description: "the scripted server has no port after binding 127.0.0.1:0")
+        }
+        state.track(listener)
+        return ScriptedServer(port: port, scheme: tls == nil ? "http" : "https", authorityPath: authorityPath, state: state, listener: listener)
     }
 
-    static let program = #"""
-#!/usr/bin/env python3
-"""A loopback HTTP server that answers requests with scripted responses, in order, and logs
-each request it saw (method, path, headers) as JSON lines. For AWSTests paths moto cannot
-produce: throttling answers (retry tests) and the ECS/CodeBuild container credentials endpoint.
+    /// Stops listening and closes every connection.
+    private func stop() async {
+        for channel in state.stop() { try? await channel.close() }
+        if let authorityPath { try? FileManager.default.removeItem(atPath: authorityPath) }
+    }
 
-usage: scripted_server.py SCRIPT.json LOG.jsonl PORTFILE
-SCRIPT.json: [{"status": 400, "headers": {...}, "body": "..."}, ...]; the last one repeats.
-The chosen port is written to PORTFILE once the server listens.
-"""
-import http.server, json, sys, threading
+    /// Why the server did not start.
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
 
-script = json.load(open(sys.argv[1]))
-log_path = sys.argv[2]
-lock = threading.Lock()
-count = [0]
+    /// The scripted answers, handed out in order; the last repeats.
+    final class Script: @unchecked Sendable {
+        private let lock = NSLock()
+        private let responses: [Response]
+        private var index = 0
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def handle_one(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        with lock:
-            answer = script[min(count[0], len(script) - 1)]
-            count[0] += 1
-            with open(log_path, "a") as log:
-                log.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers)}) + "\n")
-        body = answer.get("body", "").encode()
-        self.send_response(answer.get("status", 200))
-        for k, v in answer.get("headers", {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        init(_ responses: [Response]) { self.responses = responses }
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_HEAD = do_DELETE = handle_one
+        func next() -> Response {
+            lock.withLock {
+                defer { index += 1 }
+                return responses[min(index, responses.count - 1)]
+            }
+        }
+    }
 
-    def log_message(self, *args):
-        pass
+    /// The log and the open channels, shared by the connections.
+    final class State: @unchecked Sendable {
+        private let lock = NSLock()
+        private var log: [Request] = []
+        private var channels: [ObjectIdentifier: Channel] = [:]
+        private var stopped = false
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(sys.argv[3] + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-import os
-os.rename(sys.argv[3] + ".tmp", sys.argv[3])
-server.serve_forever()
-"""#
+        func record(_ request: Request) { lock.withLock { log.append(request) } }
+        func requests() -> [Request] { lock.withLock { log } }
+
+        /// Keeps `channel` to close at the end; closes it at once when the server has stopped.
+        func track(_ channel: Channel) {
+            let late = lock.withLock { () -> Bool in
+                if stopped { return true }
+                channels[ObjectIdentifier(channel)] = channel
+                return false
+            }
+            if late { channel.close(promise: nil) }
+        }
+
+        func forget(_ channel: Channel) { lock.withLock { _ = channels.removeValue(forKey: ObjectIdentifier(channel)) } }
+
+        /// Marks the server stopped and hands over the channels to close.
+        func stop() -> [Channel] {
+            lock.withLock {
+                stopped = true
+                defer { channels = [:] }
+                return Array(channels.values)
+            }
+        }
+    }
+
+    /// One connection: gathers each request, asks the handler (off the event loop), answers.
+    final class Connection: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        private let state: State
+        private let handler: Handler
+        private var head: HTTPRequestHead?
+        private var body = Data()
+
+        init(state: State, handler: @escaping Handler) {
+            self.state = state
+            self.handler = handler
+        }
+
+        static let httpHandlerNames = ["scripted-encoder", "scripted-decoder", "scripted-pipeline", "scripted-errors"]
+
+        /// HTTP/1.1 in front of `connection`, by name so a CONNECT can start them afresh.
+        static func addHTTPHandlers(to channel: Channel, before connection: Connection) throws {
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(HTTPResponseEncoder(), name: httpHandlerNames[0], position: .before(connection))
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: httpHandlerNames[1],
+                                position: .before(connection))
+            try sync.addHandler(HTTPServerPipelineHandler(), name: httpHandlerNames[2], position: .before(connection))
+            // Bytes that are not HTTP (a TLS hello to a plain server) get a 400, as from any
+            // plain server, and the connection closes.
+            try sync.addHandler(HTTPServerProtocolErrorHandler(), name: httpHandlerNames[3], position: .before(connection))
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            state.track(context.channel)
+            context.fireChannelActive()
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            state.forget(context.channel)
+            context.fireChannelInactive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case let .head(requestHead):
+                head = requestHead
+                body = Data()
+            case var .body(buffer):
+                if let bytes = buffer.readBytes(length: buffer.readableBytes) { body.append(contentsOf: bytes) }
+            case .end:
+                guard let requestHead = head else { return }
+                head = nil
+                let request = Request(method: requestHead.method.rawValue, path: requestHead.uri,
+                                      headers: requestHead.headers.map { ($0.name, $0.value) }, body: body, time: .now)
+                state.record(request)
+                let loop = context.eventLoop
+                let bound = NIOLoopBound(context, eventLoop: loop)
+                let handler = self.handler
+                let asked = requestHead.isKeepAlive && requestHead.method != .CONNECT
+                Task {
+                    let response = await handler(request)
+                    // A scripted "Connection: close" ends the connection after the answer, short
+                    // body or not (a body that breaks off, for the client).
+                    let keepAlive = asked && response.headers.first { $0.key.lowercased() == "connection" }?.value.lowercased() != "close"
+                    if response.delay > .zero { try? await Task.sleep(for: response.delay) }
+                    loop.execute {
+                        let context = bound.value
+                        if response.drop {
+                            context.close(promise: nil)
+                            return
+                        }
+                        let tunnel = request.method == "CONNECT" && response.status == 200
+                        let channel = context.channel
+                        let connection = self
+                        Self.write(response, to: context, head: request.method == "HEAD", keepAlive: keepAlive || tunnel) {
+                            // After a CONNECT the decoder reads no more requests: a fresh set of
+                            // HTTP handlers reads what comes through the tunnel.
+                            guard tunnel else { return }
+                            let removals = Self.httpHandlerNames.map { channel.pipeline.syncOperations.removeHandler(name: $0) }
+                            EventLoopFuture.andAllSucceed(removals, on: channel.eventLoop).whenComplete { _ in
+                                do { try Self.addHTTPHandlers(to: channel, before: connection) } catch { channel.close(promise: nil) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        private static func write(_ response: Response, to context: ChannelHandlerContext, head: Bool, keepAlive: Bool,
+                                  then: @escaping @Sendable () -> Void = {}) {
+            var headers = HTTPHeaders()
+            for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: name, value: value) }
+            if headers.first(name: "Content-Length") == nil { headers.add(name: "Content-Length", value: String(response.body.count)) }
+            headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            let status = HTTPResponseStatus(statusCode: response.status)
+            context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            if !head && !response.body.isEmpty {
+                context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+            }
+            let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+            if !keepAlive {
+                let channel = context.channel
+                done.whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                done.whenSuccess { then() }
+            }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            // A client that gave up (a TLS handshake it refused, a reset) ends its connection only.
+            context.close(promise: nil)
+        }
+    }
 }

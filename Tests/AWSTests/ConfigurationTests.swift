@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import Testing
 @testable import AWS
 
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func proxyFromEnvironment() {
-        let options = AWSTransportOptions(environment: ["HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": ".internal,s3.eu-west-1.amazonaws.com"])
+        let options = TransportOptions(environment: ["HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": ".internal,s3.eu-west-1.amazonaws.com"])
         #expect(options.proxy(for: "sts.us-east-1.amazonaws.com", https: true)?.host == "proxy.corp")
         #expect(options.proxy(for: "sts.us-east-1.amazonaws.com", https: true)?.port == 3128)
         #expect(options.proxy(for: "s3.eu-west-1.amazonaws.com", https: true) == nil)

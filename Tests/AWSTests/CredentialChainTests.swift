@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import StackshipTesting
 import Testing
 @testable import AWS
@@ -203,7 +204,7 @@ import Testing
             let c = try await AWSCredentialChain.resolve(profile: "deployer", environment: env.environment, home: env.home)
             #expect(c.accessKeyID != "AKIADEVFILE000000001" && c.sessionToken != nil && c.expiration != nil)
             #expect(c.source.contains("deployer"))
-            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: AWSTransportOptions(environment: env.environment))
+            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
             let identity = try await STSClient(client: client).getCallerIdentity()
             await client.shutdown()
             #expect(identity.arn.contains("assumed-role/deployer/ci-session"))
@@ -234,7 +235,7 @@ import Testing
             let c = try await AWSCredentialChain.resolve(environment: withToken.environment, home: env.home)
             #expect(c.sessionToken != nil)
             #expect(c.source.contains("github-oidc"))
-            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: AWSTransportOptions(environment: env.environment))
+            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
             let identity = try await STSClient(client: client).getCallerIdentity()
             await client.shutdown()
             #expect(identity.arn.contains("github-oidc"))

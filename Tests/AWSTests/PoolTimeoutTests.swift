@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import StackshipTesting
 import Testing
@@ -11,11 +12,11 @@ import Testing
     @Test func poolAndConnectTimeoutsAreTransient() {
         for error: Error in [HTTPClientError.getConnectionFromPoolTimeout, HTTPClientError.connectTimeout, HTTPClientError.tlsHandshakeTimeout,
                              HTTPClientError.remoteConnectionClosed, ChannelError.connectTimeout(.seconds(1))] {
-            #expect(AWSHTTPTransport.isTransient(error), "\(error)")
+            #expect(RetryClassifier.aws.isTransientFailure(error), "\(error)")
         }
         for error: Error in [HTTPClientError.invalidURL, HTTPClientError.bodyLengthMismatch, CancellationError(),
                              AWSError.transport(operation: "S3.PutObject", endpoint: "x", reason: "y")] {
-            #expect(!AWSHTTPTransport.isTransient(error), "\(error)")
+            #expect(!RetryClassifier.aws.isTransientFailure(error), "\(error)")
         }
     }
 
@@ -24,14 +25,14 @@ import Testing
     @Test func aRequestThatWaitsTooLongForAPooledConnectionIsRetried() async throws {
         try await MotoServer.with { moto in
             let bucket = "pool-\(UUID().uuidString.lowercased().prefix(8))"
-            func client(_ retry: AWSRetryPolicy) -> AWSClient {
+            func client(_ retry: RetryPolicy) -> AWSClient {
                 AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIAMOTOTESTKEY00001", secretAccessKey: "moto-secret")),
                           region: "us-east-1", endpoint: moto.endpoint,
-                          options: AWSTransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
+                          options: TransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
             }
             // Patient enough for a loaded test process, whose tasks (the holder's among them) can
             // wait seconds for a thread: ~60 attempts of a 300 ms wait and up to 1 s of backoff.
-            try await client(AWSRetryPolicy(maxAttempts: 60, baseDelay: .milliseconds(100), maxDelay: .seconds(1))).withShutdown { patient in
+            try await client(RetryPolicy(maxAttempts: 60, baseDelay: .milliseconds(100), maxDelay: .seconds(1))).withShutdown { patient in
                 let s3 = S3Client(client: patient)
                 try await s3.createBucket(bucket)
                 // Large enough not to fit in socket buffers: the connection stays leased until

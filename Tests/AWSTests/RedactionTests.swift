@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import StackshipTesting
 import Testing
 @testable import AWS
@@ -47,7 +48,7 @@ import Testing
             // Service errors for calls that carry secrets.
             let credentials = AWSCredentials(accessKeyID: "AKIAVISIBLE000000001", secretAccessKey: Self.secretKey, sessionToken: Self.token)
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1",
-                                   options: AWSTransportOptions(environment: env.environment))
+                                   options: TransportOptions(environment: env.environment))
             let sm = SecretsManagerClient(client: client)
             _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-1")
             do { _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-2") } catch { messages.append("\(error)") }
@@ -55,7 +56,7 @@ import Testing
             await client.shutdown()
             // A transport failure.
             let dead = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1", endpoint: "http://127.0.0.1:9",
-                                 options: AWSTransportOptions(environment: [:], retry: .none))
+                                 options: TransportOptions(environment: [:], retry: .none))
             do { _ = try await STSClient(client: dead).getCallerIdentity() } catch { messages.append("\(error)") }
             await dead.shutdown()
 
@@ -71,7 +72,7 @@ import Testing
     @Test func unreachableEndpointIsATransportErrorAfterRetries() async throws {
         let credentials = AWSCredentials(accessKeyID: "AKIA", secretAccessKey: "s")
         let client = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1", endpoint: "http://127.0.0.1:9",
-                               options: AWSTransportOptions(environment: [:], retry: AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20))))
+                               options: TransportOptions(environment: [:], retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20))))
         let error = await #expect(throws: AWSError.self) { try await STSClient(client: client).getCallerIdentity() }
         await client.shutdown()
         #expect(error?.description.contains("STS.GetCallerIdentity could not reach http://127.0.0.1:9") == true)

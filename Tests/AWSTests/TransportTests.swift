@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import StackshipTesting
 import NIOHTTP1
 import Testing
@@ -12,11 +13,11 @@ import Testing
     static let throttled = ScriptedServer.Response(status: 400, headers: ["Content-Type": "text/xml"], body: """
     <ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r1</RequestId></ErrorResponse>
     """)
-    static let fast = AWSRetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40))
+    static let fast = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40))
 
-    func client(_ endpoint: String, retry: AWSRetryPolicy = fast) -> AWSClient {
+    func client(_ endpoint: String, retry: RetryPolicy = fast) -> AWSClient {
         AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIA", secretAccessKey: "s")),
-                  region: "us-east-1", endpoint: endpoint, options: AWSTransportOptions(environment: [:], retry: retry))
+                  region: "us-east-1", endpoint: endpoint, options: TransportOptions(environment: [:], retry: retry))
     }
 
     @Test func throttlingAnd5xxAreRetried() async throws {
@@ -79,13 +80,13 @@ import Testing
 
     @Test func s3Addressing() throws {
         let creds = AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIA", secretAccessKey: "s"))
-        let aws = AWSClient(credentials: creds, region: "eu-west-1", options: AWSTransportOptions(environment: [:]))
+        let aws = AWSClient(credentials: creds, region: "eu-west-1", options: TransportOptions(environment: [:]))
         defer { Task { await aws.shutdown() } }
         let onAWS = try S3Client(client: aws).request("GetObject", .GET, bucket: "my-cache", key: "a b/c+d.tar")
         #expect(onAWS.hostPrefix == "my-cache." && onAWS.path == "/a%20b/c%2Bd.tar")
         let dotted = try S3Client(client: aws).request("GetObject", .GET, bucket: "my.cache", key: "k")
         #expect(dotted.hostPrefix == "" && dotted.path == "/my.cache/k")
-        let custom = AWSClient(credentials: creds, region: "eu-west-1", options: AWSTransportOptions(environment: ["S3_ENDPOINT_URL": "http://127.0.0.1:9000"]))
+        let custom = AWSClient(credentials: creds, region: "eu-west-1", options: TransportOptions(environment: ["S3_ENDPOINT_URL": "http://127.0.0.1:9000"]))
         defer { Task { await custom.shutdown() } }
         let pathStyle = try S3Client(client: custom).request("ListObjectsV2", .GET, bucket: "my-cache", key: nil)
         #expect(pathStyle.hostPrefix == "" && pathStyle.path == "/my-cache")

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AWS
 import Foundation
+import HTTPCore
 import Runtime
 import StackshipTesting
 import Testing
@@ -80,7 +81,7 @@ final class AWSProject: @unchecked Sendable {
     /// An AWS client against `endpoint` with the test keys.
     static func client(_ endpoint: String) -> AWSClient {
         AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)),
-                  region: "us-east-1", endpoint: endpoint, options: AWSTransportOptions(environment: [:]))
+                  region: "us-east-1", endpoint: endpoint, options: TransportOptions(environment: [:]))
     }
 }
 

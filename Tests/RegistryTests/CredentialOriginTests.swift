@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import OCI
 import StackshipTesting
@@ -27,7 +27,7 @@ import Testing
     }
 
     /// A descriptor and replayable body for `size` bytes of one value.
-    static func blob(_ size: Int) -> (Descriptor, @Sendable (Int64, Int64) async throws -> HTTPClientRequest.Body) {
+    static func blob(_ size: Int) -> (Descriptor, @Sendable (Int64, Int64) async throws -> HTTPRequestBody) {
         let data = Data(repeating: 0x5a, count: size)
         let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: Digest.compute(data), size: Int64(size))
         return (descriptor, { offset, length in .bytes(ByteBuffer(bytes: data[Int(offset)..<Int(offset + length)])) })

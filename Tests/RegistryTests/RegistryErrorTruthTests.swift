@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import OCI
 import StackshipTesting
 import Testing
@@ -107,13 +108,13 @@ import Support
 
     @Test func sourcePathsAreScrubbedFromDependencyErrors() {
         let boring = "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435703 error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER at /work/x/.build/checkouts/swift-nio-ssl/Sources/CNIOBoringSSL/ssl/tls_record.cc:231]))"
-        let scrubbed = DiagnosticText.withoutSourcePaths(boring)
+        let scrubbed = FailureText.withoutSourcePaths(boring)
         #expect(scrubbed == "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435703 error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER]))")
-        #expect(DiagnosticText.tlsReasons(in: boring) == ["WRONG_VERSION_NUMBER"])
-        #expect(DiagnosticText.tlsReasons(in: "connection refused").isEmpty)
-        #expect(DiagnosticText.withoutSourcePaths("failed in /home/u/src/Foo.swift:12 badly\nagain") == "failed in badly again")
-        #expect(DiagnosticText.withoutSourcePaths("connection refused (errno: 111)") == "connection refused (errno: 111)")
-        #expect(DiagnosticText.withoutSourcePaths("/v2/r/blobs/uploads/ answered 400") == "/v2/r/blobs/uploads/ answered 400")
+        #expect(FailureText.tlsReasons(in: boring) == ["WRONG_VERSION_NUMBER"])
+        #expect(FailureText.tlsReasons(in: "connection refused").isEmpty)
+        #expect(FailureText.withoutSourcePaths("failed in /home/u/src/Foo.swift:12 badly\nagain") == "failed in badly again")
+        #expect(FailureText.withoutSourcePaths("connection refused (errno: 111)") == "connection refused (errno: 111)")
+        #expect(FailureText.withoutSourcePaths("/v2/r/blobs/uploads/ answered 400") == "/v2/r/blobs/uploads/ answered 400")
         #expect(DiagnosticText.printable("a\r\nb\u{1b}[2Jc\u{202e}d\u{1b}[1;31me", limit: 100) == "a bcde")
         #expect(DiagnosticText.printable(String(repeating: "x", count: 300)).count == 201)
     }

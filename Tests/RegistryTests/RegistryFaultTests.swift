@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import OCI
 import Testing
 @testable import Registry

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import OCI
 import Testing
 @testable import Registry
@@ -182,7 +183,7 @@ import Testing
             // The repository named for the mount does not have the blob: the registry opens an
             // upload session instead, and the bytes go up through it.
             let result = try await client.uploadBlob("target/repo", descriptor: layer, mountFrom: "nowhere/repo") { offset, length in
-                .stream(FileChunks(path: path, offset: offset, length: length), length: .known(length))
+                .file(path, offset: offset, length: length)
             }
             #expect(result == .uploaded)
             #expect(try await client.blobExists("target/repo", digest: layer.digest))

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPCore
 import Testing
 @testable import Registry
 
@@ -50,8 +51,8 @@ import Testing
     }
 
     @Test func retryableStatuses() {
-        for s in [408, 429, 500, 502, 503, 504] { #expect(RetryPolicy.isRetryable(status: s)) }
-        for s in [200, 201, 400, 401, 403, 404, 416, 501] { #expect(!RetryPolicy.isRetryable(status: s)) }
+        for s in [408, 429, 500, 502, 503, 504] { #expect(RetryClassifier.standard.isTransient(status: s)) }
+        for s in [200, 201, 400, 401, 403, 404, 416, 501] { #expect(!RetryClassifier.standard.isTransient(status: s)) }
     }
 }
 

@@ -1,6 +1,6 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
+import HTTPCore
 import Support
 import NIOCore
 import NIOHTTP1

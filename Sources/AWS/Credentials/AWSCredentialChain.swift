@@ -1,6 +1,7 @@
 import Crypto
 import NIOHTTP1
 import Foundation
+import HTTPCore
 
 /// The AWS CLI's credential chain, in its order:
 ///
@@ -148,7 +149,7 @@ public enum AWSCredentialChain {
             }
             let region = values["region"] ?? AWSRegion.nonEmpty(environment["AWS_REGION"]) ?? AWSRegion.nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? "us-east-1"
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: sourceCredentials), region: region,
-                                   options: AWSTransportOptions(environment: environment))
+                                   options: TransportOptions(environment: environment, retry: .aws))
             return try await client.withShutdown { client in
                 let duration = values["duration_seconds"].flatMap { Int($0) }
                 var credentials = try await STSClient(client: client).assumeRole(
@@ -167,7 +168,7 @@ public enum AWSCredentialChain {
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let region = AWSRegion.nonEmpty(environment["AWS_REGION"]) ?? AWSRegion.nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? profileRegion ?? "us-east-1"
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "", secretAccessKey: "", source: "none")),
-                                   region: region, options: AWSTransportOptions(environment: environment))
+                                   region: region, options: TransportOptions(environment: environment, retry: .aws))
             return try await client.withShutdown { client in
                 try await STSClient(client: client).assumeRoleWithWebIdentity(
                     roleARN: roleARN, sessionName: sessionName ?? "stackship-\(Int(Date().timeIntervalSince1970))", webIdentityToken: token)
@@ -201,7 +202,7 @@ public enum AWSCredentialChain {
                 throw AWSError.ssoTokenExpired(profile: profile, expiredAt: token.expiresAt)
             }
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "", secretAccessKey: "", source: "none")),
-                                   region: settings["sso_region"]!, options: AWSTransportOptions(environment: environment))
+                                   region: settings["sso_region"]!, options: TransportOptions(environment: environment, retry: .aws))
             var headers = HTTPHeadersBox.make(["x-amz-sso_bearer_token": token.accessToken])
             headers.add(name: "Accept", value: "application/json")
             let request = AWSRequest(service: .sso, operation: "GetRoleCredentials", method: .GET, path: "/federation/credentials",
@@ -252,7 +253,7 @@ public enum AWSCredentialChain {
             var env = environment
             env["AWS_ENDPOINT_URL_CONTAINER_CREDENTIALS"] = "\(endpoint.scheme)://\(endpoint.hostHeader)"
             let client = AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "", secretAccessKey: "", source: "none")),
-                                   region: "us-east-1", options: AWSTransportOptions(environment: env))
+                                   region: "us-east-1", options: TransportOptions(environment: env, retry: .aws))
             let service = AWSService(name: "ContainerCredentials", signingName: "none", endpointPrefix: "none", environmentSuffix: "CONTAINER_CREDENTIALS")
             var query: [(String, String)] = []
             for item in parsed?.queryItems ?? [] { query.append((item.name, item.value ?? "")) }

@@ -28,9 +28,12 @@ public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// Parses `url`; `source` names where it came from, for the error.
     public init(url: String, source: String) throws {
         guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = parsed.host, !host.isEmpty else {
+              scheme == "http" || scheme == "https", var host = parsed.host, !host.isEmpty else {
             throw AWSError.invalidEndpoint(url: url, source: source)
         }
+        // Foundation gives an IPv6 host with or without its brackets, depending on the version;
+        // `host` holds it bare (`hostHeader` adds them).
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         var path = parsed.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
         self.init(scheme: scheme, host: host, port: parsed.port, basePath: path, isCustom: true)

@@ -1,6 +1,6 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
+import HTTPCore
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -8,7 +8,7 @@ import Support
 
 /// What every service client shares: credentials (refreshed when they near expiry), the
 /// region, endpoint resolution (an override, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or
-/// AWS's own) and the HTTP transport with retries.
+/// AWS's own) and the HTTP transport (HTTPCore) with AWS's retry classifier.
 ///
 /// Make one per process (or per profile/region), hand it to the service clients, and call
 /// `shutdown()` at the end.
@@ -21,17 +21,27 @@ public final class AWSClient: ShutdownClient {
     public let endpointOverride: String?
     /// The environment endpoint variables are read from.
     public let environment: [String: String]
-    /// The HTTP transport.
-    public let transport: AWSHTTPTransport
+    /// The HTTP transport every request goes through.
+    public let transport: any HTTPTransporting
 
-    /// A client with explicit parts.
-    public init(credentials: AWSCredentialProvider, region: String, endpoint: String? = nil,
-                options: AWSTransportOptions = AWSTransportOptions()) {
+    /// A client with explicit parts. AWS_CA_BUNDLE in the options' environment is trusted too.
+    public convenience init(credentials: AWSCredentialProvider, region: String, endpoint: String? = nil,
+                            options: TransportOptions = TransportOptions(retry: .aws)) {
+        var options = options
+        if let bundle = options.environment["AWS_CA_BUNDLE"], !bundle.isEmpty, !options.caCertificates.contains(bundle) {
+            options.caCertificates.append(bundle)
+        }
+        self.init(credentials: credentials, region: region, endpoint: endpoint, transport: HTTPTransport(options: options, classifier: .aws))
+    }
+
+    /// A client over `transport` (which the client shuts down with itself); endpoint variables
+    /// are read from the transport options' environment.
+    public init(credentials: AWSCredentialProvider, region: String, endpoint: String? = nil, transport: any HTTPTransporting) {
         self.credentialProvider = credentials
         self.region = region
         self.endpointOverride = endpoint
-        self.environment = options.environment
-        self.transport = AWSHTTPTransport(options: options)
+        self.environment = transport.options.environment
+        self.transport = transport
     }
 
     /// A client configured the AWS CLI's way: region from `region`, AWS_REGION,
@@ -44,7 +54,7 @@ public final class AWSClient: ShutdownClient {
         let resolved = try AWSRegion.resolve(explicit: region, profile: profile, environment: environment, home: home)
         let provider = AWSCredentialProvider(profile: profile, environment: environment, home: home)
         self.init(credentials: provider, region: resolved, endpoint: endpoint,
-                  options: AWSTransportOptions(environment: environment, caCertificates: caCertificates))
+                  options: TransportOptions(caCertificates: caCertificates, environment: environment, retry: .aws))
     }
 
     /// Closes the connections. The client must not be used afterwards.
@@ -62,63 +72,42 @@ public final class AWSClient: ShutdownClient {
     /// Sends `request` and returns the whole response (at most `limit` bytes), retrying
     /// throttling, 5xx and connection failures. An error status throws `AWSError.service`.
     public func send(_ request: AWSRequest, limit: Int = 64 << 20) async throws -> AWSResponse {
-        try await perform(request) { response, _ in
+        try await perform(request) { response in
             let body = try await response.body.collect(upTo: limit)
-            return AWSResponse(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+            return AWSResponse(status: response.code, headers: response.headers, body: Data(body.readableBytesView))
         }
     }
 
     /// Sends `request` and hands a successful (2xx/3xx) response to `consume` to stream its body.
-    /// Errors are thrown as in `send`; a transient failure inside `consume` retries the request.
-    public func stream<T: Sendable>(_ request: AWSRequest, _ consume: @Sendable (HTTPClientResponse) async throws -> T) async throws -> T {
-        try await perform(request) { response, _ in try await consume(response) }
+    /// Errors are thrown as in `send`; a body that breaks off inside `consume` retries the request.
+    public func stream<T: Sendable>(_ request: AWSRequest, _ consume: @Sendable (HTTPResponse) async throws -> T) async throws -> T {
+        try await perform(request, consume)
     }
 
-    private func perform<T>(_ request: AWSRequest, _ consume: (HTTPClientResponse, Int) async throws -> T) async throws -> T {
-        let policy = transport.options.retry
+    /// One AWS call through the transport: signed afresh for each attempt; an error answer
+    /// (after the retries the classifier asks for) thrown as `AWSError.service`, a failure to
+    /// get one as `AWSError.transport`.
+    private func perform<T>(_ request: AWSRequest, _ consume: (HTTPResponse) async throws -> T) async throws -> T {
         var endpoint = try endpoint(for: request.service)
         endpoint.host = request.hostPrefix + endpoint.host
-        var attempt = 0
-        while true {
-            attempt += 1
-            let http = try await build(request, endpoint: endpoint)
-            let response: HTTPClientResponse
-            do {
-                response = try await transport.execute(http, endpoint: endpoint, bodyLength: request.body.length)
-            } catch {
-                if error is CancellationError { throw error }
-                if AWSHTTPTransport.isTransient(error), attempt < policy.maxAttempts {
-                    try await Task.sleep(for: policy.delay(afterAttempt: attempt))
-                    continue
+        let target = endpoint
+        do {
+            return try await transport.perform(request.qualifiedName, retry: nil, { try await build(request, endpoint: target) }) { response in
+                let status = response.code
+                if status >= 300 && !(request.method == .HEAD && status == 304) {
+                    let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
+                    throw AWSError.service(AWSErrorParser.parse(operation: request.qualifiedName, status: status, headers: response.headers, body: body))
                 }
-                throw AWSError.transport(operation: request.qualifiedName, endpoint: endpoint.description,
-                                         reason: Self.describe(error) + (attempt > 1 ? " (after \(attempt) attempts)" : ""))
+                return try await consume(response)
             }
-            let status = Int(response.status.code)
-            if status >= 300 && !(request.method == .HEAD && status == 304) {
-                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
-                let error = AWSErrorParser.parse(operation: request.qualifiedName, status: status, headers: response.headers, body: body)
-                if (AWSRetryPolicy.isRetryable(status: status) || AWSRetryPolicy.retryableCodes.contains(error.code)), attempt < policy.maxAttempts {
-                    try await Task.sleep(for: policy.delay(afterAttempt: attempt))
-                    continue
-                }
-                throw AWSError.service(error)
-            }
-            do {
-                return try await consume(response, attempt)
-            } catch {
-                if !(error is AWSError), AWSHTTPTransport.isTransient(error), attempt < policy.maxAttempts {
-                    try await Task.sleep(for: policy.delay(afterAttempt: attempt))
-                    continue
-                }
-                if error is AWSError || error is CancellationError { throw error }
-                throw AWSError.transport(operation: request.qualifiedName, endpoint: endpoint.description, reason: Self.describe(error))
-            }
+        } catch let error as HTTPError {
+            if case let .bodyFileUnreadable(path, reason) = error { throw AWSError.fileUnreadable(path: path, reason: reason) }
+            throw AWSError.transport(operation: request.qualifiedName, endpoint: endpoint.description, reason: error.detail)
         }
     }
 
     /// Builds and signs the HTTP request for one attempt.
-    private func build(_ request: AWSRequest, endpoint: AWSEndpoint) async throws -> HTTPClientRequest {
+    private func build(_ request: AWSRequest, endpoint: AWSEndpoint) async throws -> HTTPRequest {
         let path = endpoint.basePath + (request.path.hasPrefix("/") ? request.path : "/" + request.path)
         let query = AWSURIEncoding.formEncode(request.query)
         var headers = request.headers
@@ -138,57 +127,16 @@ public final class AWSClient: ShutdownClient {
             signer.sign(&signable, payloadHash: payloadHash)
             headers = signable.headers
         }
-        var http = HTTPClientRequest(url: "\(endpoint.scheme)://\(endpoint.hostHeader)\(path)\(query.isEmpty ? "" : "?" + query)")
-        http.method = request.method
-        http.headers = headers
+        var http = HTTPRequest(url: "\(endpoint.scheme)://\(endpoint.hostHeader)\(path)\(query.isEmpty ? "" : "?" + query)",
+                               method: request.method, headers: headers)
         switch request.body {
         case .empty:
             if request.method == .PUT || request.method == .POST { http.body = .bytes(ByteBuffer()) }
         case let .data(data):
-            http.body = .bytes(ByteBuffer(bytes: data))
+            http.body = .bytes(data)
         case let .file(path, size, _):
-            http.body = .stream(FileChunks(path: path, size: size), length: .known(size))
+            http.body = .file(path, length: size)
         }
         return http
-    }
-
-    /// A transport error for a message: one line, never a source path of a dependency.
-    static func describe(_ error: Error) -> String {
-        let text: String
-        if let e = error as? HTTPClientError, e == .getConnectionFromPoolTimeout {
-            text = "no pooled connection became free in time (every connection stayed busy: the server, or this process, is overloaded)"
-        } else if let e = error as? HTTPClientError { text = "\(e)" }
-        // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
-        else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }
-        else { text = "\(error)" }
-        let reasons = DiagnosticText.tlsReasons(in: text)
-        if !reasons.isEmpty { return "handshake failed: " + reasons.joined(separator: ", ") }
-        return DiagnosticText.withoutSourcePaths(text)
-    }
-}
-
-/// A file read in 1 MiB chunks, as an async sequence of buffers for a streamed request body.
-struct FileChunks: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let path: String
-    let size: Int64
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let handle: FileHandle?
-        let path: String
-        var remaining: Int64
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard remaining > 0 else { try? handle?.close(); return nil }
-            guard let handle else { throw AWSError.fileUnreadable(path: path, reason: "cannot open") }
-            let chunk = try handle.read(upToCount: Int(Swift.min(remaining, 1 << 20))) ?? Data()
-            guard !chunk.isEmpty else { throw AWSError.fileUnreadable(path: path, reason: "the file shrank while it was being uploaded") }
-            remaining -= Int64(chunk.count)
-            return ByteBuffer(bytes: chunk)
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(handle: FileHandle(forReadingAtPath: path), path: path, remaining: size)
     }
 }

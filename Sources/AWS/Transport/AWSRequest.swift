@@ -11,14 +11,6 @@ public enum AWSRequestBody: Sendable {
     /// `size` bytes of the file at `path`, whose hex SHA-256 is `sha256` (or
     /// `SigV4Signer.unsignedPayload` when it was not hashed).
     case file(path: String, size: Int64, sha256: String)
-
-    var length: Int64 {
-        switch self {
-        case .empty: return 0
-        case let .data(d): return Int64(d.count)
-        case let .file(_, size, _): return size
-        }
-    }
 }
 
 /// One request to one AWS service, before endpoint, signing and retries.

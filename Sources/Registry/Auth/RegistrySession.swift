@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -12,7 +12,7 @@ actor RegistrySession {
     let registry: String
     let apiHost: String
     let credential: RegistryCredential?
-    let transport: HTTPTransport
+    let transport: any HTTPTransporting
 
     private(set) var scheme: String?
     private var challenge: AuthChallenge?
@@ -22,7 +22,7 @@ actor RegistrySession {
     /// Token requests made (for tests and diagnostics).
     private(set) var tokenRequests = 0
 
-    init(registry: String, apiHost: String, credential: RegistryCredential?, transport: HTTPTransport) {
+    init(registry: String, apiHost: String, credential: RegistryCredential?, transport: any HTTPTransporting) {
         self.registry = registry
         self.apiHost = apiHost
         self.credential = credential
@@ -59,9 +59,7 @@ actor RegistrySession {
                 errors[candidate] = error
             }
         }
-        if let e = errors["https"], HTTPTransport.isTLSFailure(e) {
-            let detail: String
-            if case let .tlsFailed(_, text, _)? = e as? RegistryError { detail = text } else { detail = HTTPTransport.describe(e) }
+        if case let .tlsFailed(_, detail, _)? = errors["https"] as? RegistryError {
             // Plain HTTP answered 400 and the TLS hello got plain HTTP back: not a TLS server
             // after all, so its 400 is the truth.
             if detail.contains("WRONG_VERSION_NUMBER"), let answer = errors["http"], Self.isAnswer(answer) { throw answer }
@@ -71,10 +69,20 @@ actor RegistrySession {
         if !candidates.contains("http") { throw RegistryError.plainHTTPRefused(registry: registry) }
         // The error of a scheme that did not answer HTTP (plain HTTP's 400 only said "not me").
         let error = candidates.lazy.compactMap { errors[$0] }.first { !Self.isAnswer($0) } ?? errors["http"]
-        throw RegistryError.unreachable(registry: registry, detail: error.map(HTTPTransport.describe) ?? "no answer")
+        throw RegistryError.unreachable(registry: registry, detail: error.map(Self.describe) ?? "no answer")
     }
 
     private static func isAnswer(_ error: Error) -> Bool { answeredStatus(error) != nil }
+
+    /// A failure to reach the registry, for `unreachable`'s detail: what went wrong, without the
+    /// operation (the message names the registry already).
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case let e as HTTPError: return e.detail
+        case let RegistryError.retriesExhausted(_, attempts, last): return "\(last) (after \(attempts) attempts)"
+        default: return FailureText.describe(error)
+        }
+    }
 
     /// The status of a `registryAnswered` error; nil for any other error.
     private static func answeredStatus(_ error: Error) -> Int? {
@@ -86,7 +94,7 @@ actor RegistrySession {
     /// throws `registryAnswered` with its status, body and the attempts it took.
     private func probe(_ scheme: String) async throws -> AuthChallenge? {
         let url = "\(scheme)://\(apiHost)/v2/"
-        let (response, attempts) = try await transport.exchange("ping \(registry)") { HTTPClientRequest(url: url) }
+        let response = try await transport.registrySend("ping \(registry)") { HTTPRequest(url: url) }
         switch response.status {
         case .ok:
             await response.drain()
@@ -96,9 +104,9 @@ actor RegistrySession {
             return response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.init(header:))
         default:
             let detail = await response.registryErrorDetail()
-            throw RegistryError.registryAnswered(registry: registry, request: "GET \(scheme)://\(apiHost)/v2/", status: Int(response.status.code),
+            throw RegistryError.registryAnswered(registry: registry, request: "GET \(scheme)://\(apiHost)/v2/", status: response.code,
                                                  reason: DiagnosticText.printable(response.status.reasonPhrase, limit: 60),
-                                                 attempts: attempts, detail: detail)
+                                                 attempts: response.attempts, detail: detail)
         }
     }
 
@@ -161,7 +169,7 @@ actor RegistrySession {
         // protocol. Only over HTTPS or to loopback, though; and the transport follows no
         // redirects, so a realm that answers one never gets them forwarded anywhere.
         if credential != nil || refreshToken != nil { try checkCredentialsMayBeSent(to: realm, what: "the token server of \(registry)") }
-        let response: HTTPClientResponse
+        let response: HTTPResponse
         if let refresh = refreshToken {
             // OAuth2 refresh-token grant (docker's identity tokens).
             var form = URLComponents()
@@ -169,11 +177,9 @@ actor RegistrySession {
                                URLQueryItem(name: "client_id", value: "stackship"), URLQueryItem(name: "service", value: challenge.service ?? "")]
                 + (scopes.isEmpty ? [] : [URLQueryItem(name: "scope", value: scopes.joined(separator: " "))])
             let body = form.percentEncodedQuery ?? ""
-            response = try await transport.send("token request to \(realm)") {
-                var request = HTTPClientRequest(url: realm)
-                request.method = .POST
+            response = try await transport.registrySend("token request to \(realm)") {
+                var request = HTTPRequest(url: realm, method: .POST, body: .bytes(body))
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                request.body = .bytes(ByteBuffer(string: body))
                 return request
             }
         } else {
@@ -184,13 +190,13 @@ actor RegistrySession {
             components.queryItems = items
             guard let url = components.string else { throw RegistryError.badResponse(url: realm, detail: "cannot build the token URL") }
             let basic = credential.map { "Basic " + Data("\($0.username):\($0.password)".utf8).base64EncodedString() }
-            response = try await transport.send("token request to \(realm)") {
-                var request = HTTPClientRequest(url: url)
+            response = try await transport.registrySend("token request to \(realm)") {
+                var request = HTTPRequest(url: url)
                 if let basic { request.headers.add(name: "Authorization", value: basic) }
                 return request
             }
         }
-        let status = Int(response.status.code)
+        let status = response.code
         guard status == 200 else {
             if (300..<400).contains(status) {
                 let location = DiagnosticText.printable(response.headers.first(name: "Location") ?? "nowhere")

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -64,7 +64,7 @@ extension RegistryClient {
                 }
                 break
             } catch {
-                guard HTTPTransport.isTransient(error), attempt < policy.maxAttempts else {
+                guard HTTPError.isTransient(error), attempt < policy.maxAttempts else {
                     writer.abort()
                     throw error
                 }
@@ -83,7 +83,7 @@ extension RegistryClient {
     }
 
     /// Opens a blob's bytes as a stream (for registry-to-registry copies), from `offset` on.
-    public func blobStream(_ repository: String, digest: Digest, offset: Int64 = 0, length: Int64? = nil) async throws -> HTTPClientResponse.Body {
+    public func blobStream(_ repository: String, digest: Digest, offset: Int64 = 0, length: Int64? = nil) async throws -> HTTPBody {
         let path = "/v2/\(repository)/blobs/\(digest)"
         let range = offset > 0 || length != nil ? [("Range", "bytes=\(offset)-\(length.map { String(offset + $0 - 1) } ?? "")")] : []
         let response = try await send("fetch blob \(digest)", path, scopes: [.pull(repository)], headers: range, followRedirects: true)
@@ -100,7 +100,7 @@ extension RegistryClient {
     /// A failed upload is started again from scratch (after checking it did not in fact land),
     /// never continued blind: a half-sent PATCH may have left partial bytes in the session.
     public func uploadBlob(_ repository: String, descriptor: Descriptor, mountFrom: String? = nil, checkFirst: Bool = true,
-                           body: @escaping @Sendable (_ offset: Int64, _ length: Int64) async throws -> HTTPClientRequest.Body) async throws -> BlobUploadResult {
+                           body: @escaping @Sendable (_ offset: Int64, _ length: Int64) async throws -> HTTPRequestBody) async throws -> BlobUploadResult {
         if checkFirst, try await blobExists(repository, digest: descriptor.digest) { return .existed }
         let policy = transport.options.retry
         var attempt = 0
@@ -110,8 +110,9 @@ extension RegistryClient {
                 return try await uploadOnce(repository, descriptor: descriptor, mountFrom: attempt == 1 ? mountFrom : nil, body: body)
             } catch {
                 let retryable: Bool
-                if case let RegistryError.unexpectedStatus(_, _, status, _) = error { retryable = RetryPolicy.isRetryable(status: status) || status == 400 || status == 404 || status == 416 }
-                else { retryable = HTTPTransport.isTransient(error) }
+                if case let RegistryError.unexpectedStatus(_, _, status, _) = error {
+                    retryable = transport.classifier.isTransient(status: status) || status == 400 || status == 404 || status == 416
+                } else { retryable = HTTPError.isTransient(error) }
                 guard retryable, attempt < policy.maxAttempts else { throw error }
                 try await Task.sleep(for: policy.delay(afterAttempt: attempt))
                 if try await blobExists(repository, digest: descriptor.digest) { return .uploaded }
@@ -120,7 +121,7 @@ extension RegistryClient {
     }
 
     private func uploadOnce(_ repository: String, descriptor: Descriptor, mountFrom: String?,
-                            body: @escaping @Sendable (Int64, Int64) async throws -> HTTPClientRequest.Body) async throws -> BlobUploadResult {
+                            body: @escaping @Sendable (Int64, Int64) async throws -> HTTPRequestBody) async throws -> BlobUploadResult {
         var start = "/v2/\(repository)/blobs/uploads/"
         var scopes: [AuthScope] = [.push(repository)]
         if let mountFrom, mountFrom != repository {
@@ -166,7 +167,7 @@ extension RegistryClient {
         return .uploaded
     }
 
-    private func finishUpload(_ repository: String, location: String, digest: Digest, body: HTTPClientRequest.Body?, length: Int64) async throws {
+    private func finishUpload(_ repository: String, location: String, digest: Digest, body: HTTPRequestBody?, length: Int64) async throws {
         guard var components = URLComponents(string: location) else {
             throw RegistryError.badResponse(url: location, detail: "the upload location is not a URL")
         }
@@ -183,11 +184,10 @@ extension RegistryClient {
     /// `send` without transport retries (for requests whose body cannot be replayed safely). An
     /// upload location on another origin (a storage back end) gets no Authorization.
     func sendOnce(_ operation: String, method: HTTPMethod, _ url: String, scopes: [AuthScope], headers: [(String, String)],
-                  body: @escaping @Sendable () throws -> HTTPClientRequest.Body) async throws -> HTTPClientResponse {
+                  body: @escaping @Sendable () throws -> HTTPRequestBody) async throws -> HTTPResponse {
         let authorization = try await session.authorization(for: scopes, sendingTo: url)
-        return try await transport.send(operation, retry: RetryPolicy.none) {
-            var request = HTTPClientRequest(url: url)
-            request.method = method
+        return try await transport.registrySend(operation, retry: RetryPolicy.none) {
+            var request = HTTPRequest(url: url, method: method)
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             request.body = try body()
@@ -201,68 +201,6 @@ extension RegistryClient {
         let response = try await send("delete blob", method: .DELETE, path, scopes: [AuthScope(repository: repository, actions: ["delete", "pull", "push"])])
         guard response.status == .accepted || response.status == .ok else {
             throw await failure("delete blob", response, url: path, repository: repository)
-        }
-    }
-}
-
-/// A file region read as a stream of buffers (an upload body). Given the digest of the whole
-/// file, it hashes as it reads and throws instead of yielding the last chunk if the bytes do
-/// not match, so a corrupt local blob is never completed on the far side.
-public struct FileChunks: AsyncSequence, Sendable {
-    public typealias Element = ByteBuffer
-    let path: String
-    let offset: Int64
-    let length: Int64
-    let chunkSize: Int
-    let expected: Digest?
-
-    public init(path: String, offset: Int64 = 0, length: Int64, chunkSize: Int = 1 << 20, verifying expected: Digest? = nil) {
-        self.path = path
-        self.offset = offset
-        self.length = length
-        self.chunkSize = chunkSize
-        self.expected = offset == 0 ? expected : nil
-    }
-
-    public func makeAsyncIterator() -> Iterator { Iterator(self) }
-
-    public final class Iterator: AsyncIteratorProtocol {
-        private let chunks: FileChunks
-        private var fd: Int32 = -1
-        private var position: Int64
-        private let end: Int64
-        private var digester: Digester?
-
-        init(_ chunks: FileChunks) {
-            self.chunks = chunks
-            self.position = chunks.offset
-            self.end = chunks.offset + chunks.length
-            self.digester = chunks.expected.map { Digester(algorithm: $0.algorithm) }
-        }
-
-        deinit { if fd >= 0 { close(fd) } }
-
-        public func next() async throws -> ByteBuffer? {
-            guard position < end else { return nil }
-            if fd < 0 { fd = try FileIO.open(chunks.path, O_RDONLY) }
-            let want = Int(Swift.min(Int64(chunks.chunkSize), end - position))
-            var buffer = ByteBufferAllocator().buffer(capacity: want)
-            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw in
-                let got = pread(fd, raw.baseAddress, want, off_t(position))
-                if got < 0 { throw OCIError.io(path: chunks.path, operation: "read", errno: errno) }
-                return got
-            }
-            guard n > 0 else {
-                throw OCIError.sizeMismatch(digest: chunks.expected ?? Digest.compute(Data()), expected: end, actual: position, source: chunks.path)
-            }
-            position += Int64(n)
-            if digester != nil {
-                buffer.withUnsafeReadableBytes { digester!.update($0) }
-                if position == end, let expected = chunks.expected, let actual = digester?.finalize(), actual != expected {
-                    throw OCIError.digestMismatch(expected: expected, actual: actual, source: chunks.path)
-                }
-            }
-            return buffer
         }
     }
 }

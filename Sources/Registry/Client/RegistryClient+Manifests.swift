@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -29,7 +29,7 @@ extension RegistryClient {
         let buffer: ByteBuffer
         do {
             buffer = try await response.body.collect(upTo: Self.manifestSizeLimit)
-        } catch is NIOTooManyBytesError {
+        } catch HTTPError.bodyTooLarge {
             throw RegistryError.manifestTooLarge(reference: "\(registry)/\(repository):\(reference)", limit: Self.manifestSizeLimit)
         }
         let bytes = Data(buffer.readableBytesView)

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -13,15 +13,24 @@ public final class RegistryClient: ShutdownClient {
     /// The registry as references name it (`docker.io`, `localhost:5000`).
     public let registry: String
     let session: RegistrySession
-    let transport: HTTPTransport
+    /// The HTTP transport every request goes through.
+    public let transport: any HTTPTransporting
     /// Manifests above this size are refused, as registries refuse to store them.
     public static let manifestSizeLimit = 4 << 20
 
     /// A client for `registry` using `credentials` (resolved for this registry) and `options`.
-    public init(registry: String, credential: RegistryCredential?, options: TransportOptions = TransportOptions()) {
+    /// Plain-HTTP requests (a registry reached with --insecure) go through HTTPS_PROXY too.
+    public convenience init(registry: String, credential: RegistryCredential?, options: TransportOptions = TransportOptions()) {
+        var options = options
+        options.httpsProxyCarriesPlainHTTP = true
+        self.init(registry: registry, credential: credential, transport: HTTPTransport(options: options, classifier: .registry))
+    }
+
+    /// A client for `registry` over `transport` (which the client shuts down with itself).
+    public init(registry: String, credential: RegistryCredential?, transport: any HTTPTransporting) {
         self.registry = registry
         let apiHost = registry == ImageReference.dockerHub ? "registry-1.docker.io" : registry
-        self.transport = HTTPTransport(host: apiHost, options: options)
+        self.transport = transport
         self.session = RegistrySession(registry: registry, apiHost: apiHost, credential: credential, transport: transport)
     }
 
@@ -55,7 +64,7 @@ public final class RegistryClient: ShutdownClient {
     /// absolute URL or a redirect elsewhere gets none.
     func send(_ operation: String, method: HTTPMethod = .GET, _ pathOrURL: String, scopes: [AuthScope],
               headers: [(String, String)] = [], followRedirects: Bool = false,
-              body: (@Sendable () throws -> HTTPClientRequest.Body)? = nil) async throws -> HTTPClientResponse {
+              body: (@Sendable () throws -> HTTPRequestBody)? = nil) async throws -> HTTPResponse {
         let base = try await session.baseURL()
         var url = Self.isAbsolute(pathOrURL) ? pathOrURL : base + pathOrURL
         var authAttempts = 0
@@ -63,15 +72,14 @@ public final class RegistryClient: ShutdownClient {
         while true {
             let authorization = try await session.authorization(for: scopes, sendingTo: url)
             let target = url
-            let response = try await transport.send(operation) {
-                var request = HTTPClientRequest(url: target)
-                request.method = method
+            let response = try await transport.registrySend(operation) {
+                var request = HTTPRequest(url: target, method: method)
                 for (name, value) in headers { request.headers.add(name: name, value: value) }
                 if let authorization { request.headers.add(name: "Authorization", value: authorization) }
                 if let body { request.body = try body() }
                 return request
             }
-            let status = Int(response.status.code)
+            let status = response.code
             // Another origin's challenge is none of the session's business.
             if (status == 401 || status == 403), await session.mayAuthorize(url), authAttempts < 2 {
                 let retry = await session.handleRejection(response.headers.first(name: "WWW-Authenticate"), scopes: scopes)
@@ -98,13 +106,13 @@ public final class RegistryClient: ShutdownClient {
     }
 
     /// Throws the error a non-success answer means.
-    func failure(_ operation: String, _ response: HTTPClientResponse, url: String, repository: String?, what: String? = nil) async -> RegistryError {
+    func failure(_ operation: String, _ response: HTTPResponse, url: String, repository: String?, what: String? = nil) async -> RegistryError {
         let detail = await response.registryErrorDetail()
-        switch Int(response.status.code) {
+        switch response.code {
         case 401: return .unauthorized(registry: registry, repository: repository, detail: detail)
         case 403: return .denied(registry: registry, repository: repository, detail: detail)
         case 404: return .notFound(what: what ?? url, registry: registry)
-        default: return .unexpectedStatus(operation: operation, url: url, status: Int(response.status.code), detail: detail)
+        default: return .unexpectedStatus(operation: operation, url: url, status: response.code, detail: detail)
         }
     }
 
@@ -141,7 +149,7 @@ public final class RegistryClient: ShutdownClient {
             let buffer: ByteBuffer
             do {
                 buffer = try await response.body.collect(upTo: 16 << 20)
-            } catch is NIOTooManyBytesError {
+            } catch HTTPError.bodyTooLarge {
                 throw RegistryError.badResponse(url: shown, detail: "a tag list page larger than 16 MiB")
             }
             // Each page is bounded; so is the whole list, so endless pages cannot fill memory either.

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPCore
 import NIOCore
 import OCI
 
@@ -54,18 +54,18 @@ public struct RegistryImageSource: ImageSource {
         return BlobChunks(unfolding: { try await chunks.next() })
     }
 
-    public func isTransient(_ error: Error) -> Bool { HTTPTransport.isTransient(error) }
+    public func isTransient(_ error: Error) -> Bool { HTTPError.isTransient(error) }
 }
 
 /// A response body as Data chunks, dropping the first `skip` bytes (a server that ignored a
 /// Range request sends the blob from its start). Used by one task at a time.
 final class ResponseChunks: @unchecked Sendable {
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var iterator: HTTPBody.AsyncIterator
     private var skip: Int64
     /// Bytes still to return, when a length was asked for.
     private var remaining: Int64?
 
-    init(_ body: HTTPClientResponse.Body, skip: Int64, limit: Int64?) {
+    init(_ body: HTTPBody, skip: Int64, limit: Int64?) {
         iterator = body.makeAsyncIterator()
         self.skip = skip
         self.remaining = limit
@@ -117,7 +117,7 @@ public struct RegistryImageDestination: ImageDestination {
             var chunks = try await source.blob(descriptor, offset: offset, length: length)
             if offset == 0 && length == descriptor.size { chunks = BlobFile.verifying(chunks, descriptor, source: source.name) }
             let buffers = BufferChunks(chunks)
-            return .stream(AsyncThrowingStream<ByteBuffer, Error>(unfolding: { try await buffers.next() }), length: .known(length))
+            return .stream(AsyncThrowingStream<ByteBuffer, Error>(unfolding: { try await buffers.next() }), length: length)
         }
         progress(descriptor.size)
         switch result {
@@ -162,7 +162,7 @@ final class BufferChunks: @unchecked Sendable {
 extension RegistryClient {
     /// A blob's body from `offset` (`length` bytes, or to its end), and how many leading bytes
     /// to drop when the registry ignored the Range and sent the whole blob.
-    func blobBody(_ repository: String, digest: Digest, offset: Int64, length: Int64?) async throws -> (HTTPClientResponse.Body, Int64) {
+    func blobBody(_ repository: String, digest: Digest, offset: Int64, length: Int64?) async throws -> (HTTPBody, Int64) {
         let path = "/v2/\(repository)/blobs/\(digest)"
         let ranged = offset > 0 || length != nil
         let range = ranged ? [("Range", "bytes=\(offset)-\(length.map { String(offset + $0 - 1) } ?? "")")] : []

@@ -195,7 +195,7 @@ final class RegistryFixture: Sendable {
             let deadline = Date().addingTimeInterval(10)
             var ready = false
             var lastAnswer = "nothing accepted the connection"
-            while true { // looked at once more after the deadline (see ScriptedServer)
+            while true { // looked at once more after the deadline (see MotoServer)
                 if !child.isRunning { break }
                 let response = Loopback.rawGet(port: port)
                 if let response { lastAnswer = response.isEmpty ? "connection closed without an answer" : String(response.prefix(300)) }

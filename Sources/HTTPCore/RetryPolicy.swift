@@ -1,17 +1,19 @@
 import Foundation
 
-/// When and how long to wait before trying a request again: exponential backoff with full
-/// jitter, honouring a server's Retry-After.
-public struct RetryPolicy: Sendable {
-    /// Attempts in all, the first included.
+/// How often and how long to wait before trying a request again: exponential backoff with full
+/// jitter, honouring a server's Retry-After. Which answers and failures are worth another
+/// attempt is the `RetryClassifier`'s business.
+public struct RetryPolicy: Sendable, Equatable {
+    /// Attempts in all, the first included (at least 1).
     public var maxAttempts: Int
     /// The first backoff; each retry doubles it.
     public var baseDelay: Duration
     /// No single wait is longer than this (Retry-After included).
     public var maxDelay: Duration
 
+    /// A policy from its parts; `maxAttempts` below 1 counts as 1.
     public init(maxAttempts: Int, baseDelay: Duration, maxDelay: Duration) {
-        self.maxAttempts = maxAttempts
+        self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
     }
@@ -21,21 +23,18 @@ public struct RetryPolicy: Sendable {
     /// A single attempt.
     public static let none = RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero)
 
-    /// True for statuses worth retrying: 408, 429 and the 5xx that mean "try later".
-    public static func isRetryable(status: Int) -> Bool {
-        status == 408 || status == 429 || status == 500 || status == 502 || status == 503 || status == 504
-    }
-
-    /// The wait before attempt `attempt + 1` (attempt counts from 1), honouring `retryAfter`.
+    /// The wait before attempt `attempt + 1` (attempt counts from 1): `retryAfter` when the
+    /// server gave one (at most `maxDelay`), else a random wait in the upper half of the
+    /// doubled backoff.
     public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil) -> Duration {
         if let retryAfter { return min(retryAfter, maxDelay) }
-        let exponent = min(attempt - 1, 20)
+        let exponent = min(max(attempt - 1, 0), 20)
         let ceiling = min(baseDelay * (1 << exponent), maxDelay)
         let ms = ceiling.components.seconds * 1000 + ceiling.components.attoseconds / 1_000_000_000_000_000
         return .milliseconds(ms > 0 ? Int64.random(in: ms / 2...ms) : 0)
     }
 
-    /// Parses a Retry-After header: delta seconds or an HTTP date.
+    /// Parses a Retry-After header: delta seconds or an HTTP date; nil when absent or unreadable.
     public static func parseRetryAfter(_ value: String?) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         if let seconds = Int(value) { return .seconds(max(0, seconds)) }
