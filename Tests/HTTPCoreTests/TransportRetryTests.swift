@@ -34,7 +34,7 @@ import Testing
             let elapsed = ContinuousClock.now - started
             #expect(answer.status == 200 && answer.text == "ok" && answer.attempts == 2)
             // The backoff alone is 10 ms: only Retry-After explains a wait of about a second.
-            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(10), "\(elapsed)")
+            #expect(elapsed >= .milliseconds(900), "\(elapsed)")
             let seen = server.received()
             #expect(seen.count == 2)
             if seen.count == 2 { #expect(seen[1].time - seen[0].time >= .milliseconds(900)) }
@@ -49,7 +49,8 @@ import Testing
             let started = ContinuousClock.now
             let answer = try await Self.get(transport, server.endpoint)
             #expect(answer.status == 200)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Far below the hour asked for (bounded loosely: a loaded test process can stall a task for seconds).
+            #expect(ContinuousClock.now - started < .seconds(120))
         }
     }
 
