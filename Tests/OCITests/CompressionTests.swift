@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 @testable import OCI
 
@@ -82,5 +83,23 @@ import Testing
         #expect(Compression.sniff([0x1f, 0x8b, 8, 0]) == .gzip)
         #expect(Compression.sniff([0x28, 0xb5, 0x2f, 0xfd]) == .zstd)
         #expect(Compression.sniff(Array("ustar".utf8)) == .none)
+    }
+
+    /// zstd layers are independent 4 MiB frames: the same bytes with one thread or several, in
+    /// the debug build or the static release one, and what the zstd tool decodes.
+    @Test func zstdFramesDoNotDependOnThreadsAndTheZstdToolReadsThem() throws {
+        let data = Self.sample(9 << 20 + 12345) // three frames, the last one short
+        let one = try compress(data, .zstd, threads: 1)
+        #expect(try compress(data, .zstd, threads: 3) == one)
+        #expect(try decompress(one, .zstd) == data)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stackship-zstd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try one.write(to: URL(fileURLWithPath: dir + "/layer.zst"))
+        let r = try runProgram("zstd", ["-d", "-q", dir + "/layer.zst", "-o", dir + "/layer"])
+        #expect(r.status == 0, "zstd -d: \(r.err) (install it: scripts/setup, or apt-get install zstd)")
+        #expect(FileManager.default.contents(atPath: dir + "/layer") == data)
+        // An empty layer is one empty frame, which decodes to nothing.
+        #expect(try decompress(try compress(Data(), .zstd, threads: 2), .zstd).isEmpty)
     }
 }

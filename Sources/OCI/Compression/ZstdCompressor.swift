@@ -1,64 +1,148 @@
 import CZstd
+import Dispatch
 import Foundation
 
-/// Streams zstd compression through libzstd's multithreaded mode.
+/// Compresses to zstd with blocks compressed in parallel, as pzstd does: input is cut into
+/// fixed-size blocks, each compressed as an independent zstd frame (with its content size and
+/// checksum), and the frames are written in order. Concatenated frames are one zstd stream to
+/// every decoder. The output depends only on the level and the block size, never on the number
+/// of threads, and it needs nothing of libzstd's multithreading: Debian's static libzstd.a is
+/// built without it, and the release executable is linked static (libzstd's own
+/// multithreaded mode there failed with "Unsupported parameter").
 ///
-/// Workers are always at least one and the job size is fixed, so the output is the same
-/// whatever the number of threads (zstd's multithreaded format does not depend on it).
+/// Memory stays bounded: at most `2 × threads + 2` blocks are in flight.
 public final class ZstdCompressor: ByteSink {
+    /// 4 MiB: large enough that splitting costs little ratio. Part of the output format:
+    /// changing it changes every zstd layer digest.
+    public static let blockSize = 4 << 20
+
     private let next: ByteSink
-    private let cctx: OpaquePointer
-    private var out: UnsafeMutableRawBufferPointer
-    /// 4 MiB jobs: large enough for both cores to work, small enough to bound memory.
-    static let jobSize: Int32 = 4 << 20
+    private let contexts: ZstdContextPool
+    private let maxInFlight: Int
+    private var current: UnsafeMutableRawBufferPointer
+    private var used = 0
+    private var frames = 0
+    private var pending: [ZstdBlockJob] = []
+    private let queue = DispatchQueue(label: "stackship.zstd", attributes: .concurrent)
 
     /// - Parameters:
     ///   - level: zstd level 1…19 (3 is zstd's default).
-    ///   - threads: worker threads; 0 means one per core.
+    ///   - threads: blocks compressed at once; 0 means one per core.
     public init(level: Int = 3, threads: Int = 0, next: ByteSink) throws {
-        guard let cctx = ZSTD_createCCtx() else { throw OCIError.compression("cannot create a zstd context (out of memory?)") }
-        self.cctx = cctx
         self.next = next
-        self.out = .allocate(byteCount: ZSTD_CStreamOutSize(), alignment: 16)
-        let workers = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, Int32(level)), "set level")
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "enable checksums")
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, Int32(max(1, workers))), "set workers")
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_jobSize, Self.jobSize), "set job size")
+        contexts = ZstdContextPool(level: Int32(max(1, min(19, level))))
+        try contexts.check()
+        let t = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
+        maxInFlight = 2 * t + 2
+        current = .allocate(byteCount: Self.blockSize, alignment: 16)
     }
 
     deinit {
-        ZSTD_freeCCtx(cctx)
-        out.deallocate()
-    }
-
-    private func check(_ rc: Int, _ what: String) throws {
-        if ZSTD_isError(rc) != 0 {
-            throw OCIError.compression("zstd: cannot \(what): \(String(cString: ZSTD_getErrorName(rc)))")
-        }
+        for job in pending { job.done.wait() }
+        current.deallocate()
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
-        while input.pos < input.size {
-            var output = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-            let rc = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_continue)
-            try check(rc, "compress")
-            if output.pos > 0 { try next.write(UnsafeRawBufferPointer(rebasing: out[0..<output.pos])) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(Self.blockSize - used, bytes.count - offset)
+            (current.baseAddress! + used).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            used += n
+            offset += n
+            if used == Self.blockSize { try submit() }
         }
     }
 
     public func finish() throws {
-        var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-        while true {
-            var output = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-            let remaining = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_end)
-            try check(remaining, "finish")
-            if output.pos > 0 { try next.write(UnsafeRawBufferPointer(rebasing: out[0..<output.pos])) }
-            if remaining == 0 { break }
-        }
+        // An empty input is still one (empty) frame: a zstd stream holds at least one.
+        if used > 0 || frames == 0 { try submit() }
+        while !pending.isEmpty { try drainOldest() }
         try next.finish()
+    }
+
+    private func submit() throws {
+        let job = ZstdBlockJob(input: [UInt8](UnsafeRawBufferPointer(rebasing: current[0..<used])), pool: contexts)
+        used = 0
+        frames += 1
+        pending.append(job)
+        queue.async { job.run() }
+        if pending.count >= maxInFlight { try drainOldest() }
+    }
+
+    private func drainOldest() throws {
+        let job = pending.removeFirst()
+        job.done.wait()
+        if let error = job.error { throw error }
+        try job.output.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<job.outputCount])) }
+    }
+}
+
+/// One block's frame; its fields are written by the worker before `done` is signalled and read
+/// by the writer only after waiting on it.
+final class ZstdBlockJob: @unchecked Sendable {
+    let input: [UInt8]
+    let pool: ZstdContextPool
+    var output: [UInt8] = []
+    var outputCount = 0
+    var error: OCIError?
+    let done = DispatchSemaphore(value: 0)
+
+    init(input: [UInt8], pool: ZstdContextPool) {
+        self.input = input
+        self.pool = pool
+    }
+
+    func run() {
+        defer { done.signal() }
+        guard let context = pool.take() else {
+            error = OCIError.compression("zstd: cannot create a compression context (out of memory?)")
+            return
+        }
+        defer { pool.give(context) }
+        output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let capacity = output.count
+        let rc = output.withUnsafeMutableBytes { out in
+            input.withUnsafeBytes { inp in ZSTD_compress2(context, out.baseAddress, capacity, inp.baseAddress, inp.count) }
+        }
+        if ZSTD_isError(rc) != 0 {
+            error = OCIError.compression("zstd: cannot compress a block: \(String(cString: ZSTD_getErrorName(rc)))")
+        } else {
+            outputCount = rc
+        }
+    }
+}
+
+/// Compression contexts set to one level with checksums, reused across blocks.
+final class ZstdContextPool: @unchecked Sendable {
+    private let level: Int32
+    private let lock = NSLock()
+    private var free: [OpaquePointer] = []
+
+    init(level: Int32) { self.level = level }
+
+    deinit { for context in free { ZSTD_freeCCtx(context) } }
+
+    /// Makes one context now, so a level libzstd refuses fails before any data is read.
+    func check() throws {
+        guard let context = make() else { throw OCIError.compression("zstd: cannot use level \(level)") }
+        give(context)
+    }
+
+    func take() -> OpaquePointer? {
+        if let context = lock.withLock({ free.popLast() }) { return context }
+        return make()
+    }
+
+    func give(_ context: OpaquePointer) { lock.withLock { free.append(context) } }
+
+    private func make() -> OpaquePointer? {
+        guard let context = ZSTD_createCCtx() else { return nil }
+        guard ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)) == 0,
+              ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)) == 0 else {
+            ZSTD_freeCCtx(context)
+            return nil
+        }
+        return context
     }
 }
 
