@@ -51,8 +51,11 @@ final class Project {
     let path: String
 
     init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("stackship-e2e-\(UUID().uuidString)").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // The real path: the kernel names mounts by it (tests read /proc/self/mountinfo), and
+        // TMPDIR may lead through a symlink.
+        let made = FileManager.default.temporaryDirectory.appendingPathComponent("stackship-e2e-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: true)
+        path = realpath(made, nil).map { p in defer { free(p) }; return String(cString: p) } ?? made
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

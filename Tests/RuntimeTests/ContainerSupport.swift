@@ -17,7 +17,8 @@ final class BusyboxStore: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/busybox") else {
             throw StoreSetupError(message: "busybox is not installed: run scripts/setup, or apt-get install busybox-static")
         }
-        path = NSTemporaryDirectory() + "stackship-rt-\(UUID().uuidString.prefix(8))"
+        // The real path: the kernel names mounts by it, and TMPDIR may lead through a symlink.
+        path = (realpath(NSTemporaryDirectory(), nil).map { p in defer { free(p) }; return String(cString: p) } ?? "/tmp") + "/stackship-rt-\(UUID().uuidString.prefix(8))"
         let tree = path + "/tree"
         try FileManager.default.createDirectory(atPath: tree + "/bin", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "/usr/bin/busybox", toPath: tree + "/bin/busybox")
