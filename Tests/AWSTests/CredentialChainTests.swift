@@ -52,7 +52,7 @@ import Testing
     credential_source = Ec2InstanceMetadata
     """
 
-    func environment(_ extra: [String: String] = [:]) throws -> TestEnvironment {
+    static func environment(_ extra: [String: String] = [:]) throws -> TestEnvironment {
         let env = try TestEnvironment(extra)
         try env.write(".aws/credentials", Self.credentialsFile)
         try env.write(".aws/config", Self.configFile)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func environmentVariablesComeFirst() async throws {
-        let env = try environment(["AWS_ACCESS_KEY_ID": "AKIAENV0000000000001", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token"])
+        let env = try Self.environment(["AWS_ACCESS_KEY_ID": "AKIAENV0000000000001", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token"])
         defer { env.cleanup() }
         let c = try await AWSCredentialChain.resolve(environment: env.environment, home: env.home)
         #expect(c.accessKeyID == "AKIAENV0000000000001" && c.secretAccessKey == "env-secret" && c.sessionToken == "env-token")
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func sharedFilesAndProfileSelection() async throws {
-        var env = try environment()
+        var env = try Self.environment()
         defer { env.cleanup() }
         let d = try await AWSCredentialChain.resolve(environment: env.environment, home: env.home)
         #expect(d.accessKeyID == "AKIADEFAULTFILE00001" && d.sessionToken == nil)
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func brokenProfilesAreClearErrors() async throws {
-        let env = try environment()
+        let env = try Self.environment()
         defer { env.cleanup() }
         let credentialsPath = env.home + "/.aws/credentials"
         let configPath = env.home + "/.aws/config"
@@ -181,73 +181,80 @@ import Testing
         #expect(AWSCredentialChain.ssoCachePath(key: "corp", home: "/h") == "/h/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json")
     }
 
-    @Test func assumeRoleThroughMotoSTS() async throws {
-        try await MotoServer.with { moto in
-            let env = try environment(["AWS_ENDPOINT_URL": moto.endpoint])
-            defer { env.cleanup() }
-            try env.write(".aws/config", Self.configFile + """
+}
 
-            [profile deployer]
-            role_arn = arn:aws:iam::123456789012:role/deployer
-            source_profile = dev
-            role_session_name = ci-session
-            region = us-east-1
+extension CredentialChainTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        @Test func assumeRoleThroughMotoSTS() async throws {
+            try await MotoServer.with { moto in
+                let env = try CredentialChainTests.environment(["AWS_ENDPOINT_URL": moto.endpoint])
+                defer { env.cleanup() }
+                try env.write(".aws/config", CredentialChainTests.configFile + """
 
-            [profile chained]
-            role_arn = arn:aws:iam::123456789012:role/second
-            source_profile = deployer
+                [profile deployer]
+                role_arn = arn:aws:iam::123456789012:role/deployer
+                source_profile = dev
+                role_session_name = ci-session
+                region = us-east-1
 
-            [profile from-env]
-            role_arn = arn:aws:iam::123456789012:role/envrole
-            credential_source = Environment
-            """)
-            let c = try await AWSCredentialChain.resolve(profile: "deployer", environment: env.environment, home: env.home)
-            #expect(c.accessKeyID != "AKIADEVFILE000000001" && c.sessionToken != nil && c.expiration != nil)
-            #expect(c.source.contains("deployer"))
-            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
-            let identity = try await STSClient(client: client).getCallerIdentity()
-            await client.shutdown()
-            #expect(identity.arn.contains("assumed-role/deployer/ci-session"))
-            // A role assumed with another role's credentials.
-            let chained = try await AWSCredentialChain.resolve(profile: "chained", environment: env.environment, home: env.home)
-            #expect(chained.sessionToken != nil && chained.accessKeyID != c.accessKeyID)
-            // credential_source = Environment.
-            var withKeys = env
-            withKeys.environment["AWS_ACCESS_KEY_ID"] = "AKIAENV0000000000001"
-            withKeys.environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
-            let fromEnv = try await AWSCredentialChain.resolve(profile: "from-env", environment: withKeys.environment, home: env.home)
-            #expect(fromEnv.source.contains("envrole"))
-            await #expect(throws: AWSError.self) {
-                try await AWSCredentialChain.resolve(profile: "from-env", environment: env.environment, home: env.home)
+                [profile chained]
+                role_arn = arn:aws:iam::123456789012:role/second
+                source_profile = deployer
+
+                [profile from-env]
+                role_arn = arn:aws:iam::123456789012:role/envrole
+                credential_source = Environment
+                """)
+                let c = try await AWSCredentialChain.resolve(profile: "deployer", environment: env.environment, home: env.home)
+                #expect(c.accessKeyID != "AKIADEVFILE000000001" && c.sessionToken != nil && c.expiration != nil)
+                #expect(c.source.contains("deployer"))
+                let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
+                let identity = try await STSClient(client: client).getCallerIdentity()
+                await client.shutdown()
+                #expect(identity.arn.contains("assumed-role/deployer/ci-session"))
+                // A role assumed with another role's credentials.
+                let chained = try await AWSCredentialChain.resolve(profile: "chained", environment: env.environment, home: env.home)
+                #expect(chained.sessionToken != nil && chained.accessKeyID != c.accessKeyID)
+                // credential_source = Environment.
+                var withKeys = env
+                withKeys.environment["AWS_ACCESS_KEY_ID"] = "AKIAENV0000000000001"
+                withKeys.environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
+                let fromEnv = try await AWSCredentialChain.resolve(profile: "from-env", environment: withKeys.environment, home: env.home)
+                #expect(fromEnv.source.contains("envrole"))
+                await #expect(throws: AWSError.self) {
+                    try await AWSCredentialChain.resolve(profile: "from-env", environment: env.environment, home: env.home)
+                }
             }
         }
-    }
 
-    @Test func webIdentityThroughMotoSTS() async throws {
-        try await MotoServer.with { moto in
-            let env = try TestEnvironment(["AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
-                                           "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/github-oidc",
-                                           "AWS_ROLE_SESSION_NAME": "gha-run-42"])
-            defer { env.cleanup() }
-            try env.write("oidc-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vcjpyZWYifQ.c2ln\n")
-            var withToken = env
-            withToken.environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = env.home + "/oidc-token"
-            let c = try await AWSCredentialChain.resolve(environment: withToken.environment, home: env.home)
-            #expect(c.sessionToken != nil)
-            #expect(c.source.contains("github-oidc"))
-            let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
-            let identity = try await STSClient(client: client).getCallerIdentity()
-            await client.shutdown()
-            #expect(identity.arn.contains("github-oidc"))
-            // A missing token file names the file.
-            var missing = env
-            missing.environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = env.home + "/nope"
-            let error = await #expect(throws: AWSError.self) { try await AWSCredentialChain.resolve(environment: missing.environment, home: env.home) }
-            #expect(error?.description.contains(env.home + "/nope") == true)
-            // Environment keys still come first.
-            withToken.environment["AWS_ACCESS_KEY_ID"] = "AKIAENV0000000000001"
-            withToken.environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
-            #expect(try await AWSCredentialChain.resolve(environment: withToken.environment, home: env.home).source == "environment")
+        @Test func webIdentityThroughMotoSTS() async throws {
+            try await MotoServer.with { moto in
+                let env = try TestEnvironment(["AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
+                                               "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/github-oidc",
+                                               "AWS_ROLE_SESSION_NAME": "gha-run-42"])
+                defer { env.cleanup() }
+                try env.write("oidc-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vcjpyZWYifQ.c2ln\n")
+                var withToken = env
+                withToken.environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = env.home + "/oidc-token"
+                let c = try await AWSCredentialChain.resolve(environment: withToken.environment, home: env.home)
+                #expect(c.sessionToken != nil)
+                #expect(c.source.contains("github-oidc"))
+                let client = AWSClient(credentials: AWSCredentialProvider(credentials: c), region: "us-east-1", options: TransportOptions(environment: env.environment))
+                let identity = try await STSClient(client: client).getCallerIdentity()
+                await client.shutdown()
+                #expect(identity.arn.contains("github-oidc"))
+                // A missing token file names the file.
+                var missing = env
+                missing.environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = env.home + "/nope"
+                let error = await #expect(throws: AWSError.self) { try await AWSCredentialChain.resolve(environment: missing.environment, home: env.home) }
+                #expect(error?.description.contains(env.home + "/nope") == true)
+                // Environment keys still come first.
+                withToken.environment["AWS_ACCESS_KEY_ID"] = "AKIAENV0000000000001"
+                withToken.environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
+                #expect(try await AWSCredentialChain.resolve(environment: withToken.environment, home: env.home).source == "environment")
+            }
         }
     }
 }

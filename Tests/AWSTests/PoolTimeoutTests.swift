@@ -20,43 +20,6 @@ import Testing
         }
     }
 
-    /// One connection to moto, a 300 ms limit on waiting for it, and a first request that holds
-    /// it for 1.5 s: the second request's waits run out, and it is retried until it gets through.
-    @Test func aRequestThatWaitsTooLongForAPooledConnectionIsRetried() async throws {
-        try await MotoServer.with { moto in
-            let bucket = "pool-\(UUID().uuidString.lowercased().prefix(8))"
-            func client(_ retry: RetryPolicy) -> AWSClient {
-                AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIAMOTOTESTKEY00001", secretAccessKey: "moto-secret")),
-                          region: "us-east-1", endpoint: moto.endpoint,
-                          options: TransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
-            }
-            // Patient enough for a loaded test process, whose tasks (the holder's among them) can
-            // wait seconds for a thread: ~60 attempts of a 300 ms wait and up to 1 s of backoff.
-            try await client(RetryPolicy(maxAttempts: 60, baseDelay: .milliseconds(100), maxDelay: .seconds(1))).withShutdown { patient in
-                let s3 = S3Client(client: patient)
-                try await s3.createBucket(bucket)
-                // Large enough not to fit in socket buffers: the connection stays leased until
-                // the holder reads the body.
-                try await s3.putObject(bucket: bucket, key: "big", data: Data(repeating: 7, count: 16 << 20))
-                try await s3.putObject(bucket: bucket, key: "small", data: Data("hi".utf8))
-
-                try await Self.whileTheConnectionIsHeld(by: patient, bucket: bucket) {
-                    let started = ContinuousClock.now
-                    let small = try await s3.getObject(bucket: bucket, key: "small")
-                    #expect(small == Data("hi".utf8))
-                    #expect(ContinuousClock.now - started > .milliseconds(600), "it outlived more than one 300 ms wait: it was retried")
-                }
-                // The same without retries fails: the set-up really does run out the pool wait.
-                try await client(.none).withShutdown { once in
-                    try await Self.whileTheConnectionIsHeld(by: once, bucket: bucket) {
-                        let error = await #expect(throws: AWSError.self) { try await S3Client(client: once).getObject(bucket: bucket, key: "small") }
-                        #expect(error?.description.contains("no pooled connection became free in time") == true, "\(String(describing: error))")
-                    }
-                }
-            }
-        }
-    }
-
     /// Runs `body` while a GetObject of `big` on `client` holds its connection for 1.5 s.
     static func whileTheConnectionIsHeld(by client: AWSClient, bucket: String, _ body: () async throws -> Void) async throws {
         let held = Flag()
@@ -79,4 +42,47 @@ private final class Flag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+extension PoolTimeoutTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        /// One connection to moto, a 300 ms limit on waiting for it, and a first request that holds
+        /// it for 1.5 s: the second request's waits run out, and it is retried until it gets through.
+        @Test func aRequestThatWaitsTooLongForAPooledConnectionIsRetried() async throws {
+            try await MotoServer.with { moto in
+                let bucket = "pool-\(UUID().uuidString.lowercased().prefix(8))"
+                func client(_ retry: RetryPolicy) -> AWSClient {
+                    AWSClient(credentials: AWSCredentialProvider(credentials: AWSCredentials(accessKeyID: "AKIAMOTOTESTKEY00001", secretAccessKey: "moto-secret")),
+                              region: "us-east-1", endpoint: moto.endpoint,
+                              options: TransportOptions(environment: [:], retry: retry, connectTimeout: .milliseconds(300), connectionsPerHost: 1))
+                }
+                // Patient enough for a loaded test process, whose tasks (the holder's among them) can
+                // wait seconds for a thread: ~60 attempts of a 300 ms wait and up to 1 s of backoff.
+                try await client(RetryPolicy(maxAttempts: 60, baseDelay: .milliseconds(100), maxDelay: .seconds(1))).withShutdown { patient in
+                    let s3 = S3Client(client: patient)
+                    try await s3.createBucket(bucket)
+                    // Large enough not to fit in socket buffers: the connection stays leased until
+                    // the holder reads the body.
+                    try await s3.putObject(bucket: bucket, key: "big", data: Data(repeating: 7, count: 16 << 20))
+                    try await s3.putObject(bucket: bucket, key: "small", data: Data("hi".utf8))
+
+                    try await PoolTimeoutTests.whileTheConnectionIsHeld(by: patient, bucket: bucket) {
+                        let started = ContinuousClock.now
+                        let small = try await s3.getObject(bucket: bucket, key: "small")
+                        #expect(small == Data("hi".utf8))
+                        #expect(ContinuousClock.now - started > .milliseconds(600), "it outlived more than one 300 ms wait: it was retried")
+                    }
+                    // The same without retries fails: the set-up really does run out the pool wait.
+                    try await client(.none).withShutdown { once in
+                        try await PoolTimeoutTests.whileTheConnectionIsHeld(by: once, bucket: bucket) {
+                            let error = await #expect(throws: AWSError.self) { try await S3Client(client: once).getObject(bucket: bucket, key: "small") }
+                            #expect(error?.description.contains("no pooled connection became free in time") == true, "\(String(describing: error))")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

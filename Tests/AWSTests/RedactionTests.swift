@@ -23,52 +23,6 @@ import Testing
         #expect(!"\(secret)".contains("the-secret-string"))
     }
 
-    @Test func errorsNeverCarrySecrets() async throws {
-        try await MotoServer.with { moto in
-            let env = try TestEnvironment(["AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"])
-            defer { env.cleanup() }
-            try env.write(".aws/credentials", """
-            [half]
-            aws_secret_access_key = \(Self.secretKey)
-            aws_session_token = \(Self.token)
-            [nosecret]
-            aws_access_key_id = AKIAVISIBLE000000001
-            aws_session_token = \(Self.token)
-            """)
-            try env.write(".aws/config", """
-            [profile role]
-            role_arn = arn:aws:iam::123456789012:role/r
-            source_profile = half
-            """)
-            var messages: [String] = []
-            for profile in ["half", "nosecret", "role", "ghost"] {
-                do { _ = try await AWSCredentialChain.resolve(profile: profile, environment: env.environment, home: env.home) }
-                catch { messages.append("\(error)"); messages.append(String(reflecting: error)) }
-            }
-            // Service errors for calls that carry secrets.
-            let credentials = AWSCredentials(accessKeyID: "AKIAVISIBLE000000001", secretAccessKey: Self.secretKey, sessionToken: Self.token)
-            let client = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1",
-                                   options: TransportOptions(environment: env.environment))
-            let sm = SecretsManagerClient(client: client)
-            _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-1")
-            do { _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-2") } catch { messages.append("\(error)") }
-            do { _ = try await sm.putSecretValue(id: "missing", secretString: "the-secret-string-3") } catch { messages.append("\(error)") }
-            await client.shutdown()
-            // A transport failure.
-            let dead = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1", endpoint: "http://127.0.0.1:9",
-                                 options: TransportOptions(environment: [:], retry: .none))
-            do { _ = try await STSClient(client: dead).getCallerIdentity() } catch { messages.append("\(error)") }
-            await dead.shutdown()
-
-            #expect(messages.count >= 8)
-            for message in messages {
-                for secret in [Self.secretKey, Self.token, "the-secret-string"] {
-                    #expect(!message.contains(secret), "\(message)")
-                }
-            }
-        }
-    }
-
     @Test func unreachableEndpointIsATransportErrorAfterRetries() async throws {
         let credentials = AWSCredentials(accessKeyID: "AKIA", secretAccessKey: "s")
         let client = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1", endpoint: "http://127.0.0.1:9",
@@ -77,5 +31,57 @@ import Testing
         await client.shutdown()
         #expect(error?.description.contains("STS.GetCallerIdentity could not reach http://127.0.0.1:9") == true)
         #expect(error?.description.contains("after 3 attempts") == true)
+    }
+}
+
+extension RedactionTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        @Test func errorsNeverCarrySecrets() async throws {
+            try await MotoServer.with { moto in
+                let env = try TestEnvironment(["AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"])
+                defer { env.cleanup() }
+                try env.write(".aws/credentials", """
+                [half]
+                aws_secret_access_key = \(RedactionTests.secretKey)
+                aws_session_token = \(RedactionTests.token)
+                [nosecret]
+                aws_access_key_id = AKIAVISIBLE000000001
+                aws_session_token = \(RedactionTests.token)
+                """)
+                try env.write(".aws/config", """
+                [profile role]
+                role_arn = arn:aws:iam::123456789012:role/r
+                source_profile = half
+                """)
+                var messages: [String] = []
+                for profile in ["half", "nosecret", "role", "ghost"] {
+                    do { _ = try await AWSCredentialChain.resolve(profile: profile, environment: env.environment, home: env.home) }
+                    catch { messages.append("\(error)"); messages.append(String(reflecting: error)) }
+                }
+                // Service errors for calls that carry secrets.
+                let credentials = AWSCredentials(accessKeyID: "AKIAVISIBLE000000001", secretAccessKey: RedactionTests.secretKey, sessionToken: RedactionTests.token)
+                let client = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1",
+                                       options: TransportOptions(environment: env.environment))
+                let sm = SecretsManagerClient(client: client)
+                _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-1")
+                do { _ = try await sm.createSecret(name: "dup", secretString: "the-secret-string-2") } catch { messages.append("\(error)") }
+                do { _ = try await sm.putSecretValue(id: "missing", secretString: "the-secret-string-3") } catch { messages.append("\(error)") }
+                await client.shutdown()
+                // A transport failure.
+                let dead = AWSClient(credentials: AWSCredentialProvider(credentials: credentials), region: "us-east-1", endpoint: "http://127.0.0.1:9",
+                                     options: TransportOptions(environment: [:], retry: .none))
+                do { _ = try await STSClient(client: dead).getCallerIdentity() } catch { messages.append("\(error)") }
+                await dead.shutdown()
+
+                #expect(messages.count >= 8)
+                for message in messages {
+                    for secret in [RedactionTests.secretKey, RedactionTests.token, "the-secret-string"] {
+                        #expect(!message.contains(secret), "\(message)")
+                    }
+                }
+            }
+        }
     }
 }

@@ -214,27 +214,34 @@ struct ExecutorTests {
         #expect(suites == ["package", "image", "test", "publish", "reindex", "cleanup"])
     }
 
-    @Test func htmlReportHasEveryJobAndRendersInChromium() async throws {
-        let (report, dir) = try await Self.mixedReport()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let (_, htmlURL) = try HTMLReport.writeReports(report, to: dir)
-        let html = try String(contentsOf: htmlURL, encoding: .utf8)
-        for r in report.results { #expect(html.contains("id=\"row-\(r.id)\"")) }
-        #expect(html.contains("compiling &lt;crypto&gt; &amp; &quot;friends&quot;"))
-        #expect(html.contains("mixed &lt;&amp;&gt; &quot;stack&quot;"))
-        #expect(!html.contains("src=") && !html.contains("href="))
-        #expect(html.contains("class=\"bar failed\""))
-        #expect(html.contains("cache hit"))
+}
 
-        guard let chromium = Fixtures.tool("chromium", hint: "apt-get install chromium") else { return }
-        let profile = dir.appendingPathComponent("chromium-profile")
-        let r = try Fixtures.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                            "--user-data-dir=\(profile.path)", "--dump-dom", htmlURL.absoluteString])
-        #expect(r.status == 0, "chromium: \(r.output.suffix(2000))")
-        // The job index only exists in the DOM if the page's own script ran.
-        #expect(r.output.contains("data-rendered=\"script\""), "the page's script ran")
-        for result in report.results {
-            #expect(r.output.contains("data-job=\"\(result.id)\""), "\(result.id) in the rendered DOM")
+extension ExecutorTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        @Test func htmlReportHasEveryJobAndRendersInChromium() async throws {
+            let (report, dir) = try await ExecutorTests.mixedReport()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let (_, htmlURL) = try HTMLReport.writeReports(report, to: dir)
+            let html = try String(contentsOf: htmlURL, encoding: .utf8)
+            for r in report.results { #expect(html.contains("id=\"row-\(r.id)\"")) }
+            #expect(html.contains("compiling &lt;crypto&gt; &amp; &quot;friends&quot;"))
+            #expect(html.contains("mixed &lt;&amp;&gt; &quot;stack&quot;"))
+            #expect(!html.contains("src=") && !html.contains("href="))
+            #expect(html.contains("class=\"bar failed\""))
+            #expect(html.contains("cache hit"))
+
+            guard let chromium = Fixtures.tool("chromium", hint: "apt-get install chromium") else { return }
+            let profile = dir.appendingPathComponent("chromium-profile")
+            let r = try Fixtures.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                                "--user-data-dir=\(profile.path)", "--dump-dom", htmlURL.absoluteString])
+            #expect(r.status == 0, "chromium: \(r.output.suffix(2000))")
+            // The job index only exists in the DOM if the page's own script ran.
+            #expect(r.output.contains("data-rendered=\"script\""), "the page's script ran")
+            for result in report.results {
+                #expect(r.output.contains("data-job=\"\(result.id)\""), "\(result.id) in the rendered DOM")
+            }
         }
     }
 }

@@ -69,7 +69,7 @@ func layerNames(_ built: BuiltImage, in store: OCILayoutStore, layer: Int = 0) t
 // MARK: - Reading ELF files
 
 @Suite("executable layers: ELF dependencies")
-struct ELFDependencyTests {
+struct ELFDependencyIntegrationTests {
     @Test func readsAProgramOnThisMachine() throws {
         let ls = try ELFFile(path: "/usr/bin/ls")
         #expect(ls.interpreter == hostInterpreter)
@@ -295,36 +295,6 @@ struct ExecutableLayerBuildTests {
         }
     }
 
-    @Test func packedProgramRunsInItsOwnRoot() throws {
-        try #require(geteuid() == 0, "chroot needs root")
-        try withStackDir { dir in
-            try dir.buildGreeter("greet", runpath: false)
-            try dir.copyHostLS()
-            let layers = """
-                  - executable: ls
-                    destination: /usr/local/bin/ls
-                  - executable: bin/greet
-                    destination: /opt/greet/bin/greet
-
-            """
-            let (built, store) = try dir.buildImage(layers: layers)
-            #expect(try layerNames(built, in: store, layer: 1).contains("opt/greet/lib/libinner.so"))
-            let root = try dir.mkdir("root")
-            for layer in built.layers {
-                let unpack = try runProgram("tar", ["-xzf", store.path(of: layer.descriptor.digest), "-C", root])
-                #expect(unpack.status == 0, "\(unpack.err)")
-            }
-            let ls = try runProgram("/usr/sbin/chroot", [root, "/usr/local/bin/ls", "/"])
-            #expect(ls.status == 0, "\(ls.err)")
-            #expect(ls.out.split(separator: "\n").contains("usr"), "\(ls.out)")
-            // ld.so takes a program's $ORIGIN from /proc/self/exe, and a bare chroot has no /proc;
-            // started through the loader, the program's $ORIGIN comes from the path given instead.
-            let greet = try runProgram("/usr/sbin/chroot", [root, hostInterpreter, "/opt/greet/bin/greet"])
-            #expect(greet.status == 0, "\(greet.err)")
-            #expect(greet.out == "hello from greet 42\n")
-        }
-    }
-
     @Test func buildErrorsPointAtTheLayer() throws {
         try withStackDir { dir in
             let script = try dir.write("run.sh", "#!/bin/sh\n", mode: 0o755)
@@ -418,6 +388,42 @@ struct ExecutableLayerStackFileTests {
                   line: 5, column: 9, message: "`follow_symlinks` applies only to `source:` layers")
             let stack = try dir.parse("images:\n  app:\n    layers:\n      - {executable: hello, destination: /x, mode: 0700}\n")
             #expect(try stack.image(named: "app").layers[0].mode == 0o700)
+        }
+    }
+}
+
+extension ExecutableLayerBuildTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        @Test func packedProgramRunsInItsOwnRoot() throws {
+            try #require(geteuid() == 0, "chroot needs root")
+            try withStackDir { dir in
+                try dir.buildGreeter("greet", runpath: false)
+                try dir.copyHostLS()
+                let layers = """
+                      - executable: ls
+                        destination: /usr/local/bin/ls
+                      - executable: bin/greet
+                        destination: /opt/greet/bin/greet
+
+                """
+                let (built, store) = try dir.buildImage(layers: layers)
+                #expect(try layerNames(built, in: store, layer: 1).contains("opt/greet/lib/libinner.so"))
+                let root = try dir.mkdir("root")
+                for layer in built.layers {
+                    let unpack = try runProgram("tar", ["-xzf", store.path(of: layer.descriptor.digest), "-C", root])
+                    #expect(unpack.status == 0, "\(unpack.err)")
+                }
+                let ls = try runProgram("/usr/sbin/chroot", [root, "/usr/local/bin/ls", "/"])
+                #expect(ls.status == 0, "\(ls.err)")
+                #expect(ls.out.split(separator: "\n").contains("usr"), "\(ls.out)")
+                // ld.so takes a program's $ORIGIN from /proc/self/exe, and a bare chroot has no /proc;
+                // started through the loader, the program's $ORIGIN comes from the path given instead.
+                let greet = try runProgram("/usr/sbin/chroot", [root, hostInterpreter, "/opt/greet/bin/greet"])
+                #expect(greet.status == 0, "\(greet.err)")
+                #expect(greet.out == "hello from greet 42\n")
+            }
         }
     }
 }
