@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "AWS",
             dependencies: [
-                "OCI", "Support", "HTTPCore",
+                "Support", "HTTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import OCI
 
 /// Shared CLI plumbing: error reporting without stack traces, paths, the store location.

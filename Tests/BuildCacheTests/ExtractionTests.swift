@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BuildCache
 import Foundation
+import Support
 import OCI
 import Testing
 

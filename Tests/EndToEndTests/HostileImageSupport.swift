@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// Builds hostile images the way an attacker would publish them: layers of hand-made tar

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// Valid archives that between them reach every header form the tar reader knows: what

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// One tar fuzz case: the input is decompressed if it looks compressed (so gzip and zstd are

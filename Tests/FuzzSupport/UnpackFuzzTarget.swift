@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 import OCI
 import Runtime
 

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import FuzzSupport
 import Testing
 @testable import OCI

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 @testable import OCI
 
 /// A temporary directory removed when the value is dropped.

@@ -4,7 +4,6 @@ import HTTPCore
 import Support
 import NIOCore
 import NIOHTTP1
-import OCI
 
 /// Amazon S3 (and S3 look-alikes through a custom endpoint): objects streamed from and to
 /// files with their SHA-256 signed, listing by prefix with pagination, buckets.
@@ -91,7 +90,7 @@ public struct S3Client: Sendable {
                 }
             } catch {
                 writer.abort()
-                if error is OCIError { throw AWSError.fileWriteFailed(path: path, reason: "\(error)") }
+                if error is SupportError { throw AWSError.fileWriteFailed(path: path, reason: "\(error)") }
                 throw error
             }
             if let expected, expected != received {

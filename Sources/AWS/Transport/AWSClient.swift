@@ -3,7 +3,6 @@ import Foundation
 import HTTPCore
 import NIOCore
 import NIOHTTP1
-import OCI
 import Support
 
 /// What every service client shares: credentials (refreshed when they near expiry), the

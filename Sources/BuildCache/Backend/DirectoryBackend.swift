@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 import OCI
 
 /// A cache in a local directory (the embedded default): each object is a file at `root/key`.
@@ -185,7 +186,7 @@ public struct DirectoryBackend: CacheBackend {
     }
 
     static func translate(_ error: Error, path: String) -> Error {
-        if case let OCIError.io(p, operation, code) = error { return BuildCacheError.io(path: p, operation: operation, errno: code) }
+        if case let SupportError.io(p, operation, code) = error { return BuildCacheError.io(path: p, operation: operation, errno: code) }
         return error
     }
 }

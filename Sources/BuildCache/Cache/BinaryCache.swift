@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 import OCI
 
 /// The binary cache as the build uses it: several caches read in order, one pushed to,

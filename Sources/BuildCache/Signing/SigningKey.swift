@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import Foundation
+import Support
 import OCI
 
 /// An Ed25519 private key that signs pushed packages. It never prints itself: `description`
@@ -79,7 +80,7 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomDebugStringCo
     }
 
     static func reason(_ error: Error) -> String {
-        if case let OCIError.io(_, _, code) = error { return String(cString: strerror(code)) }
+        if case let SupportError.io(_, _, code) = error { return String(cString: strerror(code)) }
         return "\(error)"
     }
 }

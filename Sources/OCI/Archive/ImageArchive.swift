@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Image archives: OCI archives (a tar of an OCI image layout, skopeo's `oci-archive:`) and
 /// docker archives (`docker save` / `docker load`, skopeo's `docker-archive:`).

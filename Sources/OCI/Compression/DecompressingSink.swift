@@ -1,6 +1,7 @@
 import CZlib
 import CZstd
 import Foundation
+import Support
 
 /// Decompresses what is written into it (gzip, all members, or zstd) and writes the result to
 /// `next`: the push-style twin of `Decompressor`, for bytes that arrive from a network

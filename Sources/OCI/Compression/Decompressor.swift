@@ -1,6 +1,7 @@
 import CZlib
 import CZstd
 import Foundation
+import Support
 
 /// Streams the decompressed bytes of a gzip (all members) or zstd source.
 public enum Decompressor {

@@ -1,6 +1,7 @@
 import CZlib
 import Dispatch
 import Foundation
+import Support
 
 /// Compresses to gzip with blocks deflated in parallel, as pigz does: input is cut into
 /// fixed-size blocks, each deflated independently (primed with the previous block's last

@@ -1,6 +1,7 @@
 import CZstd
 import Dispatch
 import Foundation
+import Support
 
 /// Compresses to zstd with blocks compressed in parallel, as pzstd does: input is cut into
 /// fixed-size blocks, each compressed as an independent zstd frame (with its content size and

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The images of an archive file (`oci-archive:` or `docker-archive:`), read into a scratch
 /// layout: every blob checked against its digest and every layer against its diffID on the way

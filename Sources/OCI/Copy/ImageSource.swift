@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// A blob's bytes as they arrive, chunk by chunk, whatever holds them (a file, a registry).
 public typealias BlobChunks = AsyncThrowingStream<Data, Error>

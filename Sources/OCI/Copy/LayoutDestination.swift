@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// Writes images into an OCI image layout: the local store, or a layout directory (`oci:DIR`).
 ///

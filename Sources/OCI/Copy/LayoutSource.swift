@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// An image in an OCI image layout: the local store (`store:REF`) or any layout directory
 /// (`oci:DIR[:REF]`, as skopeo and umoci write them).

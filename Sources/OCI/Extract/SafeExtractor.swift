@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSupport
 import Foundation
+import Support
 
 /// Extracts tar streams (image layers, in order, or one package artifact) into a root
 /// directory, never writing or changing anything outside it. The one extractor of the code

@@ -1,3 +1,4 @@
+import Support
 /// Hashes what is read through it: the uncompressed tar of a layer, for its diffID, while a
 /// reader (unpacking, checking entries) consumes it.
 public final class HashingSource: ByteSource {

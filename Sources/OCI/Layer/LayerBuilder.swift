@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// How a layer is written.
 public struct LayerOptions: Sendable, Hashable {

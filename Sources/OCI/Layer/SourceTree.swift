@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// A file or directory on the host to be placed at `destination` inside a layer.
 public struct LayerSource: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Where image content lives: blobs by digest, plus named references to manifests.
 ///

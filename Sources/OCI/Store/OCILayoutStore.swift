@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 
 /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`) used as a
 /// content store. It is the embedded default store, and any OCI tool (skopeo, umoci) reads it.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Reads a tar stream: ustar and GNU headers, PAX extended (`x`) and global (`g`) headers,
 /// GNU long names (`L`, `K`). Checksums are verified; a truncated archive is an error.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Writes a deterministic tar stream (POSIX ustar, with PAX extended headers for long names,
 /// long link targets, large files and non-ASCII names) to a sink.

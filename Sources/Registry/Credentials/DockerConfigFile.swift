@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 import OCI
 
 /// docker's config.json (or a containers-auth.json named by REGISTRY_AUTH_FILE), read and
@@ -35,7 +36,7 @@ struct DockerConfigFile {
         let data: Data
         do {
             data = try FileIO.readFile(path)
-        } catch let OCIError.io(_, _, code) {
+        } catch let SupportError.io(_, _, code) {
             throw CredentialError.unreadableConfig(path: path, reason: String(cString: strerror(code)))
         }
         return try DockerConfigFile(path: path, contents: data)
@@ -251,7 +252,7 @@ struct DockerConfigFile {
         let directory = (target as NSString).deletingLastPathComponent
         do {
             try Self.makeDirectories(directory.isEmpty ? "." : directory)
-        } catch let OCIError.io(p, _, code) {
+        } catch let SupportError.io(p, _, code) {
             throw CredentialError.unwritableConfig(path: path, reason: "cannot create the directory \(p): \(String(cString: strerror(code)))")
         }
         let text = ConfigJSON.object(root).serialized(pretty: true)
@@ -270,7 +271,7 @@ struct DockerConfigFile {
                 writer.abort()
                 throw error
             }
-        } catch let OCIError.io(_, operation, code) {
+        } catch let SupportError.io(_, operation, code) {
             throw CredentialError.unwritableConfig(path: target, reason: "\(operation): \(String(cString: strerror(code)))")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// Opens what an `ImageLocation` names as a source or a destination of `ImageCopier`: the

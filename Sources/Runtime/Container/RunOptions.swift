@@ -1,3 +1,4 @@
+import Support
 import OCI
 
 /// A published port: connections to `hostIP:hostPort` on the host reach `containerPort`

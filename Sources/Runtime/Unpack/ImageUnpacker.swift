@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Support
 import OCI
 
 /// Unpacks images from a store into root filesystems, cached by chain ID so a second run of the

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// `stack.lock`: every package's input hash and every image digest a stack resolved to, so a

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// A built package as an image layer: the `PREFIX/NAME` tree as a compressed tar whose paths

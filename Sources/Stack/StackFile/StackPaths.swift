@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import OCI
 
 /// Lexical path handling and file checks for paths on the build host.

@@ -2,6 +2,7 @@ import ArgumentParser
 import AWS
 import AWSTemplates
 import Foundation
+import HTTPCore
 import OCI
 import Stack
 import Support

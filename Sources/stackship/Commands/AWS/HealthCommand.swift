@@ -1,6 +1,7 @@
 import ArgumentParser
 import AWS
 import Foundation
+import HTTPCore
 import OCI
 import Registry
 import Runtime

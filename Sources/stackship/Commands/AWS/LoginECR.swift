@@ -1,6 +1,7 @@
 import ArgumentParser
 import AWS
 import Foundation
+import HTTPCore
 import Registry
 
 /// `stackship login ecr`: an ECR login token saved where `stackship login` saves credentials.

@@ -22,14 +22,14 @@ public final class StagingDirectory {
         while true {
             candidate = parent + "/" + prefix + FileIO.randomSuffix()
             if mkdir(candidate, 0o700) == 0 { break }
-            if errno != EEXIST { throw OCIError.io(path: candidate, operation: "create directory", errno: errno) }
+            if errno != EEXIST { throw SupportError.io(path: candidate, operation: "create directory", errno: errno) }
         }
         let fd = Glibc.open(candidate, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             if fd >= 0 { close(fd) }
             rmdir(candidate)
-            throw OCIError.io(path: candidate, operation: "lock", errno: code)
+            throw SupportError.io(path: candidate, operation: "lock", errno: code)
         }
         path = candidate
         lock = fd
@@ -46,7 +46,7 @@ public final class StagingDirectory {
         if rename(from, final) != 0 {
             let code = errno
             guard code == EEXIST || code == ENOTEMPTY else {
-                throw OCIError.io(path: final, operation: "move \(from) to", errno: code)
+                throw SupportError.io(path: final, operation: "move \(from) to", errno: code)
             }
             remove()
             return false

@@ -13,7 +13,7 @@ public enum FileIO {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
             if errno == EINTR { continue }
-            throw OCIError.io(path: path, operation: (flags & (O_WRONLY | O_RDWR)) != 0 ? "write" : "open", errno: errno)
+            throw SupportError.io(path: path, operation: (flags & (O_WRONLY | O_RDWR)) != 0 ? "write" : "open", errno: errno)
         }
     }
 
@@ -24,7 +24,7 @@ public enum FileIO {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw OCIError.io(path: path, operation: "write", errno: errno)
+                throw SupportError.io(path: path, operation: "write", errno: errno)
             }
             offset += n
         }
@@ -36,7 +36,7 @@ public enum FileIO {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
             if errno == EINTR { continue }
-            throw OCIError.io(path: path, operation: "read", errno: errno)
+            throw SupportError.io(path: path, operation: "read", errno: errno)
         }
     }
 
@@ -69,7 +69,7 @@ public enum FileIO {
             current += "/"
             current.append(contentsOf: component) // not `"/" + component`: generic, a conformance scan
             if mkdir(current, mode) != 0 && errno != EEXIST {
-                throw OCIError.io(path: current, operation: "create directory", errno: errno)
+                throw SupportError.io(path: current, operation: "create directory", errno: errno)
             }
         }
     }
@@ -216,7 +216,7 @@ public final class AtomicFileWriter: ByteSink {
         let (dir, base) = FileIO.split(destination)
         self.temporaryPath = (dir.isEmpty ? "." : dir) + "/.tmp-\(FileIO.randomSuffix())-\(base)"
         let fd = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw OCIError.io(path: destination, operation: "write", errno: errno) }
+        guard fd >= 0 else { throw SupportError.io(path: destination, operation: "write", errno: errno) }
         self.sink = FileSink(fd: fd, path: destination, owns: true)
     }
 
@@ -234,12 +234,12 @@ public final class AtomicFileWriter: ByteSink {
     public func commit(renamingTo path: String? = nil, durable: Bool = true) throws {
         let target = path ?? destination
         try sink.flush()
-        guard !durable || fsync(sink.fd) == 0 else { throw OCIError.io(path: temporaryPath, operation: "fsync", errno: errno) }
+        guard !durable || fsync(sink.fd) == 0 else { throw SupportError.io(path: temporaryPath, operation: "fsync", errno: errno) }
         guard rename(temporaryPath, target) == 0 else {
             let code = errno
             unlink(temporaryPath)
             done = true
-            throw OCIError.io(path: target, operation: "rename into place", errno: code)
+            throw SupportError.io(path: target, operation: "rename into place", errno: code)
         }
         done = true
         if durable {

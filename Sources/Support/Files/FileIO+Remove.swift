@@ -12,13 +12,13 @@ extension FileIO {
         guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             let child = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard child >= 0 else { throw OCIError.io(path: displayPath, operation: "open directory", errno: errno) }
+            guard child >= 0 else { throw SupportError.io(path: displayPath, operation: "open directory", errno: errno) }
             defer { close(child) }
             if st.st_mode & 0o700 != 0o700 { fchmod(child, 0o700) }
             try removeChildren(of: child, displayPath: displayPath)
-            guard unlinkat(dir, name, AT_REMOVEDIR) == 0 else { throw OCIError.io(path: displayPath, operation: "remove directory", errno: errno) }
+            guard unlinkat(dir, name, AT_REMOVEDIR) == 0 else { throw SupportError.io(path: displayPath, operation: "remove directory", errno: errno) }
         } else {
-            guard unlinkat(dir, name, 0) == 0 else { throw OCIError.io(path: displayPath, operation: "remove", errno: errno) }
+            guard unlinkat(dir, name, 0) == 0 else { throw SupportError.io(path: displayPath, operation: "remove", errno: errno) }
         }
     }
 
@@ -26,7 +26,7 @@ extension FileIO {
     public static func removeChildren(of dir: Int32, displayPath: String, keeping: (String) -> Bool = { _ in false }) throws {
         let listing = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard listing >= 0, let names = names(inOpenedDirectory: listing) else {
-            throw OCIError.io(path: displayPath, operation: "read directory", errno: errno)
+            throw SupportError.io(path: displayPath, operation: "read directory", errno: errno)
         }
         for name in names where !keeping(name) {
             try removeEntry(name, in: dir, displayPath: displayPath + "/" + name)
@@ -40,7 +40,7 @@ extension FileIO {
         let parent = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else {
             if errno == ENOENT { return }
-            throw OCIError.io(path: directory, operation: "open directory", errno: errno)
+            throw SupportError.io(path: directory, operation: "open directory", errno: errno)
         }
         defer { close(parent) }
         try removeEntry(name, in: parent, displayPath: path)

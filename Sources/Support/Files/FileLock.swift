@@ -16,7 +16,7 @@ public enum FileLock {
             if errno != EINTR {
                 let code = errno
                 close(fd)
-                throw OCIError.io(path: lockPath, operation: "lock", errno: code)
+                throw SupportError.io(path: lockPath, operation: "lock", errno: code)
             }
         }
         return fd
