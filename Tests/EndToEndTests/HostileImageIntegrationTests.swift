@@ -230,7 +230,7 @@ import Testing
         for id in try s.cli(["ps", "-a", "-q"]).out.split(separator: "\n") {
             #expect(try s.cli(["rm", "-f", String(id)]).status == 0)
         }
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = String(decoding: try FileIO.readFile("/proc/self/mountinfo"), as: UTF8.self)
         #expect(!mounts.contains(s.project.path), "no mount (a pinned namespace, an overlay) is left")
         #expect(try s.cli(["run", "--rm", "evil", "/bin/true"]).status == 0)
     }

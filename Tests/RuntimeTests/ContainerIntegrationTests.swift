@@ -188,7 +188,7 @@ import Support
         var request = box.request(["/bin/sh", "-c", "cat /proc/net/dev | grep -c :; sleep 30"], wait: .log("\n"))
         request.network = .host
         try await withContainer(request) { c in
-            let hostInterfaces = try String(contentsOfFile: "/proc/net/dev", encoding: .utf8).components(separatedBy: ":").count - 1
+            let hostInterfaces = String(decoding: try FileIO.readFile("/proc/net/dev"), as: UTF8.self).components(separatedBy: ":").count - 1
             #expect(c.logs().trimmingCharacters(in: .whitespacesAndNewlines) == "\(hostInterfaces)")
         }
     }
