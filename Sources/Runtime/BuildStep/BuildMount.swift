@@ -6,10 +6,14 @@ public struct BuildSecret: Sendable, Hashable, CustomStringConvertible, CustomDe
     /// The secret's content.
     public let bytes: [UInt8]
 
+    /// A secret holding `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// A secret holding `data`'s bytes.
     public init(_ data: Data) { self.bytes = [UInt8](data) }
 
+    /// `<secret, N bytes>`: never the value.
     public var description: String { "<secret, \(bytes.count) bytes>" }
+    /// As `description`, so that `dump` and debuggers show no value either.
     public var debugDescription: String { description }
 
     /// The texts to hide when they show in output: the whole value, trimmed, and each of its
@@ -47,8 +51,10 @@ public struct BuildMount: Sendable, Hashable {
 
     /// Absolute path inside the container.
     public var target: String
+    /// What is mounted there.
     public var kind: Kind
 
+    /// A mount of `kind` at `target`; the static functions give each kind's defaults.
     public init(target: String, kind: Kind) {
         self.target = target
         self.kind = kind

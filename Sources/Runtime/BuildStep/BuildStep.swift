@@ -24,7 +24,9 @@ public struct BuildStep: Sendable {
     public var workdir: String
     /// `uid[:gid]` or `name[:group]`, resolved in the root's /etc/passwd and /etc/group; nil is root.
     public var user: String?
+    /// `.host` by default, the network docker's RUN has (Stackship has no bridge for builds).
     public var network: BuildNetwork
+    /// `RUN --mount`s; their targets are left out of the layer.
     public var mounts: [BuildMount]
     /// The container's host name (also in its /etc/hosts and /etc/hostname).
     public var hostname: String
@@ -34,6 +36,7 @@ public struct BuildStep: Sendable {
     /// secret values replaced by `***`. Called from a thread of the runner's, never concurrently.
     public var output: (@Sendable (String) -> Void)?
 
+    /// A step with docker's defaults: root, `/`, the host's network, no mounts, no time limit.
     public init(lowerDirectories: [String], arguments: [String], environment: [String] = [], workdir: String = "/",
                 user: String? = nil, network: BuildNetwork = .host, mounts: [BuildMount] = [], hostname: String = "stackship-build",
                 timeout: Double? = nil, output: (@Sendable (String) -> Void)? = nil) {

@@ -113,10 +113,12 @@ final class BuildStepProcess: @unchecked Sendable {
         var timedOut = false, cancelled = false
         var firstKill: Date?, lastKill: Date?
         var exitedAt: Date?
-        while open {
+        // Until the runtime has exited and its output ended (or a second after its exit).
+        while open || status == nil {
             var poller = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, 100)
-            if ready > 0 {
+            if !open {
+                usleep(2_000) // the output has ended: the runtime is exiting
+            } else if poll(&poller, 1, 100) > 0 {
                 let n = read(reader, buffer.baseAddress, buffer.count)
                 if n > 0 {
                     output.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

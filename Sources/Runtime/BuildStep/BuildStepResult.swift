@@ -22,7 +22,9 @@ public struct BuildStepResult: Sendable {
     /// Seconds the runtime ran (create, the command, tear-down).
     public var runtimeSeconds: Double
 
-    /// The step's layer, ready to build (`try result.layer.build(options:into:)`).
+    /// The step's layer, ready to build (`try result.layer.build(options:into:)`, or
+    /// `writeTar(epoch:to:)` for the tar alone); streams from ``upperDirectory``, which must
+    /// still exist.
     public var layer: UpperDirLayer {
         UpperDirLayer(upperDirectory: upperDirectory, excluding: excludedPaths, excludingIfEmpty: excludedIfEmpty)
     }
