@@ -29,6 +29,10 @@ public enum RuntimeError: Error, CustomStringConvertible, LocalizedError, Equata
     case mountFailed(target: String, errno: Int32, hint: String)
     /// Nothing answered within the time allowed.
     case timeout(what: String, seconds: Double)
+    /// A build step's command exited non-zero; `output` is its last lines, secrets redacted.
+    case buildStepFailed(command: String, exitCode: Int32, output: [String])
+    /// A build step's command ran past its time limit and was killed.
+    case buildStepTimedOut(command: String, seconds: Double, output: [String])
 
     public var description: String {
         switch self {
@@ -63,6 +67,10 @@ public enum RuntimeError: Error, CustomStringConvertible, LocalizedError, Equata
             return "cannot mount \(target): \(String(cString: strerror(code))); \(hint)"
         case let .timeout(what, seconds):
             return "\(what) did not happen within \(Format.seconds(seconds))"
+        case let .buildStepFailed(command, code, output):
+            return "RUN \(command) failed with exit code \(code)\(Format.tail(output)); fix the command or what it needs"
+        case let .buildStepTimedOut(command, seconds, output):
+            return "RUN \(command) was killed after its time limit of \(Format.seconds(seconds))\(Format.tail(output)); make it faster or allow it more time"
         }
     }
 
@@ -70,6 +78,11 @@ public enum RuntimeError: Error, CustomStringConvertible, LocalizedError, Equata
 }
 
 enum Format {
+    /// A command's last output lines on one line: ` (last output: a | b)`.
+    static func tail(_ lines: [String]) -> String {
+        lines.isEmpty ? " (it printed nothing)" : " (last output: \(lines.joined(separator: " | ")))"
+    }
+
     static func seconds(_ s: Double) -> String {
         s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
     }

@@ -7,6 +7,8 @@
 int stackship_open_in_root(int rootfd, const char *path, int flags, unsigned int mode);
 
 #include <sys/types.h>
+// lgetxattr and friends, which Swift's Glibc module leaves out (UpperDirLayer reads overlay's marks).
+#include <sys/xattr.h>
 
 /// posix_spawn with exactly the descriptors `fds[0..<nfds]` as the child's 0, 1, 2, 3, ...
 /// (any other descriptor is closed), optionally in a new session and in the directory `cwd`
