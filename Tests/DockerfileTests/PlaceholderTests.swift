@@ -1,0 +1,3 @@
+import Testing
+@testable import Dockerfile
+@Test func placeholder() { #expect(Bool(true)) }
