@@ -105,6 +105,16 @@ enum MountParser {
         return mount
     }
 
+    /// The `from=` value of a spec (variables are not allowed there, so it needs no expansion).
+    static func from(_ spec: String) -> String? {
+        var from: String?
+        for field in csvFields(spec) ?? [] {
+            guard let equals = field.firstIndex(of: "="), field[..<equals].lowercased() == "from" else { continue }
+            from = String(field[field.index(after: equals)...])
+        }
+        return from
+    }
+
     /// One CSV record as Go's `encoding/csv` reads it with default settings, or `nil` when a
     /// quote is misplaced.
     static func csvFields(_ text: String) -> [String]? {
