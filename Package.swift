@@ -189,7 +189,9 @@ let package = Package(
             dependencies: ["Pipelines", "Support", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "Support"]),
+        // Parser tables, Docker's documented examples, a mutation property test, and the CLI's own
+        // `stackship dockerfile` output (run from this build, found through StackshipTesting).
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "Support", "StackshipTesting"]),
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).

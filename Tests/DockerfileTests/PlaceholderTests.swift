@@ -1,3 +1,0 @@
-import Testing
-@testable import Dockerfile
-@Test func placeholder() { #expect(Bool(true)) }
