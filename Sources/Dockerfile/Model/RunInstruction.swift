@@ -58,6 +58,13 @@ public struct RunInvocation: Sendable, Hashable {
         public var content: String
         /// Its permission bits.
         public var mode: UInt32
+
+        /// Creates a file.
+        public init(path: String, content: String, mode: UInt32) {
+            self.path = path
+            self.content = content
+            self.mode = mode
+        }
     }
 
     /// The process arguments.
