@@ -191,7 +191,7 @@ let package = Package(
         ),
         // Parser tables, Docker's documented examples, a mutation property test, and the CLI's own
         // `stackship dockerfile` output (run from this build, found through StackshipTesting).
-        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "Support", "StackshipTesting"]),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "Support", "StackshipTesting"], exclude: ["Fixtures"]),
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).
