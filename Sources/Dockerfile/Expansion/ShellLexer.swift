@@ -111,6 +111,9 @@ private struct LexState {
     var rawEscapes: Bool
     var matched: Set<String> = []
     var unmatched: Set<String> = []
+    /// How many `${...}` are open: bounded so no input can exhaust the stack.
+    var depth = 0
+    static let maximumDepth = 256
 
     init(lexer: ShellLexer, scalars: [Unicode.Scalar], lookup: @escaping (String) -> String?) {
         self.lexer = lexer
@@ -140,9 +143,16 @@ private struct LexState {
 
     /// Reads up to `stop` (consumed) or the end; a missing `stop` is an error.
     mutating func processStopOn(_ stop: Unicode.Scalar?, rawEscapes raw: Bool) throws(ShellLexer.Failure) -> (String, [String]) {
+        guard depth < Self.maximumDepth else {
+            throw .init(reason: "substitutions nested more than \(Self.maximumDepth) deep")
+        }
+        depth += 1
         let saved = rawEscapes
         rawEscapes = raw
-        defer { rawEscapes = saved }
+        defer {
+            rawEscapes = saved
+            depth -= 1
+        }
         var result = String.UnicodeScalarView()
         var words = WordCollector()
         while let scalar = peek() {
