@@ -77,6 +77,8 @@ let parserCases: [ParserCase] = [
                "FROM alpine\nCOPY --from=build --chown=1000:1000 --chmod=0755 --link --parents --exclude=*.tmp --exclude=*.log src /dst",
                [.copy(CopyInstruction(sources: [.path("src")], destination: "/dst", from: "build", chown: "1000:1000", chmod: "0755",
                                       link: true, parents: true, excludes: ["*.tmp", "*.log"]))]),
+    ParserCase("empty flag values count as unset, as in BuildKit", "FROM --platform= alpine\nCOPY --from= --chown= a /b",
+               [.copy(CopyInstruction(sources: [.path("a")], destination: "/b"))]),
     ParserCase("COPY in JSON form keeps spaces in paths", "FROM alpine\nCOPY [\"my file.txt\", \"/dst dir/\"]",
                [.copy(CopyInstruction(sources: [.path("my file.txt")], destination: "/dst dir/"))]),
     ParserCase("ADD --checksum", "FROM alpine\nADD --checksum=sha256:24454f830cdd https://example.com/a.tar.gz /",

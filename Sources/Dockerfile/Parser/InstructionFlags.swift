@@ -62,6 +62,9 @@ struct InstructionFlags {
     /// A string flag's value, `nil` when not given.
     func string(_ name: String) -> String? { values[name]?.last }
 
+    /// A string flag's value, `nil` when not given or empty (BuildKit treats `--chown=` as unset).
+    func nonEmpty(_ name: String) -> String? { string(name).flatMap { $0.isEmpty ? nil : $0 } }
+
     /// A boolean flag's value, `nil` when not given.
     func bool(_ name: String) -> Bool? { values[name].map { $0.last == "true" } }
 

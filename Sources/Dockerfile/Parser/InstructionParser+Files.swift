@@ -5,12 +5,12 @@ extension InstructionParser {
                                                            ("parents", .bool), ("exclude", .list)])
         try flags.parse(context.flags)
         let (sources, destination) = try sourcesAndDestination(context)
-        if let from = flags.string("from") {
+        if let from = flags.nonEmpty("from") {
             let plain = try? ShellLexer(escape: "\\").expand(from, lookup: { _ in nil }).text
             if plain != from { throw .variableNotAllowed(flag: "COPY --from", value: from, at: flags.location("from", default: context.location)) }
         }
-        return CopyInstruction(sources: sources, destination: destination, from: flags.string("from"), chown: flags.string("chown"),
-                               chmod: flags.string("chmod"), link: flags.bool("link") ?? false, parents: flags.bool("parents") ?? false,
+        return CopyInstruction(sources: sources, destination: destination, from: flags.nonEmpty("from"), chown: flags.nonEmpty("chown"),
+                               chmod: flags.nonEmpty("chmod"), link: flags.bool("link") ?? false, parents: flags.bool("parents") ?? false,
                                excludes: flags.list("exclude"))
     }
 
@@ -19,8 +19,8 @@ extension InstructionParser {
                                                           ("keep-git-dir", .bool), ("link", .bool), ("unpack", .bool), ("exclude", .list)])
         try flags.parse(context.flags)
         let (sources, destination) = try sourcesAndDestination(context)
-        return AddInstruction(sources: sources, destination: destination, checksum: flags.string("checksum"), chown: flags.string("chown"),
-                              chmod: flags.string("chmod"), keepGitDir: flags.bool("keep-git-dir"), link: flags.bool("link") ?? false,
+        return AddInstruction(sources: sources, destination: destination, checksum: flags.nonEmpty("checksum"), chown: flags.nonEmpty("chown"),
+                              chmod: flags.nonEmpty("chmod"), keepGitDir: flags.bool("keep-git-dir"), link: flags.bool("link") ?? false,
                               unpack: flags.bool("unpack"), excludes: flags.list("exclude"))
     }
 

@@ -145,7 +145,7 @@ struct InstructionParser {
         }
         var flags = InstructionFlags(instruction: "FROM", [("platform", .string)])
         try flags.parse(context.flags)
-        return BuildStage(baseName: words[0].text, name: name, platform: flags.string("platform"), location: context.location)
+        return BuildStage(baseName: words[0].text, name: name, platform: flags.nonEmpty("platform"), location: context.location)
     }
 
     /// Docker's stage names: `^[a-z][a-z0-9-_.]*$` (after lowercasing).
