@@ -52,6 +52,13 @@ import Testing
             == .continuationAtEndOfFile(at: DockerfileLocation(line: 3, column: 11)))
     }
 
+    @Test func aContinuationAtTheEndIsAcceptedWhenAskedAsBuildKitDoes() throws {
+        let dockerfile = try Dockerfile.parse("FROM alpine:3.5\n\nRUN something \\", acceptingContinuationAtEndOfFile: true)
+        #expect(kinds(dockerfile) == [[.run(RunInstruction(command: .shell("something")))]])
+        #expect(dockerfile.warnings.map(\.kind) == [.continuationAtEndOfFile])
+        #expect(dockerfile.warnings.first?.location == DockerfileLocation(line: 3, column: 15))
+    }
+
     @Test func hereDocumentMistakes() {
         #expect(parseError("FROM alpine\nRUN <<EOF\necho hi\n") == .unterminatedHeredoc(name: "EOF", at: DockerfileLocation(line: 2, column: 1)))
         #expect(parseError("FROM alpine\nCOPY a <<EOF\nx\nEOF\n")

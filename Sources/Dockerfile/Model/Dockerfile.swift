@@ -26,8 +26,12 @@ public struct Dockerfile: Sendable, Equatable {
     ///
     /// Throws ``DockerfileError`` for the first problem, with its line and column. Pure: it reads
     /// only `text`, never the file system or the network.
-    public static func parse(_ text: String) throws(DockerfileError) -> Dockerfile {
-        var parser = DockerfileParser(text: text)
+    ///
+    /// A file whose last line ends with a line continuation looks cut short, so by default that
+    /// is an error; BuildKit reads it as if the continuation were absent, which
+    /// `acceptingContinuationAtEndOfFile` does too (with a warning).
+    public static func parse(_ text: String, acceptingContinuationAtEndOfFile: Bool = false) throws(DockerfileError) -> Dockerfile {
+        var parser = DockerfileParser(text: text, acceptingContinuationAtEndOfFile: acceptingContinuationAtEndOfFile)
         return try parser.parse()
     }
 

@@ -38,6 +38,8 @@ public struct DockerfileWarning: Sendable, Hashable, CustomStringConvertible {
         case malformedJSON
         /// Two stages with the same name; later references find the last one.
         case duplicateStageName
+        /// The last line ends with a line continuation (accepted only when asked to).
+        case continuationAtEndOfFile
     }
 
     /// The kind, for filtering.

@@ -3,8 +3,8 @@
 struct DockerfileParser {
     private var scanner: LineScanner
 
-    init(text: String) {
-        scanner = LineScanner(text: text)
+    init(text: String, acceptingContinuationAtEndOfFile: Bool = false) {
+        scanner = LineScanner(text: text, acceptingContinuationAtEndOfFile: acceptingContinuationAtEndOfFile)
     }
 
     mutating func parse() throws(DockerfileError) -> Dockerfile {

@@ -9,9 +9,11 @@ struct LineScanner {
     private(set) var directives = ParserDirectives()
     private(set) var warnings: [DockerfileWarning] = []
     private var directiveParser = DirectiveParser()
+    private let acceptsContinuationAtEnd: Bool
 
-    init(text: String) {
+    init(text: String, acceptingContinuationAtEndOfFile: Bool = false) {
         scalars = Array(text.unicodeScalars)
+        acceptsContinuationAtEnd = acceptingContinuationAtEndOfFile
     }
 
     /// The next physical line: its content (without the line ending), the range including the
@@ -85,7 +87,12 @@ struct LineScanner {
             var escapeLocation = DockerfileLocation(line: lineNumber, column: escapeIndex - physical.columnOne + 1)
             var emptyContinuation: Int?
             while continues {
-                guard let next = nextPhysicalLine() else { throw .continuationAtEndOfFile(at: escapeLocation) }
+                guard let next = nextPhysicalLine() else {
+                    guard acceptsContinuationAtEnd else { throw .continuationAtEndOfFile(at: escapeLocation) }
+                    warnings.append(DockerfileWarning(kind: .continuationAtEndOfFile, location: escapeLocation,
+                                                      message: "the last line ends with a line continuation; remove the escape character"))
+                    break
+                }
                 let nextProcessed = try process(next.content, stripLeft: false, columnOne: next.columnOne)
                 if isComment(next.content) { continue }
                 if nextProcessed.allSatisfy({ Whitespace.isGoSpace(scalars[$0]) }) {
