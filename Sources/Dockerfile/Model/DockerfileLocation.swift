@@ -17,6 +17,7 @@ public struct DockerfileLocation: Sendable, Hashable, Comparable, CustomStringCo
     /// `LINE:COLUMN`; prefix the file's path for the form editors jump to.
     public var description: String { "\(line):\(column)" }
 
+    /// Earlier in the file first.
     public static func < (lhs: DockerfileLocation, rhs: DockerfileLocation) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }

@@ -15,6 +15,7 @@ public struct ExposedPort: Sendable, Hashable, Comparable, CustomStringConvertib
     /// `PORT/PROTOCOL`, the image config's key.
     public var description: String { "\(port)/\(transport)" }
 
+    /// By port, then protocol.
     public static func < (lhs: ExposedPort, rhs: ExposedPort) -> Bool {
         (lhs.port, lhs.transport) < (rhs.port, rhs.transport)
     }
