@@ -27,6 +27,13 @@ import Testing
         #expect(plan.stages[4].base == .scratch)
     }
 
+    @Test func theParsedModelKnowsLiteralBases() throws {
+        let dockerfile = try Dockerfile.parse(multiStage + "\nARG V\nFROM alpine:$V\n")
+        #expect((0..<6).map { dockerfile.base(ofStage: $0) } == [.image("golang:1.22"), .stage(0), .image("alpine"), .stage(1), .scratch, nil])
+        #expect(dockerfile.base(ofStage: 9) == nil)
+        #expect(dockerfile.stageIndex(named: "Build") == 1)
+    }
+
     @Test func aTargetNeedsOnlyWhatItReaches() throws {
         let plan = try BuildPlan(try Dockerfile.parse(multiStage), options: BuildOptions(target: "TEST"))
         #expect(plan.target.name == "test")

@@ -35,6 +35,17 @@ public struct Dockerfile: Sendable, Equatable {
         return try parser.parse()
     }
 
+    /// What stage `index` starts from as written, without build arguments: an earlier stage it
+    /// names, `scratch`, or an image. `nil` when its FROM uses variables (``BuildPlan`` expands
+    /// those) or `index` is out of range. An image is not checked here; ``BuildPlan`` checks it.
+    public func base(ofStage index: Int) -> StageBase? {
+        guard stages.indices.contains(index) else { return nil }
+        let name = stages[index].baseName
+        guard !name.contains("$") else { return nil }
+        if let parent = stages[..<index].lastIndex(where: { $0.name == name }) { return .stage(parent) }
+        return name == "scratch" ? .scratch : .image(name)
+    }
+
     /// The index of the stage named `name` (stage names compare case-insensitively, as Docker's
     /// `--target` and `COPY --from` do); the last one when two share the name.
     public func stageIndex(named name: String) -> Int? {
