@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AWS", targets: ["AWS"]),
         .library(name: "AWSTemplates", targets: ["AWSTemplates"]),
         .library(name: "Pipelines", targets: ["Pipelines"]),
+        .library(name: "Dockerfile", targets: ["Dockerfile"]),
         .executable(name: "stackship", targets: ["stackship"]),
         // For Fuzz/'s libFuzzer harness only (see the FuzzSupport target).
         .library(name: "FuzzSupport", targets: ["FuzzSupport"]),
@@ -123,6 +124,9 @@ let package = Package(
             name: "Pipelines",
             dependencies: ["OCI", "Support", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The Dockerfile reader for `stackship build -f`: parser, typed model, variable expansion,
+        // stage resolution and .dockerignore matching. Pure text in, values out: no I/O.
+        .target(name: "Dockerfile", dependencies: ["Support"]),
         // Times plan + emitters on a synthetic 2,000-package input (Benchmarks/pipelines/run.sh).
         .executableTarget(
             name: "pipelines-bench",
@@ -185,6 +189,9 @@ let package = Package(
             dependencies: ["Pipelines", "Support", .product(name: "Yams", package: "Yams")],
             exclude: ["Golden"]
         ),
+        // Parser tables, Docker's documented examples, a mutation property test, and the CLI's own
+        // `stackship dockerfile` output (run from this build, found through StackshipTesting).
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "Support", "StackshipTesting"], exclude: ["Fixtures"]),
         // The CLI's own code, in process (the command-line tests run the built executable).
         .testTarget(name: "CLITests", dependencies: ["stackship"]),
         // The AWS command tests also use the AWS clients (to check what a deploy made).
