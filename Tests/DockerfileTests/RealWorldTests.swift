@@ -33,40 +33,10 @@ import Testing
     }
 
     @Test func theSpackContainerizeDockerfileCheckedIn() throws {
-        try checkSpackDockerfile(try Self.fixture("spack-containerize.Dockerfile"))
+        try RealWorldTests.checkSpackDockerfile(try Self.fixture("spack-containerize.Dockerfile"))
     }
 
-    /// `stackship dockerfile`, run from this build on a stack with two spack: packages (the
-    /// examples under Examples/ have none, and the command refuses a stack without them).
-    @Test func whatStackshipDockerfileWritesParses() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dockerfile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try """
-            version: 2
-            packages:
-              hdf5:
-                build: {spack: {specs: [hdf5+mpi, openmpi@4], os_packages: [libgomp1]}}
-              zlib:
-                build: {spack: {specs: [zlib@1.3]}}
-            images:
-              app:
-                packages: [hdf5, zlib]
-            """.write(to: directory.appendingPathComponent("stack.yaml"), atomically: true, encoding: .utf8)
-        let output = directory.appendingPathComponent("Dockerfile").path
-        let binary = try StackshipTesting.stackshipExecutable()
-        let result = try ChildProcess.run(binary, ["dockerfile", "stack.yaml", "--cache", "s3://team/cache", "-o", output],
-                                          directory: directory.path)
-        #expect(result.status == 0, "\(result.output)")
-        try checkSpackDockerfile(try String(contentsOfFile: output, encoding: .utf8))
-        // The refusal for the examples, which have no spack: packages.
-        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Examples/pipeline").path
-        let refused = try ChildProcess.run(binary, ["dockerfile"], directory: examples)
-        #expect(refused.status != 0 && refused.output.contains("no spack: packages"), "\(refused.output)")
-    }
-
-    func checkSpackDockerfile(_ text: String) throws {
+    static func checkSpackDockerfile(_ text: String) throws {
         let dockerfile = try Dockerfile.parse(text)
         #expect(dockerfile.stages.map(\.name) == ["builder", nil])
         #expect(dockerfile.stages.map(\.instructions.count) == [4, 9])
@@ -80,5 +50,41 @@ import Testing
         }
         #expect(install.mounts == [RunMount(spec: "type=secret,id=spack_signing_key", type: .secret, id: "spack_signing_key")])
         #expect(dockerfile.stages[1].instructions.last?.kind == .cmd(.exec(["/bin/bash"])))
+    }
+}
+
+extension RealWorldTests {
+    /// The tests of this suite that start a real component or need root:
+    /// `swift test --skip Integration` (the unit tier) leaves them out.
+    @Suite struct Integration {
+        /// `stackship dockerfile`, run from this build on a stack with two spack: packages (the
+        /// examples under Examples/ have none, and the command refuses a stack without them).
+        @Test func whatStackshipDockerfileWritesParses() throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dockerfile-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try """
+                version: 2
+                packages:
+                  hdf5:
+                    build: {spack: {specs: [hdf5+mpi, openmpi@4], os_packages: [libgomp1]}}
+                  zlib:
+                    build: {spack: {specs: [zlib@1.3]}}
+                images:
+                  app:
+                    packages: [hdf5, zlib]
+                """.write(to: directory.appendingPathComponent("stack.yaml"), atomically: true, encoding: .utf8)
+            let output = directory.appendingPathComponent("Dockerfile").path
+            let binary = try StackshipTesting.stackshipExecutable()
+            let result = try ChildProcess.run(binary, ["dockerfile", "stack.yaml", "--cache", "s3://team/cache", "-o", output],
+                                              directory: directory.path)
+            #expect(result.status == 0, "\(result.output)")
+            try RealWorldTests.checkSpackDockerfile(try String(contentsOfFile: output, encoding: .utf8))
+            // The refusal for the examples, which have no spack: packages.
+            let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Examples/pipeline").path
+            let refused = try ChildProcess.run(binary, ["dockerfile"], directory: examples)
+            #expect(refused.status != 0 && refused.output.contains("no spack: packages"), "\(refused.output)")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,7 +70,7 @@ final class BuildStepFixture: @unchecked Sendable {
     /// directories other than `keeping`.
     func leftovers(keeping: [BuildStepResult] = []) -> [String] {
         var found: [String] = []
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
         for line in mounts.split(separator: "\n") where line.contains(path) { found.append("mount: \(line)") }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path + "/oci")) ?? [] { found.append("runtime state \(name)") }
         let kept = Set(keeping.map { ($0.directory as NSString).lastPathComponent })

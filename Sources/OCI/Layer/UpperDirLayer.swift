@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +43,7 @@ public struct UpperDirLayer: Sendable, Hashable {
 
     /// Writes the layer's tar stream into `sink` (finishing it); returns the diffID, the size of
     /// the tar and the number of entries. mtimes are clamped to `epoch` (SOURCE_DATE_EPOCH or 0).
-    /// Throws ``OCIError/io(path:operation:errno:)`` when the directory cannot be read.
+    /// Throws ``SupportError/io(path:operation:errno:)`` when the directory cannot be read.
     public func writeTar(epoch: Int64, to sink: ByteSink) throws -> (diffID: Digest, size: Int64, entries: Int) {
         let digesting = DigestingSink(next: sink)
         let writer = Writer(tar: TarWriter(sink: digesting), epoch: epoch, excluded: Set(excluded.map(Self.relative)),
@@ -133,14 +134,14 @@ public struct UpperDirLayer: Sendable, Hashable {
         /// The names in `directory` in archive order, sockets and excluded paths left out.
         func children(of directory: String, relative: String) throws -> [(name: String, st: stat)] {
             guard let names = FileIO.names(inDirectory: directory) else {
-                throw OCIError.io(path: directory, operation: "read directory", errno: errno)
+                throw SupportError.io(path: directory, operation: "read directory", errno: errno)
             }
             var out: [(String, stat)] = []
             for name in names.sorted(by: tarPathPrecedes) {
                 let rel = relative.isEmpty ? name : relative + "/" + name
                 if excluded.contains(rel) { continue }
                 var st = stat()
-                guard lstat(directory + "/" + name, &st) == 0 else { throw OCIError.io(path: directory + "/" + name, operation: "stat", errno: errno) }
+                guard lstat(directory + "/" + name, &st) == 0 else { throw SupportError.io(path: directory + "/" + name, operation: "stat", errno: errno) }
                 if (st.st_mode & S_IFMT) == S_IFSOCK { continue } // a tar cannot hold a socket
                 if (st.st_mode & S_IFMT) == S_IFDIR, excludedIfEmpty.contains(rel), try isEmpty(directory + "/" + name, relative: rel) { continue }
                 out.append((name, st))
@@ -192,7 +193,7 @@ public struct UpperDirLayer: Sendable, Hashable {
             case S_IFLNK:
                 var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlink(path, &target, target.count - 1)
-                guard n >= 0 else { throw OCIError.io(path: path, operation: "read link", errno: errno) }
+                guard n >= 0 else { throw SupportError.io(path: path, operation: "read link", errno: errno) }
                 var e = entry(rel, .symlink, mode: 0o777, st)
                 e.linkTarget = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 try write(e)
@@ -226,7 +227,7 @@ public struct UpperDirLayer: Sendable, Hashable {
             defer { close(fd) }
             // The size of the open file: what is read is what the header says.
             var now = stat()
-            guard fstat(fd, &now) == 0 else { throw OCIError.io(path: path, operation: "stat", errno: errno) }
+            guard fstat(fd, &now) == 0 else { throw SupportError.io(path: path, operation: "stat", errno: errno) }
             e.size = Int64(now.st_size)
             if let capability {
                 try writeHeader(e, capability: capability)

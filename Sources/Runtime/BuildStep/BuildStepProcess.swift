@@ -89,7 +89,7 @@ final class BuildStepProcess: @unchecked Sendable {
 
     /// Whether this host mounts cgroups v1 with a v2 hierarchy that has controllers (crun's test).
     static let crunRefusesCgroups: Bool = {
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
         var types: [String: String] = [:]
         for line in mounts.split(separator: "\n") {
             // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE ..."

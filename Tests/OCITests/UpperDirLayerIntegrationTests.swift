@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import CSupport
 
 /// An overlayfs upper directory made by hand (as root: devices, trusted xattrs, owners) and
 /// turned into a layer.
-@Suite struct UpperDirLayerTests {
+@Suite struct UpperDirLayerIntegrationTests {
     /// file capabilities v2: cap_net_raw and cap_setfcap permitted (a byte above 0x7f, which
     /// no text round-trips).
     static let capability: [UInt8] = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]

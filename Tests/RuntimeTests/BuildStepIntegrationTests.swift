@@ -8,7 +8,7 @@ import Testing
 
 /// RUN steps under real runc and crun on the busybox test image: the change set, its layer,
 /// and that nothing (mounts, runtime state, secrets) is left behind on any path.
-@Suite(.serialized) struct BuildStepTests {
+@Suite(.serialized) struct BuildStepIntegrationTests {
     static let runtimes = ["runc", "crun"]
 
     @Test(arguments: runtimes) func changesBecomeALayerThatAppliesOntoTheLowerRoot(runtime: String) async throws {
