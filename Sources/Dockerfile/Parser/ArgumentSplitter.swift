@@ -86,6 +86,13 @@ enum ArgumentSplitter {
             blankOK = false
             inWord = false
         }
+        // An escape is kept with the scalar after it; one that ends the line is dropped.
+        func takeEscape() {
+            guard index + 1 < end else { index += 1; return }
+            word.append(line.scalars[index])
+            word.append(line.scalars[index + 1])
+            index += 2
+        }
         while index < end {
             let scalar = line.scalars[index]
             if !inWord {
@@ -99,15 +106,8 @@ enum ArgumentSplitter {
             if let open = quote {
                 if scalar == open { quote = nil }
                 if scalar == escape, open != "'" {
-                    if index + 1 == end {
-                        quote = nil
-                        index += 1
-                        continue
-                    }
-                    word.append(scalar)
-                    index += 1
-                    word.append(line.scalars[index])
-                    index += 1
+                    if index + 1 == end { quote = nil }
+                    takeEscape()
                     continue
                 }
                 word.append(scalar)
@@ -124,14 +124,7 @@ enum ArgumentSplitter {
                 blankOK = true
             }
             if scalar == escape {
-                if index + 1 == end {
-                    index += 1
-                    continue
-                }
-                word.append(scalar)
-                index += 1
-                word.append(line.scalars[index])
-                index += 1
+                takeEscape()
                 continue
             }
             word.append(scalar)
