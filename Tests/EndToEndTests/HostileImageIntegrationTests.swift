@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import OCI
+import StackshipTesting
 import Testing
 
 /// Hostile images through the CLI, as a user meets them: `load` an archive someone published,
@@ -230,8 +231,7 @@ import Testing
         for id in try s.cli(["ps", "-a", "-q"]).out.split(separator: "\n") {
             #expect(try s.cli(["rm", "-f", String(id)]).status == 0)
         }
-        let mounts = String(decoding: try FileIO.readFile("/proc/self/mountinfo"), as: UTF8.self)
-        #expect(!mounts.contains(s.project.path), "no mount (a pinned namespace, an overlay) is left")
+        #expect(try HostMounts.lines(containing: s.project.path).isEmpty, "no mount (a pinned namespace, an overlay) is left")
         #expect(try s.cli(["run", "--rm", "evil", "/bin/true"]).status == 0)
     }
 }

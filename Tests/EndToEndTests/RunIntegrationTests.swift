@@ -25,8 +25,7 @@ import Testing
     /// processes by image name: other suites run hello containers at the same time.)
     func traces(_ p: Project, id: String? = nil) throws -> [String] {
         var found: [String] = []
-        let mounts = String(decoding: try FileIO.readFile("/proc/self/mountinfo"), as: UTF8.self)
-        found += mounts.split(separator: "\n").filter { $0.contains(p.path) }.map { "mount \($0)" }
+        found += try HostMounts.lines(containing: p.path).map { "mount \($0)" }
         let ps = try run("ps", ["-eo", "pid,args"])
         found += ps.out.split(separator: "\n").filter { line in
             line.contains(p.store) || (id.map { line.contains($0) } ?? false)

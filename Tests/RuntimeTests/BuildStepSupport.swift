@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import OCI
 import Runtime
+import StackshipTesting
 import Testing
 
 /// Build steps on the busybox test image (ContainerSupport's): its root unpacked as the lowest
@@ -70,8 +71,7 @@ final class BuildStepFixture: @unchecked Sendable {
     /// directories other than `keeping`.
     func leftovers(keeping: [BuildStepResult] = []) -> [String] {
         var found: [String] = []
-        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
-        for line in mounts.split(separator: "\n") where line.contains(path) { found.append("mount: \(line)") }
+        for line in (try? HostMounts.lines(containing: path)) ?? [] { found.append("mount: \(line)") }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path + "/oci")) ?? [] { found.append("runtime state \(name)") }
         let kept = Set(keeping.map { ($0.directory as NSString).lastPathComponent })
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path + "/scratch")) ?? [] where !kept.contains(name) {

@@ -67,8 +67,7 @@ final class BusyboxStore: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [] where !name.hasPrefix(".") {
             found.append("container directory \(name)")
         }
-        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
-        for line in mounts.split(separator: "\n") where line.contains(path) { found.append("mount: \(line)") }
+        for line in (try? HostMounts.lines(containing: path)) ?? [] { found.append("mount: \(line)") }
         let oci = path + "/store/runtime/oci"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: oci)) ?? [] { found.append("runtime state \(name)") }
         return found
@@ -76,8 +75,7 @@ final class BusyboxStore: @unchecked Sendable {
 
     deinit {
         // Anything still mounted under the scratch directory is unmounted before it is deleted.
-        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
-        for line in mounts.split(separator: "\n") where line.contains(path) {
+        for line in (try? HostMounts.lines(containing: path)) ?? [] {
             let fields = line.split(separator: " ")
             if fields.count > 4 { umount2(String(fields[4]), Int32(MNT_DETACH)) }
         }
