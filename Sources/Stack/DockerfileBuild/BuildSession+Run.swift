@@ -98,6 +98,14 @@ extension BuildSession {
             switch error {
             case .buildStepFailed, .buildStepTimedOut:
                 throw DockerfileBuildError.runFailed(file: file, location: instruction.location, instruction: "RUN", reason: error.description)
+            case let .runtimeFailed(runtime, _, message):
+                // The runtime's own words, once: it could not start the command.
+                var reason = message
+                for prefix in ["\(runtime) run failed: ", "unable to start container process: "] where reason.hasPrefix(prefix) {
+                    reason.removeFirst(prefix.count)
+                }
+                throw DockerfileBuildError.runFailed(file: file, location: instruction.location, instruction: "RUN",
+                                                     reason: "the command could not start under \(runtime): \(reason); check that the program exists in the image and is executable")
             default:
                 throw DockerfileBuildError.step(file: file, location: instruction.location, instruction: "RUN", reason: error.description)
             }

@@ -94,8 +94,20 @@ struct BuildSession {
                                                             reason: "'\(written)' is not an image reference")
                 }
                 let usedBy = "\(file):\(location)"
-                try await BaseImages.ensure(reference, platform: platform, usedBy: usedBy, store: store,
-                                            policy: request.pullPolicy, fetch: builder.fetchBase)
+                do {
+                    try await BaseImages.ensure(reference, platform: platform, usedBy: usedBy, store: store,
+                                                policy: request.pullPolicy, fetch: builder.fetchBase)
+                } catch let error as StackBuildError {
+                    // `COPY --from=buidler` is read as an image; a near stage name is the likelier meaning.
+                    let names = plan.stages.compactMap(\.name)
+                    if location != stage.location, let close = Suggestions.closest(to: written.lowercased(), in: names) {
+                        var detail = "\(error)"
+                        if case let .basePullFailed(_, _, reason) = error { detail = reason }
+                        throw DockerfileBuildError.step(file: file, location: location, instruction: "--from=\(written)",
+                                                        reason: "no stage is named '\(written)' (did you mean '\(close)'?), and as an image it cannot be pulled: \(detail)")
+                    }
+                    throw error
+                }
                 bases[written] = try ImageAssembler.resolveBase(.store(reference.description), for: usedBy, platform: platform, store: store)
             }
         }

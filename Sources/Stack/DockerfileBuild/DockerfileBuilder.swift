@@ -155,12 +155,6 @@ public final class DockerfileBuilder: @unchecked Sendable {
         runner = made
         return made
     }
-
-    /// Removes what Dockerfile builds keep under `runtime/build` (`gc --build-cache`): the
-    /// layer directories, scratch, and the cache mounts' contents, as docker's `builder prune`.
-    public static func removeBuildDirectories(of store: OCILayoutStore) throws {
-        try FileIO.removeTree(store.root + "/runtime/build")
-    }
 }
 
 extension FileIO {

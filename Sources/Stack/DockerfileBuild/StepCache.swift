@@ -56,13 +56,17 @@ public struct StepCache: Sendable {
         try AtomicFileWriter.write(try encoder.encode(record), to: path(key), durable: false)
     }
 
+    /// Every record.
+    func records() -> [Record] {
+        (FileIO.names(inDirectory: directory) ?? []).compactMap { name -> Record? in
+            guard name.hasSuffix(".json"), let data = try? FileIO.readFile(directory + "/" + name) else { return nil }
+            return try? JSONDecoder().decode(Record.self, from: data)
+        }
+    }
+
     /// The blobs the records keep (for `gc`).
     public func keptBlobs() -> [Digest] {
-        (FileIO.names(inDirectory: directory) ?? []).compactMap { name -> Digest? in
-            guard name.hasSuffix(".json"), let data = try? FileIO.readFile(directory + "/" + name),
-                  let record = try? JSONDecoder().decode(Record.self, from: data) else { return nil }
-            return record.layer?.digest
-        }
+        records().compactMap { $0.layer?.digest }
     }
 
     /// Deletes every record (`gc --build-cache`); returns how many there were.
@@ -71,5 +75,32 @@ public struct StepCache: Sendable {
         let names = (FileIO.names(inDirectory: directory) ?? []).filter { $0.hasSuffix(".json") }
         if !dryRun { try? FileIO.removeTree(directory) }
         return names.count
+    }
+
+    /// Collects the store's garbage keeping the layers the build cache records (every command
+    /// that collects goes through here, so none drops a cached layer by accident); with
+    /// `emptyingBuildCache`, first deletes the records and what Dockerfile builds keep under
+    /// `runtime/build`. Returns the report and how many records were deleted.
+    public static func collectGarbage(in store: OCILayoutStore, dryRun: Bool = false,
+                                      emptyingBuildCache: Bool = false) throws -> (report: OCILayoutStore.GCReport, removedRecords: Int) {
+        let cache = StepCache(store: store)
+        var removed = 0
+        let report = try store.gc(dryRun: dryRun, beforeCollecting: {
+            // Under gc's lock: no build is writing records or layer directories.
+            if emptyingBuildCache {
+                removed = cache.removeAll(dryRun: dryRun)
+                if !dryRun { try FileIO.removeTree(store.root + "/runtime/build") }
+                return
+            }
+            // Unpacked layers no record names any more (their steps were rebuilt differently).
+            let kept = Set(cache.records().compactMap { $0.diffID.map { $0.algorithm.rawValue + "-" + $0.encoded } })
+            let layers = store.root + "/runtime/build/layers"
+            if !dryRun {
+                for name in FileIO.names(inDirectory: layers) ?? [] where !kept.contains(name) {
+                    try? FileIO.removeTree(layers + "/" + name)
+                }
+            }
+        }, keeping: { cache.keptBlobs() })
+        return (report, removed)
     }
 }

@@ -30,13 +30,9 @@ struct GCCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let store = try storeOptions.open(create: false)
-            let cache = StepCache(store: store)
-            var records = 0
-            var report = try store.gc(dryRun: dryRun, beforeCollecting: {
-                guard buildCache else { return }
-                records = cache.removeAll(dryRun: dryRun)
-                if !dryRun { try DockerfileBuilder.removeBuildDirectories(of: store) }
-            }, keeping: { cache.keptBlobs() })
+            let collected = try StepCache.collectGarbage(in: store, dryRun: dryRun, emptyingBuildCache: buildCache)
+            var report = collected.report
+            let records = collected.removedRecords
             if buildCache { print("\(dryRun ? "would delete" : "deleted") \(records) build cache record\(records == 1 ? "" : "s")") }
             // Root file systems an interrupted `run` was unpacking (those still being unpacked are locked).
             report.removedTemporaryFiles += ImageUnpacker.removeAbandoned(in: store.root + "/runtime/roots", dryRun: dryRun)
