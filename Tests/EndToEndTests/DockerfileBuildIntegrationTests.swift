@@ -218,3 +218,29 @@ struct DockerfileBuildIntegrationTests {
         }
     }
 }
+
+extension DockerfileBuildIntegrationTests {
+    @Test func aStackFileImageBuiltFromADockerfileBuildsAndRuns() throws {
+        let project = try Self.project("""
+        ARG GREETING=hi
+        RUN echo "$GREETING" > /greeting
+        FROM base AS final
+        CMD ["cat", "/greeting"]
+        """)
+        try project.write("stack.yaml", """
+        images:
+          web:
+            dockerfile: Dockerfile
+            args: {GREETING: from the stack}
+            target: final
+            tags: [web:1]
+        """)
+        let r = try stackship(["build", "--store", project.store], cwd: project.path)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("web: sha256:") && r.out.contains("(Dockerfile;"), "\(r.out)")
+        let ran = try stackship(["run", "--rm", "--store", project.store, "web:1"], cwd: project.path)
+        #expect(ran.out == "from the stack\n", "\(ran.err)")
+        let again = try stackship(["build", "--store", project.store, "--image", "web"], cwd: project.path)
+        #expect(again.out.contains("3 of 3 steps cached, 0 RUN executed"), "\(again.out)")
+    }
+}

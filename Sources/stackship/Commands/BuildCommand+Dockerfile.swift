@@ -62,28 +62,47 @@ extension BuildCommand {
         try CLI.run {
             try validateDockerfileOptions()
             let store = try storeOptions.open(create: true)
-            let request = try dockerfileRequest(dockerfile, context: context)
-            let access = registryAccess.settings
-            let view = DockerfileView()
-            let builder = DockerfileBuilder(store: store, runtime: runtimeOptions.runtime, fetchBase: { reference, platform in
-                FileHandle.standardError.write(Data("pulling base \(reference.familiar) (\(platform))\n".utf8))
-                try await access.withClient(for: reference.registry) { client in
-                    _ = try await ImageTransfer.pull(reference, client: client, into: store, options: TransferOptions(platform: platform))
-                }
-            }, fetchURL: { url, destination in
-                try await URLDownload.fetch(url, to: destination, access: access)
-            })
-            let box = ValueBox<DockerfileBuildResult>()
-            try AsyncCLI.runThrowing {
-                box.value = try await builder.build(request) { view.show($0) }
-            }
-            guard let result = box.value else { return }
+            let result = try runDockerfileBuild(try dockerfileRequest(dockerfile, context: context), store: store)
             let image = result.image
             let size = image.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
             print("\(image.name): \(image.manifest.digest)  \(image.tags.map(\.familiar).joined(separator: ", "))  "
                   + "(\(image.layers.count) layer\(image.layers.count == 1 ? "" : "s") of its own, \(Format.bytes(size)); "
-                  + "\(result.cachedSteps) of \(result.layerSteps) steps cached, \(result.runsExecuted) RUN executed)")
+                  + Self.stepSummary(result) + ")")
         }
+    }
+
+    static func stepSummary(_ result: DockerfileBuildResult) -> String {
+        "\(result.cachedSteps) of \(result.layerSteps) steps cached, \(result.runsExecuted) RUN executed"
+    }
+
+    /// Runs a Dockerfile build against `store`, pulling bases with this command's registry
+    /// options and showing its progress on stderr.
+    func runDockerfileBuild(_ request: DockerfileBuildRequest, store: OCILayoutStore) throws -> DockerfileBuildResult {
+        let access = registryAccess.settings
+        let view = DockerfileView()
+        let builder = DockerfileBuilder(store: store, runtime: runtimeOptions.runtime, fetchBase: { reference, platform in
+            FileHandle.standardError.write(Data("pulling base \(reference.familiar) (\(platform))\n".utf8))
+            try await access.withClient(for: reference.registry) { client in
+                _ = try await ImageTransfer.pull(reference, client: client, into: store, options: TransferOptions(platform: platform))
+            }
+        }, fetchURL: { url, destination in
+            try await URLDownload.fetch(url, to: destination, access: access)
+        })
+        let box = ValueBox<DockerfileBuildResult>()
+        try AsyncCLI.runThrowing {
+            box.value = try await builder.build(request) { view.show($0) }
+        }
+        guard let result = box.value else { throw ExitCode.failure }
+        return result
+    }
+
+    /// The request for a stack file image built from a Dockerfile (`dockerfile:`).
+    func dockerfileRequest(for spec: ImageSpec, _ dockerfile: DockerfileImageSpec, epoch: Int64) -> DockerfileBuildRequest {
+        var options = BuildOptions(buildArguments: dockerfile.arguments, target: dockerfile.target)
+        options.targetPlatform = BuildPlatform(os: spec.platform.os, architecture: spec.platform.architecture, variant: spec.platform.variant)
+        return DockerfileBuildRequest(dockerfile: dockerfile.path, contextDirectory: dockerfile.context, options: options, tags: spec.tags,
+                                      epoch: epoch, useCache: !noCache, labels: [:], pullPolicy: pull,
+                                      compression: spec.compression, level: level, threads: threads)
     }
 
     func dockerfileRequest(_ dockerfile: String, context: String) throws -> DockerfileBuildRequest {

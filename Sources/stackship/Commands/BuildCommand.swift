@@ -145,6 +145,13 @@ struct BuildCommand: ParsableCommand {
             var done = Set<String>()
             let view = BuildView()
             func assemble(_ spec: ImageSpec, note: (BuiltImage) -> String) throws {
+                if let dockerfile = spec.dockerfile {
+                    let result = try runDockerfileBuild(dockerfileRequest(for: spec, dockerfile, epoch: epoch), store: store)
+                    digests[spec.name] = result.image.manifest.digest.description
+                    done.insert(spec.name)
+                    print("\(spec.name): \(result.image.manifest.digest)  \(spec.tags.map(\.familiar).joined(separator: ", "))  (Dockerfile; \(Self.stepSummary(result)))")
+                    return
+                }
                 let built = try ImageAssembler.build(spec, stack: file, store: store, options: options, packageLayers: layers) { view.show($0) }
                 digests[spec.name] = built.manifest.digest.description
                 done.insert(spec.name)
