@@ -46,6 +46,7 @@ extension BuildSession {
         }
         let cacheKey = stepKey(state, key)
         if try cachedResult(cacheKey, into: &state, stage: stage, index: index) { return }
+        try checkEmulation(for: state.platform, at: instruction.location)
         runs += 1
         let started = Date()
         let lowers = try builder.lowers(layers: state.layers, diffIDs: state.diffIDs, platform: state.platform)
@@ -113,6 +114,20 @@ extension BuildSession {
         defer { try? result.remove() }
         let layer = try result.layer.build(options: layerOptions, into: store)
         try record(layer, upper: result.upperDirectory, key: cacheKey, into: &state, stage: stage, index: index, started: started)
+    }
+
+    /// A RUN for another architecture than this host's needs the kernel to run its programs
+    /// (binfmt_misc with qemu-user-static); without it the command could not start.
+    func checkEmulation(for platform: Platform, at location: DockerfileLocation) throws {
+        let host = Platform.host
+        guard platform.architecture != host.architecture else { return }
+        let names = FileIO.names(inDirectory: "/proc/sys/fs/binfmt_misc") ?? []
+        let qemu = ["amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386", "ppc64le": "ppc64le", "s390x": "s390x",
+                    "riscv64": "riscv64"][platform.architecture] ?? platform.architecture
+        guard names.contains("qemu-" + qemu) else {
+            throw DockerfileBuildError.unsupported(file: file, location: location, what: "RUN for \(platform) on this \(host) host without emulation",
+                                                   hint: "install qemu-user-static (it registers binfmt_misc handlers), or build that stage on a \(platform.architecture) machine")
+        }
     }
 
     /// Writes the target stage's config and manifest and tags them.

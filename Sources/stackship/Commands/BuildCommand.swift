@@ -10,7 +10,7 @@ import Stack
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the packages and images of a stack file into the local store.",
+        abstract: "Build a stack file's packages and images, or a Dockerfile, into the local store.",
         discussion: """
         Packages (stack file version 2) are built first, in dependency order, up to --jobs at \
         once: a package whose input hash the store or a cache already holds is not built again. \
@@ -101,7 +101,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Compression level override (gzip 1-9, zstd 1-19).")
     var level: Int?
 
-    @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none.")
+    @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none; for a Dockerfile, run every step again.")
     var noCache = false
 
     @Option(name: .long, help: ArgumentHelp("When to pull a base image from its registry: missing (when the store lacks it), always or never.", valueName: "policy"))
