@@ -244,3 +244,23 @@ extension DockerfileBuildIntegrationTests {
         #expect(again.out.contains("3 of 3 steps cached, 0 RUN executed"), "\(again.out)")
     }
 }
+
+extension DockerfileBuildIntegrationTests {
+    @Test func aBasesOnBuildTriggersRunInTheImageBuiltOnItAndStopThere() throws {
+        let project = try Self.project("""
+        ONBUILD COPY trigger.txt /from-trigger.txt
+        ONBUILD RUN echo ran > /triggered
+        """, files: ["trigger.txt": "copied by the trigger\n"])
+        #expect(try Self.build(project, ["-t", "onbase"]).status == 0)
+        let config = try stackship(["inspect", "--store", project.store, "--json", "onbase"], cwd: project.path)
+        #expect(config.out.contains("ONBUILD RUN echo ran > /triggered") || config.out.contains("RUN echo ran > /triggered"), "\(config.out)")
+        try project.write("Dockerfile.child", "FROM onbase\nCMD [\"cat\", \"/triggered\", \"/from-trigger.txt\"]\n")
+        let child = try stackship(["build", "--store", project.store, "--pull", "never", "-f", "Dockerfile.child", "-t", "child", "."], cwd: project.path)
+        #expect(child.status == 0, "\(child.err)")
+        let ran = try stackship(["run", "--rm", "--store", project.store, "child"], cwd: project.path)
+        #expect(ran.out == "ran\ncopied by the trigger\n", "\(ran.err)")
+        let childConfig = try stackship(["inspect", "--store", project.store, "--json", "child"], cwd: project.path)
+        #expect(config.out.contains("\"OnBuild\""))
+        #expect(!childConfig.out.contains("\"OnBuild\""), "the triggers are not passed on: \(childConfig.out)")
+    }
+}

@@ -38,7 +38,7 @@ struct BuildSession {
     static let defaultShell = ["/bin/sh", "-c"]
     let builder: DockerfileBuilder
     let request: DockerfileBuildRequest
-    let plan: BuildPlan
+    var plan: BuildPlan
     let file: String
     let context: SourceRoot
     let events: @Sendable (DockerfileBuildEvent) -> Void
@@ -113,6 +113,36 @@ struct BuildSession {
         }
     }
 
+    /// The plan with each base image's ONBUILD triggers put at the start of the stages built on
+    /// it, as docker runs them (they are not passed on to images built from this one); nil when
+    /// no base has any.
+    func planWithOnBuildTriggers() throws -> BuildPlan? {
+        var dockerfile = plan.dockerfile
+        var changed = false
+        for index in plan.requiredStages {
+            guard case let .image(reference) = plan.stages[index].base,
+                  let triggers = bases[reference]?.config?.config?.OnBuild, !triggers.isEmpty else { continue }
+            let from = dockerfile.stages[index].location
+            let parsed: Dockerfile
+            do {
+                parsed = try Dockerfile.parse("FROM scratch\n" + triggers.joined(separator: "\n") + "\n")
+            } catch {
+                throw DockerfileBuildError.invalidValue(file: file, location: from, instruction: "FROM",
+                                                        reason: "the ONBUILD triggers of \(reference) cannot be read (\(error.message)); rebuild that image or use another base")
+            }
+            var instructions = parsed.stages.first?.instructions ?? []
+            for at in instructions.indices { instructions[at].location = from }
+            dockerfile.stages[index].instructions = instructions + dockerfile.stages[index].instructions
+            changed = true
+        }
+        guard changed else { return nil }
+        do {
+            return try BuildPlan(dockerfile, options: plan.options)
+        } catch {
+            throw DockerfileBuildError.dockerfile(file: file, error)
+        }
+    }
+
     func baseEnvironment(_ reference: String) -> [String] {
         bases[reference]?.config?.config?.Env ?? []
     }
@@ -137,6 +167,7 @@ struct BuildSession {
                                baseReference: base.referenceName, baseDigest: base.manifestDigest,
                                shell: config.config?.Shell ?? Self.defaultShell)
             label = reference + (base.manifestDigest.map { "@\($0)" } ?? "")
+            state.config.OnBuild = nil
         case let .stage(index):
             guard let parent = states[index] else {
                 throw DockerfileBuildError.step(file: file, location: planned.location, instruction: "FROM", reason: "stage \(index) was not built")

@@ -86,9 +86,13 @@ public final class DockerfileBuilder: @unchecked Sendable {
                                        events: events)
             defer { session.close() }
             try await session.prepareBases()
+            if let triggered = try session.planWithOnBuildTriggers() {
+                session.plan = triggered
+                try await session.prepareBases()
+            }
             let stages: [ResolvedStage]
             do {
-                stages = try plan.resolve { session.baseEnvironment($0) }
+                stages = try session.plan.resolve { session.baseEnvironment($0) }
             } catch let error as DockerfileError {
                 throw DockerfileBuildError.dockerfile(file: file, error)
             }
