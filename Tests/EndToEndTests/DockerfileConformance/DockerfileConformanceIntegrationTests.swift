@@ -46,7 +46,7 @@ import Testing
             if let image = buildah.image {
                 let failures = ConformanceCheck.failures(of: image, against: c, skippingFields: c.buildahSkippedFields,
                                                          skippingPaths: c.buildahSkippedPaths)
-                #expect(failures.isEmpty, "buildah's image of \(c.name) is not what docker documents:\n" + failures.joined(separator: "\n"))
+                #expect(failures.isEmpty, "buildah's image of \(c.name) is not what docker documents:\n\(failures.joined(separator: "\n"))")
             }
         }
 
@@ -55,13 +55,13 @@ import Testing
         #expect(ours.status == 0, "stackship build failed on \(c.name):\n\(ours.tail)")
         guard let image = ours.image else { return }
         let failures = ConformanceCheck.failures(of: image, against: c)
-        #expect(failures.isEmpty, "stackship's image of \(c.name) is not what docker documents:\n" + failures.joined(separator: "\n"))
+        #expect(failures.isEmpty, "stackship's image of \(c.name) is not what docker documents:\n\(failures.joined(separator: "\n"))")
 
         // And the two images against each other, beyond what the case names.
         if let reference = buildah.image {
             let differences = ConformanceCheck.differences((StackshipDriver.name, image), (BuildahDriver.name, reference), of: c,
                                                            skippingFields: c.buildahSkippedFields, skippingPaths: c.buildahSkippedPaths)
-            #expect(differences.isEmpty, "stackship's and buildah's images of \(c.name) differ:\n" + differences.joined(separator: "\n"))
+            #expect(differences.isEmpty, "stackship's and buildah's images of \(c.name) differ:\n\(differences.joined(separator: "\n"))")
         }
     }
 
