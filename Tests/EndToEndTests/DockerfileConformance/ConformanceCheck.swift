@@ -34,12 +34,12 @@ enum ConformanceCheck {
         return c.normalized()
     }
 
-    /// The file list as compared: runtime leftovers and `skipping` (with what is under them) dropped.
+    /// The file list as compared: `skipping` (with what is under them) dropped, and the runtime
+    /// leftovers unless the case names them.
     static func comparedFiles(_ image: LayoutImage, keeping named: Set<String>, skipping: [String]) -> [String: ImageFile] {
         image.files.filter { path, _ in
-            if named.contains(path) { return true }
-            if runtimeLeftovers.contains(path) { return false }
-            return !skipping.contains { path == $0 || path.hasPrefix($0 + "/") }
+            if isSkipped(path, skipping) { return false }
+            return named.contains(path) || !runtimeLeftovers.contains(path)
         }
     }
 
@@ -83,11 +83,17 @@ enum ConformanceCheck {
             if let f = image.files[path] { out.append("\(path): expected absent, got \(f.summary)") }
         }
         for secret in c.forbiddenContent {
-            for (path, f) in image.files.sorted(by: { $0.key < $1.key }) where f.kind == .file {
+            for (path, f) in image.files.sorted(by: { $0.key < $1.key }) where f.kind == .file && !isSkipped(path, skippingPaths) {
                 if let content = f.content, content.range(of: Data(secret.utf8)) != nil {
                     out.append("\(path): holds \(String(reflecting: secret)), which must not reach the image")
                 }
             }
+        }
+        // History is not compared between builders (each words and dates it its own way), but
+        // within an image its entries that are not empty_layer must match the layers one to one.
+        if let history = image.config.history {
+            let layered = history.filter { $0.empty_layer != true }.count
+            if layered != image.layerCount { out.append("history: \(layered) entries without empty_layer, but \(image.layerCount) layers") }
         }
         return out
     }
