@@ -39,18 +39,7 @@ struct ChangeSet {
         var prefix = ""
         for component in (CopySources.clean(imagePath) ?? "/").split(separator: "/") {
             prefix += "/" + component
-            let path = upper + prefix
-            var st = stat()
-            if lstat(path, &st) == 0 {
-                if (st.st_mode & S_IFMT) == S_IFDIR { continue }
-                try FileIO.removeTree(path)
-            }
-            let existing = view?.directory(prefix)
-            guard mkdir(path, 0o755) == 0 else { throw OCIError.io(path: path, operation: "create directory", errno: errno) }
-            let uid = existing?.uid ?? owner.uid, gid = existing?.gid ?? owner.gid
-            guard chown(path, uid, gid) == 0, chmod(path, mode_t(existing?.mode ?? 0o755)) == 0 else {
-                throw OCIError.io(path: path, operation: "set the owner and mode of", errno: errno)
-            }
+            try makeOne(prefix, mode: 0o755, owner: owner)
         }
     }
 
@@ -59,6 +48,13 @@ struct ChangeSet {
     func makeDirectory(_ imagePath: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)) throws {
         let (parent, _) = FileIO.split(CopySources.clean(imagePath) ?? "/")
         if !parent.isEmpty { try ensureDirectory(parent, owner: owner) }
+        try makeOne(CopySources.clean(imagePath) ?? "/", mode: mode, owner: owner)
+    }
+
+    /// One directory of the change set (its parent there already): left alone when it is one,
+    /// else made (replacing a non-directory) with the stage root's owner and mode for that
+    /// path, or `owner` and `mode` when the root has none.
+    private func makeOne(_ imagePath: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)) throws {
         let path = host(imagePath)
         var st = stat()
         if lstat(path, &st) == 0 {
