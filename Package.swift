@@ -167,7 +167,7 @@ let package = Package(
             // The fixtures' token server and fault proxy, run with python3 (found via #filePath).
             exclude: ["Fixtures/token_server.py", "Fixtures/fault_proxy.py"]
         ),
-        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", "Pipelines", "StackshipTesting", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "StackTests", dependencies: ["Stack", "OCI", "Pipelines", "Dockerfile", "StackshipTesting", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BuildCacheTests", dependencies: ["BuildCache", "AWS", "OCI", "StackshipTesting"]),
         // SigV4 vectors in Resources (found via #filePath); integration tests against moto_server.
         .testTarget(

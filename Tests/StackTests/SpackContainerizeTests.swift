@@ -1,3 +1,4 @@
+import Dockerfile
 import Foundation
 import Stack
 import Testing
@@ -49,6 +50,21 @@ import Yams
         #expect(process.terminationStatus == 0)
         let generator = try SpackContainerize(packages: try packages(), cacheURL: "s3://team/cache")
         #expect(try String(contentsOf: out, encoding: .utf8) == generator.spackYAML)
+    }
+
+    /// What `stackship dockerfile` writes is a Dockerfile `stackship build -f` reads and plans:
+    /// both stages needed, the secret mount and the stage copy understood, no build argument left.
+    @Test func theDockerfileIsOneStackshipBuildCanPlan() throws {
+        let text = try SpackContainerize(packages: try packages(), cacheURL: "s3://team/cache").dockerfile
+        let plan = try BuildPlan(try Dockerfile.parse(text))
+        #expect(plan.requiredStages == [0, 1])
+        #expect(plan.stages[0].base == .image("spack/ubuntu-jammy:latest") && plan.stages[1].base == .image("ubuntu:22.04"))
+        #expect(plan.stages[1].dependencies.contains { $0.stageIndex == 0 && $0.kind == .copy })
+        let stages = try plan.resolve()
+        let mounts = stages[0].steps.compactMap { step -> [RunMount]? in
+            if case let .run(run) = step.instruction.kind { return run.mounts } else { return nil }
+        }.flatMap { $0 }
+        #expect(mounts.map(\.type) == [.secret] && mounts.first?.id == "spack_signing_key" && mounts.first?.required == false)
     }
 
     @Test func singularityHasBothStagesAndNonSpackPackagesAreRefused() throws {
