@@ -240,8 +240,13 @@ extension DockerfileBuildIntegrationTests {
         #expect(r.out.contains("web: sha256:") && r.out.contains("(Dockerfile;"), "\(r.out)")
         let ran = try stackship(["run", "--rm", "--store", project.store, "web:1"], cwd: project.path)
         #expect(ran.out == "from the stack\n", "\(ran.err)")
-        let again = try stackship(["build", "--store", project.store, "--image", "web"], cwd: project.path)
+        let again = try stackship(["build", "--store", project.store, "--image", "web", "-t", "web:extra"], cwd: project.path)
         #expect(again.out.contains("3 of 3 steps cached, 0 RUN executed"), "\(again.out)")
+        // docker's -t on a stack build names the one image built.
+        let extra = try stackship(["run", "--rm", "--store", project.store, "web:extra"], cwd: project.path)
+        #expect(extra.out == "from the stack\n", "\(extra.err)")
+        try project.write("stack.yaml", "images:\n  web:\n    dockerfile: Dockerfile\n  other: {}\n")
+        expectCleanFailure(try stackship(["build", "--store", project.store, "-t", "x"], cwd: project.path), ["--image NAME", "web, other"])
     }
 }
 

@@ -47,14 +47,13 @@ extension BuildCommand {
     /// Options that only a Dockerfile build takes, named when given to a stack file build.
     func validateStackOptions() throws {
         var wrong: [String] = []
-        if !tag.isEmpty { wrong.append("-t") }
         if !buildArg.isEmpty { wrong.append("--build-arg") }
         if target != nil { wrong.append("--target") }
         if platform != nil { wrong.append("--platform") }
         if !secret.isEmpty { wrong.append("--secret") }
         if !label.isEmpty { wrong.append("--label") }
         if !wrong.isEmpty {
-            throw ValidationError("\(wrong.joined(separator: ", ")) apply to Dockerfile builds (-f Dockerfile, or a folder with a Dockerfile and no stack.yaml); a stack file names its images' tags and platforms itself")
+            throw ValidationError("\(wrong.joined(separator: ", ")) apply to Dockerfile builds (-f Dockerfile, or a folder with a Dockerfile and no stack.yaml); a stack file names its images' platforms and build arguments itself")
         }
     }
 
@@ -105,6 +104,15 @@ extension BuildCommand {
                                       compression: spec.compression, level: level, threads: threads)
     }
 
+    /// The `-t` references, as docker reads them (`app` is `app:latest`).
+    func parsedTags() throws -> [ImageReference] {
+        try tag.map { text -> ImageReference in
+            do { return try ImageReference(parsing: text) } catch {
+                throw ValidationError("-t \(text) is not an image reference; write NAME[:TAG], like docker-cloud or registry.example/app:1.0")
+            }
+        }
+    }
+
     func dockerfileRequest(_ dockerfile: String, context: String) throws -> DockerfileBuildRequest {
         var arguments: [String: String] = [:]
         let environment = ProcessInfo.processInfo.environment
@@ -119,11 +127,7 @@ extension BuildCommand {
             }
             options.targetPlatform = parsed
         }
-        let tags = try tag.map { text -> ImageReference in
-            do { return try ImageReference(parsing: text) } catch {
-                throw ValidationError("-t \(text) is not an image reference; write NAME[:TAG], like docker-cloud or registry.example/app:1.0")
-            }
-        }
+        let tags = try parsedTags()
         var labels: [String: String] = [:]
         for text in label {
             let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -59,7 +59,7 @@ struct BuildCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("The Dockerfile to build (as docker build -f); the context is the last argument, default the current folder.", valueName: "Dockerfile"))
     var file: String?
 
-    @Option(name: [.customShort("t"), .customLong("tag")], help: ArgumentHelp("Tag the Dockerfile build's image in the store (repeatable).", valueName: "name[:tag]"))
+    @Option(name: [.customShort("t"), .customLong("tag")], help: ArgumentHelp("Tag the built image in the store (repeatable): a Dockerfile build's, or the one image of a stack build (choose it with --image).", valueName: "name[:tag]"))
     var tag: [String] = []
 
     @Option(name: .customLong("build-arg"), help: ArgumentHelp("A Dockerfile ARG's value (repeatable); NAME alone takes it from the environment.", valueName: "NAME=value"))
@@ -134,7 +134,14 @@ struct BuildCommand: ParsableCommand {
                 throw ValidationError("no stack.yaml or Dockerfile here; give a stack file, or a folder with a Dockerfile (or -f Dockerfile)")
             }
             let file = try StackFile.load(path: stack)
-            let selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
+            var selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
+            if !tag.isEmpty {
+                // docker's -t: more names for the one image built.
+                guard selected.count == 1, package.isEmpty else {
+                    throw ValidationError("-t tags one image; choose it with --image NAME (the stack has \(file.images.count) images: \(file.images.map(\.name).joined(separator: ", ")))")
+                }
+                selected[0].tags += try parsedTags()
+            }
             for name in package { _ = try file.package(named: name) }
             let store = try storeOptions.open(beside: file.directory, create: true)
             let epoch = try LayerOptions.sourceDateEpoch()
