@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "Stack",
             dependencies: [
-                "OCI", "Support", "Runtime", "BuildCache", "Pipelines",
+                "OCI", "Support", "Runtime", "BuildCache", "Pipelines", "Dockerfile",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "stackship",
             dependencies: [
-                "OCI", "Support", "HTTPCore", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates",
+                "OCI", "Support", "HTTPCore", "Registry", "Stack", "Runtime", "BuildCache", "Pipelines", "AWS", "AWSTemplates", "Dockerfile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [

@@ -41,6 +41,13 @@ public struct BuiltLayer: Sendable, Hashable {
     public var uncompressedSize: Int64
     /// Number of tar entries.
     public var entryCount: Int
+
+    public init(descriptor: Descriptor, diffID: Digest, uncompressedSize: Int64, entryCount: Int) {
+        self.descriptor = descriptor
+        self.diffID = diffID
+        self.uncompressedSize = uncompressedSize
+        self.entryCount = entryCount
+    }
 }
 
 /// Progress of a layer build: content bytes read so far out of the total.

@@ -304,12 +304,16 @@ public final class OCILayoutStore: ContentStore {
 
     /// Deletes every blob no index entry reaches, and leftover temporary files.
     /// Waits for running writers; blobs are found from manifests, indexes and their children.
-    public func gc(dryRun: Bool = false) throws -> GCReport {
+    /// `keeping` names more blobs to keep (a build cache's layers); it is asked once the
+    /// writers are done, so nothing a build just recorded is lost. `beforeCollecting` runs
+    /// under the same lock first (to drop cache records with the blobs they keep).
+    public func gc(dryRun: Bool = false, beforeCollecting: () throws -> Void = {}, keeping: () -> [Digest] = { [] }) throws -> GCReport {
         try withLock(root + "/.gc.lock", exclusive: true) {
+            try beforeCollecting()
             // A child the store lacks is no reason to keep or delete anything else.
             let reachable = Set(try ImageGraph.reachable(from: try index().manifests) { d in
                 contains(d.digest) ? try read(d) : nil
-            }.map(\.digest))
+            }.map(\.digest)).union(keeping())
             var report = GCReport()
             for algorithm in Digest.Algorithm.allCases {
                 let dir = "\(root)/blobs/\(algorithm.rawValue)"

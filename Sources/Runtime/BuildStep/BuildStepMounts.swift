@@ -47,6 +47,24 @@ final class BuildStepMounts: @unchecked Sendable {
         mounted.append(target)
     }
 
+    /// Mounts a read-only overlay of `lowers` (top first, at least two) at `target`: no upper
+    /// directory, so nothing can change it.
+    func mountReadOnlyOverlay(lowers: [String], at target: String) throws {
+        for path in lowers where path.contains(",") || path.contains(":") {
+            throw RuntimeError.badOption(option: "overlay layer \(path)", reason: "overlay mounts cannot use a path with ',' or ':'; use a store whose path has neither")
+        }
+        let options = "lowerdir=\(lowers.joined(separator: ":"))"
+        guard options.utf8.count + 16 <= Self.optionsLimit else {
+            throw RuntimeError.badOption(option: "\(lowers.count) overlay layers", reason: "their paths take \(options.utf8.count) bytes, past overlay's limit of \(Self.optionsLimit)")
+        }
+        let rc = stackship_mount("overlay", target, "overlay", UInt(MS_RDONLY), options)
+        guard rc == 0 else {
+            throw RuntimeError.mountFailed(target: target, errno: -rc,
+                                           hint: "reading a stage's root mounts an overlay of its layers, which needs root and a store on a file system overlayfs supports (ext4, xfs, tmpfs)")
+        }
+        mounted.append(target)
+    }
+
     /// Mounts a private tmpfs at `target` (0700, at most `bytes`): nothing written there
     /// reaches a disk, and the mount does not propagate to other mount namespaces.
     func mountTmpfs(at target: String, bytes: Int64) throws {

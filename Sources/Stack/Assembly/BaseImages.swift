@@ -50,6 +50,27 @@ public enum BaseImages {
         return out
     }
 
+    /// Makes `reference` present in `store` by `policy` (see ``prepare(_:in:store:policy:fetch:)``);
+    /// `usedBy` names what needs it in errors. Returns whether it was fetched.
+    @discardableResult
+    public static func ensure(_ reference: ImageReference, platform: Platform, usedBy: String, store: OCILayoutStore,
+                              policy: PullPolicy, fetch: BaseImageFetcher) async throws -> Bool {
+        let present = (try? store.resolve(reference.description)) != nil
+        switch (policy, present) {
+        case (.never, false):
+            throw StackBuildError.baseNotPulled(usedBy: usedBy, base: reference.familiar, store: store.root)
+        case (.never, true), (.missing, true):
+            return false
+        case (.missing, false), (.always, _):
+            do {
+                try await fetch(reference, platform)
+            } catch {
+                throw StackBuildError.basePullFailed(usedBy: usedBy, base: reference.familiar, reason: "\(error)")
+            }
+            return true
+        }
+    }
+
     /// Makes every base `images` need present in `store`, by `policy`: fetched when missing
     /// (`.missing`), every time (`.always`), or never (`.never`: a missing one is an error
     /// naming it and the fix). Returns the references fetched.
@@ -58,18 +79,7 @@ public enum BaseImages {
                                fetch: BaseImageFetcher) async throws -> [ImageReference] {
         var fetched: [ImageReference] = []
         for needed in needed(by: images, in: stack) {
-            let present = (try? store.resolve(needed.reference.description)) != nil
-            switch (policy, present) {
-            case (.never, false):
-                throw StackBuildError.baseNotPulled(usedBy: needed.usedBy, base: needed.reference.familiar, store: store.root)
-            case (.never, true), (.missing, true):
-                continue
-            case (.missing, false), (.always, _):
-                do {
-                    try await fetch(needed.reference, needed.platform)
-                } catch {
-                    throw StackBuildError.basePullFailed(usedBy: needed.usedBy, base: needed.reference.familiar, reason: "\(error)")
-                }
+            if try await ensure(needed.reference, platform: needed.platform, usedBy: needed.usedBy, store: store, policy: policy, fetch: fetch) {
                 fetched.append(needed.reference)
             }
         }

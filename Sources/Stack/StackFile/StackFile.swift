@@ -216,6 +216,9 @@ public struct ImageSpec: Sendable {
     var tagLocations: [SourceLocation] = []
     /// How `stackship test` checks the running image (`test:`); nil when it has no test.
     public var test: ImageTestSpec?
+    /// The Dockerfile the image is built from (`dockerfile:`, with `context:`, `args:` and
+    /// `target:`); nil for an image assembled from `base:`, `packages:` and `layers:`.
+    public var dockerfile: DockerfileImageSpec?
 
     /// Creates an image spec from parts that are already valid.
     public init(name: String, location: SourceLocation, base: BaseSpec = .scratch, tags: [ImageReference],
@@ -364,5 +367,29 @@ public struct EnvVar: Sendable, Hashable {
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+    }
+}
+
+/// An image built from a Dockerfile (`dockerfile:` under the image): it takes part in plan, ci
+/// generate, test, push and deploy like any other image, and `stackship build` builds it as
+/// `stackship build -f` would.
+public struct DockerfileImageSpec: Sendable, Equatable {
+    /// The Dockerfile's absolute path.
+    public var path: String
+    /// The build context's absolute path (`context:`; the Dockerfile's folder by default).
+    public var context: String
+    /// Build arguments (`args:`).
+    public var arguments: [String: String]
+    /// The stage to build (`target:`; the last by default).
+    public var target: String?
+    /// Where `dockerfile:` is written.
+    public var location: SourceLocation
+
+    public init(path: String, context: String, arguments: [String: String] = [:], target: String? = nil, location: SourceLocation) {
+        self.path = path
+        self.context = context
+        self.arguments = arguments
+        self.target = target
+        self.location = location
     }
 }

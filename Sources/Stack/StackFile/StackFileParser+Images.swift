@@ -18,6 +18,8 @@ extension StackFileParser {
         }
         var image = ImageSpec(name: name, location: nameLocation, tags: [])
         var tags: [ImageReference]?
+        var dockerfileFields: [String: Entry] = [:]
+        var assemblyFields: [String: Entry] = [:]
         let context = "in image '\(name)'"
         if !isNull(entry.value) {
             guard case let .mapping(mapping) = entry.value else {
@@ -37,10 +39,13 @@ extension StackFileParser {
                 case "config": image.config = try parseConfig(field)
                 case "annotations": image.annotations = try stringMapping(field, what: "annotations")
                 case "test": image.test = try parseTest(field, image: name)
+                case "dockerfile", "context", "args", "target": dockerfileFields[field.key] = field
                 default: break
                 }
+                if ["base", "packages", "layers", "config", "compression"].contains(field.key) { assemblyFields[field.key] = field }
             }
         }
+        image.dockerfile = try parseDockerfileImage(dockerfileFields, conflicting: assemblyFields, image: name)
         if let tags {
             image.tags = tags
         } else {
@@ -53,6 +58,46 @@ extension StackFileParser {
             }
         }
         return image
+    }
+
+    /// `dockerfile:` with `context:`, `args:` and `target:`; nil when the image has none. An image
+    /// built from a Dockerfile takes its base, layers and config from it, so those keys are refused.
+    func parseDockerfileImage(_ fields: [String: Entry], conflicting: [String: Entry], image: String) throws -> DockerfileImageSpec? {
+        guard let entry = fields["dockerfile"] else {
+            if let stray = ["context", "args", "target"].compactMap({ fields[$0] }).first {
+                throw StackFileError(location: location(stray.keyNode), message: "`\(stray.key):` in image '\(image)' needs `dockerfile:`",
+                                     hint: "add `dockerfile: ./Dockerfile` to build the image from a Dockerfile, or remove `\(stray.key):`")
+            }
+            return nil
+        }
+        if let clash = ["base", "packages", "layers", "config", "compression"].compactMap({ conflicting[$0] }).first {
+            throw StackFileError(location: location(clash.keyNode), message: "image '\(image)' has both `dockerfile:` and `\(clash.key):`",
+                                 hint: "a Dockerfile image takes its base, layers and config from the Dockerfile; remove `\(clash.key):` or `dockerfile:`")
+        }
+        let here = valueLocation(entry)
+        let raw = try scalar(entry, what: "dockerfile", expected: "the path of a Dockerfile, relative to the stack file")
+        let path = StackPaths.absolute(raw, relativeTo: directory)
+        guard try checkPath(raw: raw, absolute: path, what: "dockerfile", at: here) == .file else {
+            throw StackFileError(location: here, message: "dockerfile '\(raw)' is a directory (\(path))",
+                                 hint: "name the file, such as \(raw.hasSuffix("/") ? raw : raw + "/")Dockerfile")
+        }
+        try confine(raw: raw, absolute: path, what: "dockerfile", at: here)
+        var contextPath = (path as NSString).deletingLastPathComponent
+        if let field = fields["context"] {
+            let contextHere = valueLocation(field)
+            let text = try scalar(field, what: "context", expected: "the build context folder, relative to the stack file")
+            contextPath = StackPaths.absolute(text, relativeTo: directory)
+            guard try checkPath(raw: text, absolute: contextPath, what: "context", at: contextHere) == .directory else {
+                throw StackFileError(location: contextHere, message: "context '\(text)' is a file (\(contextPath))",
+                                     hint: "the build context is the folder COPY reads from, such as `.`")
+            }
+            try confine(raw: text, absolute: contextPath, what: "context", at: contextHere)
+        }
+        var arguments: [String: String] = [:]
+        if let field = fields["args"] { arguments = try stringMapping(field, what: "args") }
+        var target: String?
+        if let field = fields["target"] { target = try scalar(field, what: "target", expected: "the name of a Dockerfile stage") }
+        return DockerfileImageSpec(path: path, context: contextPath, arguments: arguments, target: target, location: location(entry.keyNode))
     }
 
     static func isValidImageName(_ name: String) -> Bool {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuildCache
+import Dockerfile
 import Foundation
 import OCI
 import Registry
@@ -9,7 +10,7 @@ import Stack
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the packages and images of a stack file into the local store.",
+        abstract: "Build a stack file's packages and images, or a Dockerfile, into the local store.",
         discussion: """
         Packages (stack file version 2) are built first, in dependency order, up to --jobs at \
         once: a package whose input hash the store or a cache already holds is not built again. \
@@ -32,6 +33,13 @@ struct BuildCommand: ParsableCommand {
         (--pull missing), every time (--pull always) or never (--pull never), with the \
         credentials `stackship login` saved (or --creds), as docker build does.
 
+        Dockerfiles (docker build's flags): `stackship build -f Dockerfile -t app .`, or \
+        `stackship build -t app .` in a folder with a Dockerfile and no stack.yaml. RUN runs under \
+        runc or crun on an overlay of the stage's root (root needed); each step's result is cached \
+        in the store (a rebuild with nothing changed runs nothing; `stackship gc --build-cache` \
+        empties the cache), and layers are reproducible: the same Dockerfile and context give the \
+        same digest wherever RUN itself is deterministic.
+
         Examples:
           stackship build                      # ./stack.yaml, every package and image
           stackship build deploy/stack.yaml --image hello
@@ -39,11 +47,38 @@ struct BuildCommand: ParsableCommand {
           stackship build --cache s3://bucket/cache --signing-key ci.key
           SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) stackship build
           stackship build --pull always       # fetch every base again (a moving tag)
+          stackship build -t docker-cloud .   # ./Dockerfile, context .
+          stackship build -f deploy/Dockerfile --build-arg VERSION=1.2 --target runtime -t app:1.2 .
+          stackship build --secret id=token,src=token.txt -t app .
         """
     )
 
-    @Argument(help: "The stack file.")
-    var stack: String = "stack.yaml"
+    @Argument(help: ArgumentHelp("The stack file (default stack.yaml), or the build context of a Dockerfile build (default .). A folder with a Dockerfile and no stack.yaml builds the Dockerfile.", valueName: "stack-file-or-context"))
+    var path: String?
+
+    @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("The Dockerfile to build (as docker build -f); the context is the last argument, default the current folder.", valueName: "Dockerfile"))
+    var file: String?
+
+    @Option(name: [.customShort("t"), .customLong("tag")], help: ArgumentHelp("Tag the Dockerfile build's image in the store (repeatable).", valueName: "name[:tag]"))
+    var tag: [String] = []
+
+    @Option(name: .customLong("build-arg"), help: ArgumentHelp("A Dockerfile ARG's value (repeatable); NAME alone takes it from the environment.", valueName: "NAME=value"))
+    var buildArg: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The Dockerfile stage to build (default the last).", valueName: "stage"))
+    var target: String?
+
+    @Option(name: .long, help: ArgumentHelp("The platform of a Dockerfile build's image (default this host's).", valueName: "os/arch[/variant]"))
+    var platform: String?
+
+    @Option(name: .long, help: ArgumentHelp("A secret for RUN --mount=type=secret (repeatable): id=ID,src=FILE or id=ID,env=VARIABLE. Never stored in the image or shown in the log.", valueName: "id=ID,src=FILE"))
+    var secret: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A label added to a Dockerfile build's image (repeatable).", valueName: "KEY=VALUE"))
+    var label: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Seconds since 1970 for the image's created time and every file time (buildah's --timestamp; default $SOURCE_DATE_EPOCH, else 0).", valueName: "seconds"))
+    var timestamp: Int64?
 
     @Option(name: .long, help: "Build only this image and the packages it holds (repeat for several).")
     var image: [String] = []
@@ -66,7 +101,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Compression level override (gzip 1-9, zstd 1-19).")
     var level: Int?
 
-    @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none.")
+    @Flag(name: .customLong("no-cache"), help: "Read no binary cache and push to none; for a Dockerfile, run every step again.")
     var noCache = false
 
     @Option(name: .long, help: ArgumentHelp("When to pull a base image from its registry: missing (when the store lacks it), always or never.", valueName: "policy"))
@@ -84,7 +119,20 @@ struct BuildCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let (dockerfile, context) = dockerfileTarget() {
+            try buildDockerfile(dockerfile, context: context)
+            return
+        }
         try CLI.run {
+            try validateStackOptions()
+            var stack = path ?? "stack.yaml"
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: stack, isDirectory: &isDirectory), isDirectory.boolValue {
+                stack += "/stack.yaml"
+            }
+            if path == nil, !FileManager.default.fileExists(atPath: stack) {
+                throw ValidationError("no stack.yaml or Dockerfile here; give a stack file, or a folder with a Dockerfile (or -f Dockerfile)")
+            }
             let file = try StackFile.load(path: stack)
             let selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
             for name in package { _ = try file.package(named: name) }
@@ -97,6 +145,13 @@ struct BuildCommand: ParsableCommand {
             var done = Set<String>()
             let view = BuildView()
             func assemble(_ spec: ImageSpec, note: (BuiltImage) -> String) throws {
+                if let dockerfile = spec.dockerfile {
+                    let result = try runDockerfileBuild(dockerfileRequest(for: spec, dockerfile, epoch: epoch), store: store)
+                    digests[spec.name] = result.image.manifest.digest.description
+                    done.insert(spec.name)
+                    print("\(spec.name): \(result.image.manifest.digest)  \(spec.tags.map(\.familiar).joined(separator: ", "))  (Dockerfile; \(Self.stepSummary(result)))")
+                    return
+                }
                 let built = try ImageAssembler.build(spec, stack: file, store: store, options: options, packageLayers: layers) { view.show($0) }
                 digests[spec.name] = built.manifest.digest.description
                 done.insert(spec.name)

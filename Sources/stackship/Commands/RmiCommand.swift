@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Stack
 
 struct RmiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct RmiCommand: ParsableCommand {
                 }
             }
             if !noPrune {
-                let report = try store.gc()
+                let report = try StepCache.collectGarbage(in: store).report
                 if !report.removedBlobs.isEmpty { print("Reclaimed \(Format.bytes(report.reclaimedBytes)) in \(report.removedBlobs.count) blobs") }
             }
         }
