@@ -156,7 +156,10 @@ struct BuildSession {
         let label: String
         switch stage.base {
         case .scratch:
-            state = StageState(display: display, platform: try platform(of: planned), config: ImageConfig.Config(), shell: Self.defaultShell)
+            // BuildKit's empty image: PATH (added below) and `/` as the working directory.
+            var config = ImageConfig.Config()
+            config.WorkingDir = "/"
+            state = StageState(display: display, platform: try platform(of: planned), config: config, shell: Self.defaultShell)
             label = "scratch"
         case let .image(reference):
             guard let base = bases[reference], let config = base.config else {
