@@ -1,0 +1,3 @@
+module docker-cloud
+
+go 1.19
