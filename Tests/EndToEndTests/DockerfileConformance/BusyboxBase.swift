@@ -88,10 +88,4 @@ enum BusyboxBase {
         let descriptor = try store.writeJSON(manifest, mediaType: MediaType.ociManifest)
         try store.tag(descriptor, as: try ImageReference(parsing: "busybox:1"))
     }
-
-    /// Pushes the layout's `busybox:1` to `registry` (host:port, plain HTTP) with skopeo.
-    static func push(layout: String, registry: String) throws {
-        let r = try run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layout):busybox:1", "docker://\(registry)/busybox:1"])
-        guard r.status == 0 else { throw SetupError(description: "skopeo copy of the busybox base to \(registry) failed: \(r.err)") }
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StackshipTesting
 import Testing
 
 /// Issue 20's conformance suite: each case's Dockerfile is built by `stackship build -f` and by
@@ -26,15 +27,14 @@ import Testing
     }
 
     @Test(arguments: ConformanceCases.all)
-    func dockerfileCase(_ c: ConformanceCase) throws {
+    func dockerfileCase(_ c: ConformanceCase) async throws {
         try requireTool("skopeo", package: "skopeo")
         let root = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/registry", withIntermediateDirectories: true)
-        let registry = try LoopbackRegistry.start(in: root + "/registry")
+        let registry = try await LocalRegistry.start()
         defer { registry.stop() }
         try BusyboxBase.write(layout: root + "/base")
-        try BusyboxBase.push(layout: root + "/base", registry: registry.host)
+        try registry.push(layout: root + "/base", ref: "busybox:1", as: "busybox:1")
         let workspace = try CaseWorkspace(for: c, registry: registry.host, root: root + "/case")
 
         // The reference: buildah, held to the same expectations except where it is known to differ.
