@@ -92,6 +92,32 @@ import Testing
         #expect(left.isEmpty, "\(left)")
     }
 
+    /// crun as well as runc, here a host with hybrid cgroups that crun refuses on its own (it is
+    /// started without the v2 hierarchy, as the build steps start it).
+    @Test func crunRunsTheImageInTheForegroundAndDetached() throws {
+        try requireTool("crun", package: "crun")
+        let p = try helloProject()
+        try p.write("env.list", "HTTP_PORT=not-a-port\n")
+        let env = ["STACKSHIP_STORE": p.store]
+        let foreground = try stackship(["run", "--rm", "--runtime", "crun", "--env-file", "env.list", "hello"], cwd: p.path, env: env)
+        #expect(foreground.status == 2, "\(foreground.err)")
+        #expect(foreground.out.contains("HTTP_PORT must be a port number"), "\(foreground.out) \(foreground.err)")
+        let port = try Loopback.freePort()
+        let started = try stackship(["run", "-d", "--runtime", "crun", "-p", "\(port):80", "hello"], cwd: p.path, env: env)
+        #expect(started.status == 0, "\(started.err)")
+        let id = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        var answer = ""
+        for _ in 0..<100 {
+            let c = try run("curl", ["-fsS", "http://127.0.0.1:\(port)/ping"])
+            if c.status == 0 { answer = c.out; break }
+            usleep(100_000)
+        }
+        #expect(answer.contains("pong"), "\(answer)")
+        #expect(try stackship(["rm", "-f", id], cwd: p.path, env: env).status == 0)
+        let left = try traces(p)
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test func errorsNameTheProblemAndTheFix() throws {
         let p = try helloProject()
         let env = ["STACKSHIP_STORE": p.store]

@@ -52,7 +52,7 @@ final class BuildStepProcess: @unchecked Sendable {
         guard pipe(&fds) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let (executable, arguments) = Self.command(runtime, runtime.arguments(["--log", logPath, "--log-format", "json", "run", "--bundle", bundle, containerID]))
+        let (executable, arguments) = runtime.launch(runtime.arguments(["--log", logPath, "--log-format", "json", "run", "--bundle", bundle, containerID]))
         let pid: pid_t
         do {
             defer { close(fds[1]); close(null) }
@@ -74,33 +74,6 @@ final class BuildStepProcess: @unchecked Sendable {
             self.cancel()
         }
     }
-
-    /// How to start `runtime` with `arguments`. crun refuses a host with hybrid cgroups whose v2
-    /// hierarchy has a controller ("cgroups in hybrid mode not supported"), where runc uses the
-    /// v1 hierarchies; there crun is started in a mount namespace of its own without the v2
-    /// hierarchy, so that it too uses v1. Its `kill` and `delete` work from the host's.
-    static func command(_ runtime: OCIRuntime, _ arguments: [String]) -> (String, [String]) {
-        guard runtime.name == "crun", crunRefusesCgroups, let unshare = ChildProcess.which("unshare") else {
-            return (runtime.executable, arguments)
-        }
-        let script = "umount -l /sys/fs/cgroup/unified && exec \"$0\" \"$@\""
-        return (unshare, ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, runtime.executable] + arguments)
-    }
-
-    /// Whether this host mounts cgroups v1 with a v2 hierarchy that has controllers (crun's test).
-    static let crunRefusesCgroups: Bool = {
-        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
-        var types: [String: String] = [:]
-        for line in mounts.split(separator: "\n") {
-            // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE ..."
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
-            types[String(fields[4])] = String(fields[dash + 1])
-        }
-        guard types["/sys/fs/cgroup"] == "tmpfs", types["/sys/fs/cgroup/unified"] == "cgroup2" else { return false }
-        let controllers = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8)) ?? ""
-        return !controllers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-    }()
 
     /// Reads the output until the runtime has exited and the pipe is closed, killing the
     /// container when its time is up or the task is cancelled.

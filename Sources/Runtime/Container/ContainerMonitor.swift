@@ -64,7 +64,8 @@ public enum ContainerMonitor {
         let containerPID: pid_t
         let started: ContainerStart
         do {
-            let starter = try ChildProcess.spawn(runtime.executable, start, fds: [null, log, log])
+            let (program, arguments) = runtime.launch(start)
+            let starter = try ChildProcess.spawn(program, arguments, fds: [null, log, log])
             // Published ports: each listener relayed into the container's namespace, set up while
             // the runtime works (the kernel queues connections on the bound sockets meanwhile).
             var relayFailure: Error?

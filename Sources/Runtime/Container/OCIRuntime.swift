@@ -76,4 +76,32 @@ public struct OCIRuntime: Sendable, Hashable {
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return ((object["status"] as? String) ?? "unknown", Int32((object["pid"] as? Int) ?? 0))
     }
+
+    /// How to start the runtime with `arguments` for a command that makes a container (`run`,
+    /// `create`). crun refuses a host with hybrid cgroups whose v2
+    /// hierarchy has a controller ("cgroups in hybrid mode not supported"), where runc uses the
+    /// v1 hierarchies; there crun is started in a mount namespace of its own without the v2
+    /// hierarchy, so that it too uses v1. Its `kill` and `delete` work from the host's.
+    public func launch(_ arguments: [String]) -> (executable: String, arguments: [String]) {
+        guard name == "crun", Self.crunRefusesCgroups, let unshare = ChildProcess.which("unshare") else {
+            return (executable, arguments)
+        }
+        let script = "umount -l /sys/fs/cgroup/unified && exec \"$0\" \"$@\""
+        return (unshare, ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, executable] + arguments)
+    }
+
+    /// Whether this host mounts cgroups v1 with a v2 hierarchy that has controllers (crun's test).
+    static let crunRefusesCgroups: Bool = {
+        let mounts = ((try? FileIO.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? "")
+        var types: [String: String] = [:]
+        for line in mounts.split(separator: "\n") {
+            // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE ..."
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            types[String(fields[4])] = String(fields[dash + 1])
+        }
+        guard types["/sys/fs/cgroup"] == "tmpfs", types["/sys/fs/cgroup/unified"] == "cgroup2" else { return false }
+        let controllers = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8)) ?? ""
+        return !controllers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }()
 }
