@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import StackshipTesting
 import Testing
 
@@ -170,6 +171,15 @@ struct DockerfileBuildIntegrationTests {
             expectCleanFailure(r, fragments)
         }
         expectCleanFailure(try Self.build(project, ["--target", "nope"]), ["target stage 'nope'"])
+        // A RUN for another architecture needs binfmt emulation; without it the fix is named.
+        let foreign = Platform.host.architecture == "arm64" ? "amd64" : "arm64"
+        let emulated = FileManager.default.fileExists(atPath: "/proc/sys/fs/binfmt_misc/qemu-" + (foreign == "arm64" ? "aarch64" : "x86_64"))
+        let cross = try Self.build(project, ["--platform", "linux/\(foreign)"])
+        if emulated {
+            #expect(cross.status == 0, "binfmt emulation is registered, so the RUN runs: \(cross.err)")
+        } else {
+            expectCleanFailure(cross, ["Dockerfile:3:1", "linux/\(foreign)", "qemu-user-static"])
+        }
         expectCleanFailure(try stackship(["build", "--store", project.store, "-f", "missing.Dockerfile", "."], cwd: project.path),
                            ["missing.Dockerfile", "no such Dockerfile"])
         expectCleanFailure(try stackship(["build", "--store", project.store, "--image", "x", "-f", "Dockerfile", "."], cwd: project.path),

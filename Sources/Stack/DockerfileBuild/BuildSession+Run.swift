@@ -126,7 +126,7 @@ extension BuildSession {
                     "riscv64": "riscv64"][platform.architecture] ?? platform.architecture
         guard names.contains("qemu-" + qemu) else {
             throw DockerfileBuildError.unsupported(file: file, location: location, what: "RUN for \(platform) on this \(host) host without emulation",
-                                                   hint: "install qemu-user-static (it registers binfmt_misc handlers), or build that stage on a \(platform.architecture) machine")
+                                                   hint: "install qemu-user-static (it registers binfmt_misc handlers), or build that stage on a machine whose architecture is \(platform.architecture)")
         }
     }
 
