@@ -279,3 +279,27 @@ extension DockerfileBuildIntegrationTests {
         #expect(!childConfig.out.contains("\"OnBuild\""), "the triggers are not passed on: \(childConfig.out)")
     }
 }
+
+extension DockerfileBuildIntegrationTests {
+    @Test func aBindMountOfTheContextShowsWhatDockerignoreLeaves() throws {
+        let project = try Self.project("""
+        RUN --mount=type=bind,target=/ctx ls -a /ctx /ctx/sub > /listing
+        RUN --mount=type=bind,source=sub,target=/sub,rw sh -c 'echo changed > /sub/kept.txt && cat /sub/kept.txt > /copy'
+        COPY . /copied/
+        RUN ls -a /copied > /copied-listing
+        """, files: ["secret.env": "TOKEN=1\n", "sub/kept.txt": "kept\n", "sub/drop.log": "x\n", ".dockerignore": "secret.env\n**/*.log\n"])
+        let r = try Self.build(project, ["-t", "ignored"])
+        #expect(r.status == 0, "\(r.err)")
+        let listing = try stackship(["run", "--rm", "--store", project.store, "ignored", "cat", "/listing", "/copy"], cwd: project.path)
+        #expect(listing.out.contains("kept.txt") && listing.out.contains("Dockerfile"), "\(listing.out)")
+        #expect(!listing.out.contains("secret.env") && !listing.out.contains("drop.log"), "\(listing.out)")
+        #expect(listing.out.hasSuffix("changed\n"), "\(listing.out)")
+        // The store, which lies in the context by default (.stackship/store), is never part of it.
+        let copied = try stackship(["run", "--rm", "--store", project.store, "ignored", "cat", "/copied-listing"], cwd: project.path)
+        #expect(copied.out.contains("Dockerfile") && !copied.out.contains(".stackship") && !copied.out.contains("secret.env"), "\(copied.out)")
+        try project.write("Dockerfile.store", "FROM scratch\nCOPY .stackship/store/index.json /x\n")
+        expectCleanFailure(try Self.build(project, ["-f", "Dockerfile.store"]), ["Dockerfile.store:2:1", "stackship's own store"])
+        // A writable bind never changes the context.
+        #expect(try String(contentsOfFile: project.path + "/sub/kept.txt", encoding: .utf8) == "kept\n")
+    }
+}

@@ -59,7 +59,16 @@ extension BuildSession {
             let target = mount.target.map { Self.absolute($0, in: state.workdir) }
             switch mount.type {
             case .bind:
-                let (root, view) = try Self.openRoot(origin(mount.from), context: context, states: states, plan: plan, bases: bases, builder: builder)
+                let origin = origin(mount.from)
+                if case .context = origin, let ignore = context.ignore, !ignore.patterns.isEmpty {
+                    // The context as docker sends it: what .dockerignore excludes is not there.
+                    let source = mount.source ?? "/"
+                    let selected = try CopySources.select(source, in: context, instruction: "RUN --mount", at: instruction.location, file: file)
+                    let snapshot = try CopySources.snapshot(selected[0], in: context, into: files + "/bind-\(mounts.count)")
+                    mounts.append(.bind(source: snapshot, target: target ?? "/", readWrite: !mount.readOnly))
+                    continue
+                }
+                let (root, view) = try Self.openRoot(origin, context: context, states: states, plan: plan, bases: bases, builder: builder)
                 if let view { opened.append(view) }
                 mounts.append(.bind(source: mount.source ?? "/", target: target ?? "/", root: root.path, readWrite: !mount.readOnly))
             case .cache:

@@ -19,6 +19,13 @@ struct SourceRoot {
     var keepsOwners: Bool
     /// How messages name it: "the build context", "stage build", "image debian:bookworm".
     var label: String
+    /// Host paths (real) inside the root that are not part of it: the store and its
+    /// `.stackship` folder when they lie in the context, as they do by default.
+    var hidden: Set<String> = []
+
+    func isHidden(_ hostPath: String) -> Bool {
+        !hidden.isEmpty && hidden.contains(hostPath)
+    }
 }
 
 /// One source of a COPY or ADD, found: the path as the root names it and the host path.
@@ -94,6 +101,10 @@ enum CopySources {
                 throw DockerfileBuildError.copySource(file: file, location: location, instruction: instruction, source: written,
                                                       reason: "it is not in \(root.label)" + suggestion(for: path, in: root) + ignoreHint(root))
             }
+            if root.isHidden(host) || root.hidden.contains(where: { host.hasPrefix($0 + "/") }) {
+                throw DockerfileBuildError.copySource(file: file, location: location, instruction: instruction, source: written,
+                                                      reason: "it is stackship's own store, which is never part of the build context; use --store to keep the store elsewhere")
+            }
             var st = stat()
             guard stat(host, &st) == 0 else {
                 throw DockerfileBuildError.copySource(file: file, location: location, instruction: instruction, source: written,
@@ -130,7 +141,7 @@ enum CopySources {
                 }
                 guard let host = try? MergedRoot.hostPath(of: directory, inRoot: root.path),
                       let names = FileIO.names(inDirectory: host) else { continue }
-                for name in names.sorted() where fnmatch(component, name, FNM_PERIOD) == 0 {
+                for name in names.sorted() where fnmatch(component, name, FNM_PERIOD) == 0 && !root.isHidden(host + "/" + name) {
                     let candidate = base + "/" + name
                     if let ignore = root.ignore, ignore.isExcluded(String(candidate.dropFirst())) { continue }
                     next.append(candidate)
@@ -149,7 +160,7 @@ enum CopySources {
             guard let names = FileIO.names(inDirectory: host) else {
                 throw OCIError.io(path: host, operation: "read directory", errno: errno)
             }
-            for name in names.sorted() {
+            for name in names.sorted() where !root.isHidden(host + "/" + name) {
                 let rel = relative.isEmpty ? name : relative + "/" + name
                 let inRoot = (source.pathInRoot == "/" ? "" : source.pathInRoot) + "/" + rel
                 if let ignore = root.ignore, ignore.isExcluded(String(inRoot.dropFirst())) {
@@ -202,6 +213,47 @@ enum CopySources {
             }
         }
         return digester.finalize()
+    }
+
+    /// A copy of `source` at `target` without what `.dockerignore` excludes, for a RUN bind
+    /// mount of the context. Files are hard links where the file system allows (a bind is
+    /// read-only, and a writable one gets a copy-on-write layer, so the originals never change),
+    /// else copies. Returns `target`.
+    static func snapshot(_ source: SelectedSource, in root: SourceRoot, into target: String) throws -> String {
+        guard source.isDirectory else {
+            try FileIO.makeDirectories(FileIO.split(target).directory, mode: 0o700)
+            try link(source.hostPath, target)
+            return target
+        }
+        try FileIO.makeDirectories(target, mode: 0o755)
+        try walk(source, in: root, excludes: nil) { entry in
+            let path = target + "/" + entry.relative
+            // An exception under an excluded folder (`!dir/keep`) comes without its folder.
+            try FileIO.makeDirectories(FileIO.split(path).directory, mode: 0o755)
+            switch entry.info.st_mode & S_IFMT {
+            case S_IFDIR:
+                guard mkdir(path, mode_t(entry.info.st_mode & 0o7777)) == 0 || errno == EEXIST else {
+                    throw OCIError.io(path: path, operation: "create directory", errno: errno)
+                }
+            case S_IFLNK:
+                guard symlink(readLink(entry.hostPath) ?? "", path) == 0 else { throw OCIError.io(path: path, operation: "create symlink", errno: errno) }
+            case S_IFREG:
+                try link(entry.hostPath, path)
+            default:
+                break
+            }
+        }
+        return target
+
+        func link(_ from: String, _ to: String) throws {
+            if Glibc.link(from, to) == 0 { return }
+            guard errno == EXDEV || errno == EPERM else { throw OCIError.io(path: to, operation: "link", errno: errno) }
+            do {
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            } catch {
+                throw OCIError.io(path: to, operation: "copy", errno: EIO)
+            }
+        }
     }
 
     static func readLink(_ path: String) -> String? {

@@ -81,8 +81,16 @@ public final class DockerfileBuilder: @unchecked Sendable {
         }
 
         return try await store.withAsyncWriteSession {
+            // The store (and the .stackship folder holding it) is never part of the context,
+            // which is where it lies by default.
+            var hidden: Set<String> = []
+            if let store = SourceTree.realPath(store.root), SourceTree.isInside(store, root: context) {
+                hidden.insert(store)
+                let parent = FileIO.split(store).directory
+                if FileIO.split(parent).name == ".stackship", SourceTree.isInside(parent, root: context) { hidden.insert(parent) }
+            }
             var session = BuildSession(builder: self, request: request, plan: plan, file: file,
-                                       context: SourceRoot(path: context, ignore: ignore, keepsOwners: false, label: "the build context"),
+                                       context: SourceRoot(path: context, ignore: ignore, keepsOwners: false, label: "the build context", hidden: hidden),
                                        events: events)
             defer { session.close() }
             try await session.prepareBases()
