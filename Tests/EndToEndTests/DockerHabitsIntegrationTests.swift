@@ -81,6 +81,12 @@ import Testing
         #expect(r.status == 4, "exit \(r.status)\n\(r.out)\n\(r.err)")
         #expect(r.out.contains("/dev/pts/"), "\(r.out)")
         #expect(r.out.contains("17 91"), "the container's terminal has script's window size: \(r.out)")
+        // Without --rm, what it wrote on its terminal is in its log.
+        let kept = try run("sh", ["-c", "script -qec \"'\(binary)' run -t --name habits-tty bb sh -c 'echo on-the-terminal'\" /dev/null </dev/null"], cwd: p.path)
+        #expect(kept.status == 0, "\(kept.out)\n\(kept.err)")
+        let logs = try stackship(["logs", "habits-tty"], cwd: p.path)
+        #expect(logs.out.contains("on-the-terminal"), "\(logs.out)\n\(logs.err)")
+        #expect(try stackship(["rm", "habits-tty"], cwd: p.path).status == 0)
         // -it needs a terminal to join; -d leaves nothing attached.
         let notATTY = try Self.piped("x\\n", "run -it --rm bb sh", cwd: p.path)
         expectCleanFailure(notATTY, ["the input device is not a TTY", "drop -t"])

@@ -16,8 +16,9 @@ public enum TerminalRelay {
     /// Relays between `input` (nil: none, `run -t` alone), `output` and the container's terminal
     /// `master` until the container lets go of it. When `input` is a terminal, it is put in raw
     /// mode for the duration (keys such as Ctrl-C then reach the container's terminal, whose
-    /// line discipline turns them into signals) and restored afterwards.
-    public static func relay(master: Int32, input: Int32?, output: Int32) {
+    /// line discipline turns them into signals) and restored afterwards. What the container
+    /// writes also goes to `log` when given (its log file, for `stackship logs`).
+    public static func relay(master: Int32, input: Int32?, output: Int32, log: Int32? = nil) {
         var saved = termios()
         let raw = input.map { isatty($0) == 1 && tcgetattr($0, &saved) == 0 } ?? false
         if raw, let input {
@@ -59,6 +60,7 @@ public enum TerminalRelay {
                 // EIO: the last holder of the terminal's slave closed it; the container is done.
                 if n <= 0 { return }
                 writeAll(output, buffer, count: n)
+                if let log { writeAll(log, buffer, count: n) }
             }
             if fds.count > 1, fds[1].revents != 0, let source = reading {
                 let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }

@@ -265,7 +265,10 @@ struct RunRequest: Equatable {
             _ = try? engine.signal(state.id, signal: signal)
         }
         defer { forwarded.stop() }
-        TerminalRelay.relay(master: master, input: interactive ? 0 : nil, output: 1)
+        // The terminal's output bypasses the monitor, so it is logged here for `stackship logs`.
+        let log = open(engine.logPath(of: state.id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        defer { if log >= 0 { close(log) } }
+        TerminalRelay.relay(master: master, input: interactive ? 0 : nil, output: 1, log: log >= 0 ? log : nil)
         _ = engine.waitForExit(state, seconds: 10)
         return (try? engine.load(state.id))?.exitCode ?? 1
     }
