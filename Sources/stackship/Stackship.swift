@@ -22,7 +22,7 @@ struct Stackship: ParsableCommand {
             TagCommand.self, RmiCommand.self, GCCommand.self, LayerCommand.self,
             LockCommand.self, DockerfileCommand.self, SingularityCommand.self,
             PushCommand.self, PullCommand.self, CopyCommand.self, TagsCommand.self, LoginCommand.self, LogoutCommand.self,
-            RunCommand.self, UnpackCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
+            RunCommand.self, UnpackCommand.self, PsCommand.self, PortCommand.self, LogsCommand.self, StopCommand.self, RmCommand.self, ExecCommand.self,
             MonitorCommand.self, CacheCommand.self, PlanCommand.self, GraphCommand.self, CICommand.self, PipelineCommand.self, TestCommand.self,
             AWSCommand.self, HealthCommand.self,
         ]

@@ -32,3 +32,24 @@ struct StoreOptions: ParsableArguments {
         return try OCILayoutStore(root: p, create: create)
     }
 }
+
+/// The `.stackship` folder a build keeps its store, logs and sources in, beside the stack file
+/// (or in the current folder).
+enum StateFolder {
+    /// The `.stackship` folder in `directory`.
+    static func path(in directory: String) -> String { directory + "/.stackship" }
+
+    /// Runs `body`; when `DIRECTORY/.stackship` did not exist before and does afterwards (the
+    /// body created it), writes `.stackship/.gitignore` holding `*`, so that a `git add -A`
+    /// never commits the store. A folder the user had already is left as it is.
+    static func ignoredByGit<T>(in directory: String, _ body: () throws -> T) rethrows -> T {
+        let folder = path(in: directory)
+        let existed = FileManager.default.fileExists(atPath: folder)
+        defer {
+            if !existed, FileManager.default.fileExists(atPath: folder) {
+                try? Data("*\n".utf8).write(to: URL(fileURLWithPath: folder + "/.gitignore"), options: .atomic)
+            }
+        }
+        return try body()
+    }
+}

@@ -181,4 +181,47 @@ struct SettingsDecodingTests {
         #expect(missing?.description.hasPrefix("stack.yaml:1:1: missing key 'aws' at the top level; add an `aws:` section") == true)
         check(error("project: [\n"), 4, 1, "invalid YAML")
     }
+
+    // Issue 23, message defects: `aws:` errors came one per run, and an unknown key's hint ran
+    // into the message without a full stop ("is not a known setting Known keys here").
+
+    @Test("Every aws: problem is reported at once, each at its file:line:col, in file order")
+    func everyProblemAtOnce() throws {
+        let yaml = """
+            aws:
+              project: Hello_World
+              registry:
+                github_repository: acme/hello
+                keep_imagez: 3
+              service:
+                image: nginx:latest
+              bogus: 1
+            """
+        let error = try #require(#expect(throws: StackFileError.self) { try TemplateFixtures.settings(yaml) })
+        let all = error.all
+        #expect(all.map { $0.location?.description ?? "-" } == ["stack.yaml:2:12", "stack.yaml:5:5", "stack.yaml:7:12", "stack.yaml:8:3"],
+                "\(error)")
+        #expect(all.count == 4 && all[0].message.contains("aws.project") && all[1].message.contains("unknown key 'keep_imagez'")
+                && all[2].message.contains("aws.service.image") && all[3].message.contains("unknown key 'bogus'"), "\(error)")
+        // Shown as one message with a line per problem, each with its place.
+        let lines = error.description.split(separator: "\n")
+        #expect(lines.first == "4 problems in the stack file:", "\(error)")
+        #expect(lines.dropFirst().map { $0.hasPrefix("  stack.yaml:") } == [true, true, true, true], "\(error)")
+    }
+
+    @Test("One problem is still one line, as before")
+    func oneProblemOneLine() throws {
+        let error = self.error("project: hello\nregistry:\n  github_repository: acme/hello\n  keep_imagez: 3")
+        #expect(error?.more.isEmpty == true)
+        #expect(error?.description.contains("\n") == false)
+        check(error, 5, 5, "unknown key 'keep_imagez' in aws.registry", hint: "did you mean 'keep_images'?")
+    }
+
+    @Test("An unknown key's message and its list of keys are separate sentences")
+    func unknownKeyPunctuation() throws {
+        let error = self.error("project: hello\nzzzzzzzzzzzz: 1")
+        let text = error?.description ?? ""
+        #expect(text.hasPrefix("stack.yaml:3:3: unknown key 'zzzzzzzzzzzz' in aws; valid keys are 'project', "), "\(text)")
+        #expect(!text.contains("setting Known") && !text.contains("  "), "\(text)")
+    }
 }

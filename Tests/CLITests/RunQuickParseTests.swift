@@ -17,7 +17,7 @@ struct RunQuickParseTests {
     }
 
     @Test func everyNameReadsAsArgumentParserReadsIt() throws {
-        #expect(RunCommand.quickNames.count == 29)
+        #expect(RunCommand.quickNames.count == 33)
         for (name, key) in RunCommand.quickNames.sorted(by: { $0.key < $1.key }) {
             if RunCommand.quickFlags.contains(key) {
                 try Self.agree([name, "hello"])

@@ -132,6 +132,9 @@ public final class ContainerEngine: @unchecked Sendable {
         if options.network == .none && !options.ports.isEmpty {
             throw RuntimeError.badOption(option: "-p with --network none", reason: "a container without a network cannot publish ports")
         }
+        if options.tty && options.consoleSocket == nil {
+            throw RuntimeError.badOption(option: "-t", reason: "a terminal needs a console socket to receive it on")
+        }
         let listeners = options.network == .isolated ? try PortForwarder.bind(options.ports) : []
         var listenersOwned = true
         defer { if listenersOwned { for l in listeners { close(l.fd) } } }
@@ -151,7 +154,11 @@ public final class ContainerEngine: @unchecked Sendable {
                 id: id, name: name, image: image, imageDigest: entry.descriptor.digest.description, command: args,
                 created: Date(), status: .created, ports: listeners.map(\.mapping), network: options.network,
                 runtime: runtime.executable, autoRemove: options.autoRemove, labels: options.labels,
-                stopSignal: config.config?.StopSignal)
+                stopSignal: config.config?.StopSignal,
+                entrypoint: options.entrypoint ?? config.config?.Entrypoint ?? [],
+                user: (options.user ?? config.config?.User).flatMap { $0.isEmpty ? nil : $0 },
+                interactive: options.interactive ? true : nil, tty: options.tty ? true : nil,
+                consoleSocket: options.tty ? options.consoleSocket : nil)
             try FileIO.makeDirectories(directory(of: id), mode: 0o700)
             try save(state)
             return state
@@ -162,7 +169,9 @@ public final class ContainerEngine: @unchecked Sendable {
         // started now so that it loads while the bundle is prepared, waiting for "go".
         var monitor: MonitorHandle?
         func launchMonitor() throws {
-            monitor = try startMonitor(state, listeners: listeners.map(\.fd), forked: forked)
+            // -i without -t: the container reads this process's stdin itself, through the monitor.
+            monitor = try startMonitor(state, listeners: listeners.map(\.fd), forked: forked,
+                                       stdin: options.interactive && !options.tty ? 0 : nil)
             listenersOwned = false
             for l in listeners { close(l.fd) }
         }
@@ -213,17 +222,32 @@ public final class ContainerEngine: @unchecked Sendable {
         for volume in options.volumes where !FileIO.exists(volume.source) {
             try FileIO.makeDirectories(volume.source) // docker creates a missing host directory
         }
-        let spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
+        var spec = try SpecBuilder.build(config: config.config, options: options, image: state.image, rootfs: dir + "/rootfs",
                                          hostname: hostname, networkNamespace: namespace?.path, etcFiles: etc)
+        if options.tty {
+            spec.process.terminal = true
+            // docker's -t sets TERM when neither the image nor -e does.
+            if !spec.process.env.contains(where: { $0.hasPrefix("TERM=") }) { spec.process.env.append("TERM=xterm") }
+        }
         try namespace?.wait()
-        try AtomicFileWriter.write(spec.json.data, to: dir + "/config.json", durable: false)
+        var json = spec.json
+        if options.tty, let size = options.consoleSize, size.rows > 0, size.columns > 0,
+           case var .object(members) = json, let at = members.firstIndex(where: { $0.0 == "process" }),
+           case var .object(process) = members[at].1 {
+            // The runtime spec's process.consoleSize, which RuntimeSpec does not model.
+            process.insert(("consoleSize", .members([("height", .uint(UInt64(size.rows))), ("width", .uint(UInt64(size.columns)))])), at: 1)
+            members[at].1 = .object(process)
+            json = .object(members)
+        }
+        try AtomicFileWriter.write(json.data, to: dir + "/config.json", durable: false)
     }
 
     /// Starts the monitor in a new session, with /dev/null and `monitor.log` as its descriptors 0
     /// to 2 and 3 the pipe it answers on. Forked: the listening sockets follow as 4, 5, ..., and
     /// it starts the container at once. Else `stackship _monitor`: 4 is the pipe on which it
     /// waits for "go" (EOF: give up), the sockets follow as 5, 6, ...
-    private func startMonitor(_ state: ContainerState, listeners: [Int32], forked: Bool) throws -> MonitorHandle {
+    /// `stdin`, when given, follows the listening sockets: the container's stdin (`run -i`).
+    private func startMonitor(_ state: ContainerState, listeners: [Int32], forked: Bool, stdin: Int32? = nil) throws -> MonitorHandle {
         var ready: [Int32] = [0, 0], go: [Int32] = [-1, -1]
         guard pipe(&ready) == 0 else { throw RuntimeError.io(path: "pipe", operation: "create", errno: errno) }
         guard forked || pipe(&go) == 0 else {
@@ -241,20 +265,22 @@ public final class ContainerEngine: @unchecked Sendable {
             if go[0] >= 0 { close(go[0]) }
         }
         let output = log >= 0 ? log : null
-        let fds = [null, output, output, ready[1]] + (forked ? [] : [go[0]]) + listeners
+        let fds = [null, output, output, ready[1]] + (forked ? [] : [go[0]]) + listeners + (stdin.map { [$0] } ?? [])
         do {
             if forked {
                 let pid = fds.withUnsafeBufferPointer { stackship_fork($0.baseAddress, Int32($0.count), 1, nil) }
                 if pid == 0 {
                     // The child: never returns into the caller.
                     stackship_set_title(CommandLine.unsafeArgv, CommandLine.argc, "stackship-monitor \(state.id)")
-                    let first = Int32(fds.count - listeners.count)
+                    let first = Int32(fds.count - listeners.count - (stdin == nil ? 0 : 1))
                     _exit(ContainerMonitor.serve(engine: self, state: state, readyFD: 3,
-                                                 listenerFDs: (0..<Int32(listeners.count)).map { first + $0 }))
+                                                 listenerFDs: (0..<Int32(listeners.count)).map { first + $0 },
+                                                 stdinFD: stdin == nil ? nil : Int32(fds.count - 1)))
                 }
                 guard pid > 0 else { throw RuntimeError.io(path: "stackship monitor", operation: "start", errno: -pid) }
             } else {
-                _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)", state.id],
+                _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)"]
+                                           + (stdin == nil ? [] : ["--stdin"]) + [state.id],
                                            fds: fds, newSession: true)
             }
         } catch {

@@ -16,7 +16,9 @@ import Support
 /// once the bundle is ready (EOF: nothing to do), and the published ports' listening sockets
 /// as 5, 6, ...
 public enum ContainerMonitor {
-    public static func run(engine: ContainerEngine, id: String, readyFD: Int32 = 3, goFD: Int32 = 4, listenerFDs: [Int32]) -> Int32 {
+    /// `stdinFD`: the container's stdin (`run -i`), after the listening sockets.
+    public static func run(engine: ContainerEngine, id: String, readyFD: Int32 = 3, goFD: Int32 = 4, listenerFDs: [Int32],
+                           stdinFD: Int32? = nil) -> Int32 {
         signal(SIGHUP, SIG_IGN)
         // Wait for the bundle (run prepares it while this process loads).
         var word = [UInt8](repeating: 0, count: 3)
@@ -33,11 +35,11 @@ public enum ContainerMonitor {
             answer("\(error)", on: readyFD)
             return 1
         }
-        return serve(engine: engine, state: state, readyFD: readyFD, listenerFDs: listenerFDs)
+        return serve(engine: engine, state: state, readyFD: readyFD, listenerFDs: listenerFDs, stdinFD: stdinFD)
     }
 
     /// Starts the container of `state` (its bundle ready) and stays with it until it ends.
-    static func serve(engine: ContainerEngine, state: ContainerState, readyFD: Int32, listenerFDs: [Int32]) -> Int32 {
+    static func serve(engine: ContainerEngine, state: ContainerState, readyFD: Int32, listenerFDs: [Int32], stdinFD: Int32? = nil) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
@@ -59,13 +61,19 @@ public enum ContainerMonitor {
         let runtimeLog = dir + "/runtime.log"
         // `run --detach` creates and starts in one runtime process; the container's init is then
         // reparented to this subreaper.
-        let start = runtime.arguments(["--log", runtimeLog, "--log-format", "json", "run", "--detach", "--bundle", dir, "--pid-file", dir + "/pid", id])
+        // With -t, the runtime hands the terminal's master to `run` over the console socket; with
+        // -i alone, the container's stdin is `run`'s own (handed to this process as stdinFD).
+        let console = state.consoleSocket.map { ["--console-socket", $0] } ?? []
+        let start = runtime.arguments(["--log", runtimeLog, "--log-format", "json", "run", "--detach", "--bundle", dir, "--pid-file", dir + "/pid"]
+                                      + console + [id])
         var state = state
         let containerPID: pid_t
         let started: ContainerStart
         do {
             let (program, arguments) = runtime.launch(start)
-            let starter = try ChildProcess.spawn(program, arguments, fds: [null, log, log])
+            let starter = try ChildProcess.spawn(program, arguments, fds: [stdinFD ?? null, log, log])
+            // The container has its own copy; this one would only keep a terminal or pipe open.
+            if let stdinFD { close(stdinFD) }
             // Published ports: each listener relayed into the container's namespace, set up while
             // the runtime works (the kernel queues connections on the bound sockets meanwhile).
             var relayFailure: Error?

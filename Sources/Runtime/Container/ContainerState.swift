@@ -34,6 +34,16 @@ public struct ContainerState: Codable, Hashable, Sendable {
     public var stopSignal: String?
     /// Why it could not start, when it did not.
     public var error: String?
+    /// The entrypoint part of `command` (the image's, or --entrypoint), for docker's
+    /// `Config.Entrypoint` and `Config.Cmd` in `inspect`; nil in a state written before it was recorded.
+    public var entrypoint: [String]? = nil
+    /// The user as given (-u, else the image's User), for docker's `Config.User`.
+    public var user: String? = nil
+    /// Whether stdin is attached (-i) and whether the process has a terminal (-t).
+    public var interactive: Bool? = nil
+    public var tty: Bool? = nil
+    /// With -t, the unix socket runc hands the terminal's master to (`--console-socket`).
+    public var consoleSocket: String? = nil
 
     /// docker ps' status column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
     public func statusText(now: Date = Date()) -> String {
@@ -80,6 +90,11 @@ extension ContainerState {
             ("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("stopSignal", stopSignal.map { .string($0) }),
             ("error", error.map { .string($0) }),
+            ("entrypoint", entrypoint.map { .strings($0) }),
+            ("user", user.map { .string($0) }),
+            ("interactive", interactive.map { .bool($0) }),
+            ("tty", tty.map { .bool($0) }),
+            ("consoleSocket", consoleSocket.map { .string($0) }),
         ])
     }
 }
@@ -145,7 +160,10 @@ extension ContainerState {
                   pid: try o["pid"]?.int32(), monitorPid: try o["monitorPid"]?.int32(), exitCode: try o["exitCode"]?.int32(),
                   startedAt: try date("startedAt"), finishedAt: try date("finishedAt"), ports: ports, network: network,
                   runtime: try o.required("runtime").string(), autoRemove: try o.required("autoRemove").bool(),
-                  labels: try o.required("labels").stringMap(), stopSignal: try o["stopSignal"]?.string(), error: try o["error"]?.string())
+                  labels: try o.required("labels").stringMap(), stopSignal: try o["stopSignal"]?.string(), error: try o["error"]?.string(),
+                  entrypoint: try o["entrypoint"]?.strings(), user: try o["user"]?.string(),
+                  interactive: try o["interactive"]?.bool(), tty: try o["tty"]?.bool(),
+                  consoleSocket: try o["consoleSocket"]?.string())
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`, the one form `JSONValue.iso8601` writes.

@@ -123,6 +123,16 @@ public struct RunOptions: Sendable {
     public var network: NetworkMode = .isolated
     public var autoRemove = false
     public var labels: [String: String] = [:]
+    /// `-i`: the container's stdin is this process's descriptor 0 (without `tty`), or what the
+    /// caller relays into its terminal (with it).
+    public var interactive = false
+    /// `-t`: the process gets a terminal; runc hands its master to `consoleSocket`.
+    public var tty = false
+    /// With `tty`, the listening unix socket (see ``ConsoleSocket``) runc sends the master to.
+    public var consoleSocket: String?
+    /// With `tty`, the terminal's size when it starts (rows, columns): the caller's own, so a
+    /// program that asks at once sees it before the relay follows later changes.
+    public var consoleSize: (rows: UInt16, columns: UInt16)?
 
     public init() {}
 }

@@ -92,6 +92,56 @@ extension Dictionary: SettingsValue where Key == String, Value == String {
     }
 }
 
+/// The problems found while reading a settings section, so that a user sees every one of them
+/// in one run instead of fixing them one per run. Reading under ``collecting(_:)`` records an
+/// unknown key and goes on without it, and ``SettingsMapping/attempt(_:)`` records a part's
+/// problem and goes on with the next part.
+final class SettingsProblems: @unchecked Sendable {
+    @TaskLocal static var current: SettingsProblems?
+    private var errors: [StackFileError] = []
+    /// Errors that only follow from one already reported: "missing key 'github_repository'"
+    /// after "unknown key 'github_repo'; did you mean 'github_repository'?".
+    private var consequences: Set<String> = []
+    private let lock = NSLock()
+
+    func add(_ error: StackFileError) {
+        lock.withLock { errors += error.all }
+    }
+
+    /// Marks `error` as following from another problem, so that it is not reported.
+    func addConsequence(_ error: StackFileError) {
+        lock.withLock { _ = consequences.insert(error.description) }
+    }
+
+    /// Runs `body` collecting its problems; throws them all as one error (in file order,
+    /// each at its line and column), or returns what `body` read when there were none.
+    static func collecting<T>(_ body: () throws -> T) throws -> T {
+        let problems = SettingsProblems()
+        let result: T? = $current.withValue(problems) {
+            do { return try body() } catch let error as StackFileError {
+                problems.add(error)
+                return nil
+            } catch {
+                problems.add(StackFileError(location: nil, message: "\(error)"))
+                return nil
+            }
+        }
+        var found = problems.lock.withLock { problems.errors.filter { !problems.consequences.contains($0.description) } }
+        if let result, found.isEmpty { return result }
+        // Two ways of reading may name the same problem (an unknown key seen twice through a merge).
+        var seen = Set<String>()
+        found = found.filter { seen.insert($0.description).inserted }
+        found = found.enumerated().sorted { a, b in
+            let l = a.element.location.map { ($0.line, $0.column) } ?? (Int.max, Int.max)
+            let r = b.element.location.map { ($0.line, $0.column) } ?? (Int.max, Int.max)
+            return l != r ? l < r : a.offset < b.offset
+        }.map(\.element)
+        var first = found.removeFirst()
+        first.more = found
+        throw first
+    }
+}
+
 /// One mapping of a settings section: its entries, read through the stack file parser
 /// (locations, did-you-mean for unknown keys, merge keys), with typed getters whose errors
 /// name the key's full path (`aws.registry.github_repository`) and point at the value.
@@ -101,6 +151,9 @@ extension Dictionary: SettingsValue where Key == String, Value == String {
 struct SettingsMapping {
     let node: SettingsNode
     private let fields: [String: StackFileParser.Entry]
+    /// The keys suggested for this mapping's unknown keys (`github_repository` for
+    /// `github_repo`), while problems are collected.
+    private let suggested: Set<String>
 
     /// Reads the mapping at `node`; throws for a node that is not a mapping and for a key
     /// outside `known`.
@@ -110,14 +163,34 @@ struct SettingsMapping {
         }
         self.node = node
         var fields: [String: StackFileParser.Entry] = [:]
-        for entry in try node.parser.entries(of: mapping, context: node.path.context, allowed: known, prefixes: true)
+        let problems = SettingsProblems.current
+        var suggested: Set<String> = []
+        for entry in try node.parser.entries(of: mapping, context: node.path.context, allowed: known, prefixes: true,
+                                             unknown: problems.map { p in { error in
+                                                 p.add(error)
+                                                 if let hint = error.hint, hint.hasPrefix("did you mean '"), hint.hasSuffix("'?") {
+                                                     suggested.insert(String(hint.dropFirst(14).dropLast(2)))
+                                                 }
+                                             } })
         where !node.parser.isNull(entry.value) {
             fields[entry.key] = entry
         }
         self.fields = fields
+        self.suggested = suggested
     }
 
     var parser: StackFileParser { node.parser }
+
+    /// Reads a part of the section with `body`. While problems are collected (see
+    /// ``SettingsProblems``), a problem is recorded and nil returned so that reading goes on;
+    /// otherwise it is thrown.
+    func attempt<T>(_ body: () throws -> T?) throws -> T? {
+        guard let problems = SettingsProblems.current else { return try body() }
+        do { return try body() } catch let error as StackFileError {
+            problems.add(error)
+            return nil
+        }
+    }
 
     /// `aws.registry.KEY`.
     func path(_ key: String) -> String { node.path.appending(.key(key)).description }
@@ -145,7 +218,10 @@ struct SettingsMapping {
     /// "missing key 'KEY' in aws.registry", at the section's key (or the mapping).
     func missing(_ key: String, hint: String) -> StackFileError {
         let here = node.keyNode.map(parser.location) ?? parser.location(node.node)
-        return StackFileError(location: here, message: "missing key '\(key)' \(node.path.context)", hint: hint)
+        let error = StackFileError(location: here, message: "missing key '\(key)' \(node.path.context)", hint: hint)
+        // Missing because misspelled: the misspelling is the problem, reported already.
+        if suggested.contains(key) { SettingsProblems.current?.addConsequence(error) }
+        return error
     }
 
     /// "aws.x.KEY: 'VALUE' is not valid", at the value, or at the list item or mapping member

@@ -32,6 +32,16 @@ public struct StackFileError: Error, Sendable, CustomStringConvertible, Localize
     public var message: String
     /// What to do about it, such as `did you mean 'entrypoint'?`; `nil` when the message says it all.
     public var hint: String?
+    /// Further problems found in the same reading (the `aws:` section reports every one it
+    /// finds, not only the first), in file order after this one.
+    public var more: [StackFileError] = []
+
+    /// Every problem this error reports: itself, then ``more``.
+    public var all: [StackFileError] {
+        var first = self
+        first.more = []
+        return [first] + more
+    }
 
     /// Creates an error.
     public init(location: SourceLocation?, message: String, hint: String? = nil) {
@@ -40,8 +50,14 @@ public struct StackFileError: Error, Sendable, CustomStringConvertible, Localize
         self.hint = hint
     }
 
-    /// `LOCATION: MESSAGE; HINT`, leaving out the parts that are absent.
+    /// `LOCATION: MESSAGE; HINT`, leaving out the parts that are absent; with ``more``, a count
+    /// and then one such line per problem.
     public var description: String {
+        guard !more.isEmpty else { return line }
+        return "\(more.count + 1) problems in the stack file:\n" + all.map { "  " + $0.line }.joined(separator: "\n")
+    }
+
+    private var line: String {
         var text = location.map { "\($0): " } ?? ""
         text += message
         if let hint, !hint.isEmpty { text += "; " + hint }

@@ -17,9 +17,11 @@ extension StackFileParser {
     /// win over merged ones. With `allowsExtensions`, keys starting with `x-` are let through
     /// (a place for YAML anchors), for the caller to ignore. With `prefixes`, an unknown key
     /// that shortens or lengthens a known one is suggested too (`github_repo`), for sections
-    /// whose keys are long.
+    /// whose keys are long. With `unknown`, an unknown key is handed to it and left out instead
+    /// of thrown, so that a reader can report every problem at once.
     func entries(of mapping: Node.Mapping, context: String, allowed: [String]?,
-                 allowsExtensions: Bool = false, prefixes: Bool = false) throws -> [Entry] {
+                 allowsExtensions: Bool = false, prefixes: Bool = false,
+                 unknown: ((StackFileError) -> Void)? = nil) throws -> [Entry] {
         var result: [Entry] = []
         var merged: [Entry] = []
         var seen: [String: SourceLocation] = [:]
@@ -30,7 +32,7 @@ extension StackFileParser {
             }
             if tagName(keyNode) == .merge {
                 merged += try mergeEntries(value, context: context, allowed: allowed, allowsExtensions: allowsExtensions,
-                                           prefixes: prefixes)
+                                           prefixes: prefixes, unknown: unknown)
                 continue
             }
             let key = scalar.string
@@ -44,7 +46,10 @@ extension StackFileParser {
                     : Suggestions.closest(to: key, in: allowed)
                 let hint = close.map { "did you mean '\($0)'?" }
                     ?? "valid keys are \(Suggestions.list(allowed))"
-                throw StackFileError(location: location(keyNode), message: "unknown key '\(key)' \(context)", hint: hint)
+                let error = StackFileError(location: location(keyNode), message: "unknown key '\(key)' \(context)", hint: hint)
+                guard let unknown else { throw error }
+                unknown(error)
+                continue
             }
             result.append(Entry(key: key, keyNode: keyNode, value: value))
         }
@@ -56,10 +61,11 @@ extension StackFileParser {
     }
 
     func mergeEntries(_ value: Node, context: String, allowed: [String]?, allowsExtensions: Bool,
-                      prefixes: Bool) throws -> [Entry] {
+                      prefixes: Bool, unknown: ((StackFileError) -> Void)? = nil) throws -> [Entry] {
         switch value {
         case let .mapping(mapping):
-            return try entries(of: mapping, context: context, allowed: allowed, allowsExtensions: allowsExtensions, prefixes: prefixes)
+            return try entries(of: mapping, context: context, allowed: allowed, allowsExtensions: allowsExtensions, prefixes: prefixes,
+                               unknown: unknown)
         case let .sequence(sequence):
             if let bad = sequence.first(where: { $0.mapping == nil }) {
                 throw StackFileError(location: location(bad), message: "`<<` merges mappings, found \(describe(bad))",
@@ -67,7 +73,8 @@ extension StackFileParser {
             }
             var result: [Entry] = []
             for case let .mapping(mapping) in sequence {
-                for entry in try entries(of: mapping, context: context, allowed: allowed, allowsExtensions: allowsExtensions, prefixes: prefixes)
+                for entry in try entries(of: mapping, context: context, allowed: allowed, allowsExtensions: allowsExtensions, prefixes: prefixes,
+                                         unknown: unknown)
                 where !result.contains(where: { $0.key == entry.key }) {
                     result.append(entry)
                 }

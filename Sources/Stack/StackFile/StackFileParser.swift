@@ -64,7 +64,8 @@ struct StackFileParser {
         }
         if sections.contains(.aws), let entry = entry("aws"), !isNull(entry.value) {
             let node = SettingsNode(node: entry.value, path: YAMLKeyPath(components: [.key("aws")]), keyNode: entry.keyNode, parser: self)
-            stack.aws = try AWSSettings.read(node)
+            // Every problem of the section at once, each at its line and column.
+            stack.aws = try SettingsProblems.collecting { try AWSSettings.read(node) }
         }
         return stack
     }

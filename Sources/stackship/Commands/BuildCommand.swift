@@ -134,6 +134,12 @@ struct BuildCommand: ParsableCommand {
                 throw ValidationError("no stack.yaml or Dockerfile here; give a stack file, or a folder with a Dockerfile (or -f Dockerfile)")
             }
             let file = try StackFile.load(path: stack)
+            try StateFolder.ignoredByGit(in: file.directory) { try buildStack(file) }
+        }
+    }
+
+    private func buildStack(_ file: StackFile) throws {
+        do {
             var selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
             if !tag.isEmpty {
                 // docker's -t: more names for the one image built.
@@ -214,9 +220,13 @@ struct BuildCommand: ParsableCommand {
             }
             for spec in selected where !done.contains(spec.name) {
                 try assemble(spec) { built in
-                    let size = built.layers.reduce(Int64(0)) { $0 + $1.descriptor.size }
+                    // The size `images` shows (base and packages included), so the two agree.
+                    let manifest = try? store.manifest(for: built.manifest)
+                    let size = ImagesCommand.size(of: built.manifest, manifest: manifest)
+                    let baseLayers = (manifest?.layers.count ?? 0) - spec.packages.count - built.layers.count
                     let packageNote = spec.packages.isEmpty ? "" : "\(spec.packages.count) package\(spec.packages.count == 1 ? "" : "s") + "
-                    return "\(packageNote)\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s"), \(Format.bytes(size))"
+                    let baseNote = baseLayers > 0 ? " on a base of \(baseLayers) layer\(baseLayers == 1 ? "" : "s")" : ""
+                    return "\(packageNote)\(built.layers.count) layer\(built.layers.count == 1 ? "" : "s")\(baseNote), \(Format.bytes(size))"
                 }
             }
             if let prepared {

@@ -13,6 +13,8 @@ struct ImagesCommand: ParsableCommand {
           stackship images
           stackship images --digests
           stackship images -q
+          stackship images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+          stackship images --format 'table {{.Repository}}\\t{{.Tag}}\\t{{.Size}}'
         """
     )
 
@@ -24,6 +26,19 @@ struct ImagesCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON, one object per image.")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Print each image with a Go-template-like format, as docker does: {{.Repository}}, {{.Tag}}, {{.ID}}, {{.Digest}}, {{.CreatedAt}}, {{.CreatedSince}}, {{.Size}}, {{json .}}, 'table ...', or 'json'.", valueName: "template"))
+    var format: String?
+
+    static let formatFields = FormatTemplate.Fields(names: [
+        ("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"), ("Digest", "DIGEST"),
+        ("CreatedAt", "CREATED AT"), ("CreatedSince", "CREATED"), ("Size", "SIZE"),
+    ], command: "images")
+
+    func validate() throws {
+        if format != nil && (json || quiet) { throw ValidationError("--format cannot be combined with \(json ? "--json" : "-q")") }
+        if let format { _ = try FormatTemplate(format, fields: Self.formatFields) }
+    }
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -38,8 +53,13 @@ struct ImagesCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            let template = try format.map { try FormatTemplate($0, fields: Self.formatFields) }
             let path = storeOptions.path()
             guard FileManager.default.fileExists(atPath: path + "/oci-layout") else {
+                if let template {
+                    if template.table { print(template.parts.isEmpty ? header() : template.output([], fields: Self.formatFields)) }
+                    return
+                }
                 if !quiet && !json { print(header()) }
                 if json { print("[]") }
                 return
@@ -49,10 +69,10 @@ struct ImagesCommand: ParsableCommand {
             for entry in try store.entries() {
                 let ref = entry.name.flatMap { try? ImageReference(parsing: $0) }
                 var imageID = "", created = ""
-                var size = entry.descriptor.size
-                if let manifest = try? store.manifest(for: entry.descriptor) {
+                let manifest = try? store.manifest(for: entry.descriptor)
+                let size = Self.size(of: entry.descriptor, manifest: manifest)
+                if let manifest {
                     imageID = manifest.config.digest.description
-                    size += manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size }
                     if let config = try? store.config(of: manifest) { created = config.created ?? "" }
                 }
                 rows.append(Row(repository: ref?.familiarName ?? "<none>", tag: ref?.tag ?? "<none>",
@@ -67,6 +87,11 @@ struct ImagesCommand: ParsableCommand {
                 for r in rows { print(r.digest) }
                 return
             }
+            if let template, !template.parts.isEmpty {
+                let text = template.output(rows.map(Self.formatValues), fields: Self.formatFields)
+                if !text.isEmpty { print(text) }
+                return
+            }
             var table = [headerColumns()]
             for r in rows {
                 var cols = [r.repository, r.tag]
@@ -76,6 +101,31 @@ struct ImagesCommand: ParsableCommand {
             }
             print(Table.render(table))
         }
+    }
+
+    /// A row's values for --format, in docker's words (`ID` is the short image ID).
+    static func formatValues(_ r: Row) -> [String: String] {
+        let created = r.created.isEmpty ? nil : ISO8601DateFormatter().date(from: r.created)
+        return [
+            "Repository": r.repository, "Tag": r.tag, "ID": String(r.imageID.dropFirst(7).prefix(12)), "Digest": r.digest,
+            "CreatedAt": created.map(Self.dockerDate) ?? r.created,
+            "CreatedSince": created.map { PsCommand.ago($0) } ?? "N/A", "Size": Format.bytes(r.size),
+        ]
+    }
+
+    /// docker's `CreatedAt`: `2026-12-05 08:03:18 +0000 UTC`.
+    static func dockerDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    /// An image's size as `images` shows it (and `build` reports it): the manifest, its config
+    /// and every layer, the base's included, compressed as stored.
+    static func size(of descriptor: Descriptor, manifest: Manifest?) -> Int64 {
+        descriptor.size + (manifest.map { $0.config.size + $0.layers.reduce(0) { $0 + $1.size } } ?? 0)
     }
 
     private func headerColumns() -> [String] {

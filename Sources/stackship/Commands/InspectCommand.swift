@@ -1,18 +1,24 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Runtime
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show an image's manifest, config and layers.",
+        abstract: "Show an image's manifest, config and layers, or a container as docker inspect does.",
         discussion: """
-        REF is a reference (hello, hello:1.0, ghcr.io/o/app@sha256:...), a manifest digest, or a \
-        unique prefix of a manifest or image ID.
+        REF is an image: a reference (hello, hello:1.0, ghcr.io/o/app@sha256:...), a manifest \
+        digest, or a unique prefix of a manifest or image ID; or a container: its ID, a unique ID \
+        prefix, or its name. A name that is both is taken for the image unless --type container \
+        says otherwise. A container is printed as docker prints it: a JSON array with Id, Name, \
+        State, Config, NetworkSettings.Ports and Mounts, under docker's field names.
 
         Examples:
           stackship inspect hello
           stackship inspect hello --json | jq .config.config.Env
+          stackship inspect my-container | jq '.[0].State.Status'
+          stackship inspect --type container hello
         """
     )
 
@@ -24,6 +30,11 @@ struct InspectCommand: ParsableCommand {
 
     @Option(help: "For a multi-platform index, the platform to show (default: this host's).")
     var platform: String?
+
+    @Option(name: .long, help: ArgumentHelp("Inspect only an image or only a container (default: an image by that name, else a container).", valueName: "image|container"))
+    var type: String?
+
+    @OptionGroup var runtimeOptions: RuntimeOptions
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -37,8 +48,24 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         try CLI.run {
+            guard type == nil || type == "image" || type == "container" else {
+                throw ValidationError("--type must be image or container, not '\(type!)'")
+            }
             let store = try storeOptions.open(create: false)
-            let entry = try store.resolve(reference)
+            let entry: OCILayoutStore.Entry
+            do {
+                guard type != "container" else { throw OCIError.imageNotFound(reference, store: store.root) }
+                entry = try store.resolve(reference)
+            } catch {
+                // Not an image (or --type container): a container by ID, prefix or name.
+                guard type != "image", let engine = try? runtimeOptions.engine(storeOptions, create: false),
+                      let container = try? engine.find(reference) else {
+                    if type == "container" { _ = try runtimeOptions.engine(storeOptions, create: false).find(reference) }
+                    throw error
+                }
+                print(try ContainerInspect.text([ContainerInspect.document(container, engine: engine)]))
+                return
+            }
             let wanted = try platform.map { try Platform(parsing: $0) } ?? .host
             let manifest = try store.manifest(for: entry.descriptor, platform: wanted)
             let config = try store.config(of: manifest)

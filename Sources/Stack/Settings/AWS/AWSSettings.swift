@@ -41,28 +41,35 @@ public struct AWSSettings: Sendable, Hashable, SettingsSection {
     static let keys = ["project", "tags", "stacks", "source_credentials", "ci_build", "release_build", "registry", "service", "event_job"]
 
     init(_ r: SettingsMapping) throws {
-        guard let project = try r.optional("project", String.self) else {
-            throw r.missing("project", hint: "name the project, e.g. 'project: hello' (lowercase letters, digits and hyphens); every AWS resource name is derived from it")
-        }
-        guard SettingsMapping.matches(project, "[a-z][a-z0-9-]{0,30}[a-z0-9]") else {
-            throw r.invalid("project", value: project, reason: "use 2 to 32 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (it becomes part of bucket and role names)")
-        }
-        self.project = project
-        tags = try r.optional("tags", [String: String].self) ?? [:]
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            guard !key.lowercased().hasPrefix("aws:"), (1...128).contains(key.count), value.count <= 256 else {
-                throw r.invalid("tags", value: key, member: key, reason: "tag keys are 1-128 characters and may not start with 'aws:'; values at most 256")
+        // Each part is read on its own, so that with SettingsProblems collecting, a mistake in
+        // one part does not hide the mistakes in the others.
+        project = try r.attempt { () -> String in
+            guard let project = try r.optional("project", String.self) else {
+                throw r.missing("project", hint: "name the project, e.g. 'project: hello' (lowercase letters, digits and hyphens); every AWS resource name is derived from it")
             }
-            guard !key.hasPrefix("stackship:") else {
-                throw r.invalid("tags", value: key, member: key, reason: "the stackship: prefix is reserved for the tags Stackship sets itself; choose another key")
+            guard SettingsMapping.matches(project, "[a-z][a-z0-9-]{0,30}[a-z0-9]") else {
+                throw r.invalid("project", value: project, reason: "use 2 to 32 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (it becomes part of bucket and role names)")
             }
-        }
-        sourceCredentials = try r.optional("source_credentials", [SourceCredentialSettings].self)
-        ciBuild = try r.optional("ci_build", CodeBuildSettings.self)
-        releaseBuild = try r.optional("release_build", CodeBuildSettings.self)
-        registry = try r.optional("registry", RegistrySettings.self)
-        service = try r.optional("service", ServiceSettings.self)
-        eventJob = try r.optional("event_job", EventJobSettings.self)
+            return project
+        } ?? ""
+        tags = try r.attempt { () -> [String: String] in
+            let tags = try r.optional("tags", [String: String].self) ?? [:]
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+                guard !key.lowercased().hasPrefix("aws:"), (1...128).contains(key.count), value.count <= 256 else {
+                    throw r.invalid("tags", value: key, member: key, reason: "tag keys are 1-128 characters and may not start with 'aws:'; values at most 256")
+                }
+                guard !key.hasPrefix("stackship:") else {
+                    throw r.invalid("tags", value: key, member: key, reason: "the stackship: prefix is reserved for the tags Stackship sets itself; choose another key")
+                }
+            }
+            return tags
+        } ?? [:]
+        sourceCredentials = try r.attempt { try r.optional("source_credentials", [SourceCredentialSettings].self) }
+        ciBuild = try r.attempt { try r.optional("ci_build", CodeBuildSettings.self) }
+        releaseBuild = try r.attempt { try r.optional("release_build", CodeBuildSettings.self) }
+        registry = try r.attempt { try r.optional("registry", RegistrySettings.self) }
+        service = try r.attempt { try r.optional("service", ServiceSettings.self) }
+        eventJob = try r.attempt { try r.optional("event_job", EventJobSettings.self) }
 
         if let credentials = sourceCredentials {
             guard !credentials.isEmpty else {

@@ -103,8 +103,7 @@ struct HealthCommand: ParsableCommand {
                     try await RegistryClient(registry: host, credential: nil, options: registryOptions.transport).withShutdown { try await $0.ping() }
                     report(Check(ok: true, name: "registry \(host)", detail: "reachable"))
                 } catch {
-                    report(Check(ok: false, name: "registry \(host)", detail: "unreachable",
-                                 hint: "\(CLI.describe(error)) Check the host name, the network and HTTPS_PROXY/NO_PROXY; use --insecure for a plain-HTTP registry, --ca-cert for a private CA."))
+                    report(Check(ok: false, name: "registry \(host)", detail: "unreachable", hint: Self.registryHint(CLI.describe(error))))
                 }
             }
 
@@ -143,6 +142,16 @@ struct HealthCommand: ParsableCommand {
     }
 
     /// `http://user:secret@proxy:3128` → `http://user:****@proxy:3128`.
+    /// The fix for an unreachable registry: the error's own words, then only the advice they
+    /// do not give already (the registry client's errors carry most of it).
+    static func registryHint(_ reason: String) -> String {
+        var advice: [String] = []
+        if !reason.contains("HTTPS_PROXY") { advice.append("check the host name, the network and HTTPS_PROXY/NO_PROXY") }
+        if !reason.contains("--insecure") { advice.append("use --insecure for a plain-HTTP registry") }
+        if !reason.contains("--ca-cert") { advice.append("--ca-cert for a private CA") }
+        return advice.isEmpty ? reason : reason + "; " + advice.joined(separator: "; ")
+    }
+
     static func maskPassword(_ value: String) -> String {
         guard let at = value.lastIndex(of: "@") else { return value }
         let start = value.range(of: "://")?.upperBound ?? value.startIndex

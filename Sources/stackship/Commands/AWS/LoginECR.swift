@@ -24,8 +24,24 @@ enum LoginECR {
                 throw AWSError.unexpectedResponse(operation: "ECR.GetAuthorizationToken", detail: "no proxyEndpoint in the answer; name the registry with --registry")
             }
             let place = try CredentialStore().store(RegistryCredential(username: token.username, password: token.password), for: host)
-            let expiry = token.expiresAt.map { ", valid until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+            let now = Date()
+            let expired = token.expiresAt.map { $0 <= now } ?? false
+            let expiry = expired ? "" : token.expiresAt.map { ", valid until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
             print("Login Succeeded for \(host) (saved in \(place)\(expiry))")
+            if let message = expiryWarning(token.expiresAt, now: now) {
+                FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+            }
         }
+    }
+
+    /// What to say when the token's validity has already ended when it arrives (a wrong clock
+    /// here or at the endpoint, or a stand-in endpoint answering a fixed date): the registry
+    /// would refuse the saved token, so the user hears it now rather than at the next push.
+    static func expiryWarning(_ expiresAt: Date?, now: Date) -> String? {
+        guard let expiresAt, expiresAt <= now else { return nil }
+        let format = ISO8601DateFormatter()
+        return "the token's validity ended at \(format.string(from: expiresAt)), before now (\(format.string(from: now))), "
+            + "so the registry may refuse it; check this machine's clock, and the endpoint (--endpoint-url, AWS_ENDPOINT_URL) if it is not AWS's, "
+            + "then log in again"
     }
 }

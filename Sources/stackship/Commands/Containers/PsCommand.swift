@@ -5,7 +5,13 @@ import Runtime
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ps",
-        abstract: "List containers (running ones, or all with -a)."
+        abstract: "List containers (running ones, or all with -a).",
+        discussion: """
+        Examples:
+          stackship ps -a
+          stackship ps --format '{{.Names}} {{.Status}} {{.Ports}}'
+          stackship ps --format 'table {{.ID}}\\t{{.Names}}\\t{{.Ports}}'
+        """
     )
 
     @Flag(name: [.customShort("a"), .long], help: "Show all containers, not only running ones.")
@@ -16,6 +22,19 @@ struct PsCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON (one object per container, as stored).")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Print each container with a Go-template-like format, as docker does: {{.ID}}, {{.Names}}, {{.Image}}, {{.Command}}, {{.CreatedAt}}, {{.RunningFor}}, {{.Status}}, {{.State}}, {{.Ports}}, {{.Labels}}, {{.Networks}}, {{json .}}, 'table ...', or 'json'.", valueName: "template"))
+    var format: String?
+
+    static let formatFields = FormatTemplate.Fields(names: [
+        ("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("CreatedAt", "CREATED AT"), ("RunningFor", "CREATED"),
+        ("Status", "STATUS"), ("State", "STATE"), ("Ports", "PORTS"), ("Names", "NAMES"), ("Labels", "LABELS"), ("Networks", "NETWORKS"),
+    ], command: "ps")
+
+    func validate() throws {
+        if format != nil && (json || quiet) { throw ValidationError("--format cannot be combined with \(json ? "--json" : "-q")") }
+        if let format { _ = try FormatTemplate(format, fields: Self.formatFields) }
+    }
 
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -35,6 +54,11 @@ struct PsCommand: ParsableCommand {
                 for c in containers { print(c.id.prefix(12)) }
                 return
             }
+            if let format, case let template = try FormatTemplate(format, fields: Self.formatFields), !template.parts.isEmpty {
+                let text = template.output(containers.map(Self.formatValues), fields: Self.formatFields)
+                if !text.isEmpty { print(text) }
+                return
+            }
             var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
             for c in containers {
                 var command = c.command.joined(separator: " ")
@@ -46,6 +70,20 @@ struct PsCommand: ParsableCommand {
             }
             print(Table.render(rows))
         }
+    }
+
+    /// A container's values for --format, in docker's words.
+    static func formatValues(_ c: ContainerState) -> [String: String] {
+        var command = c.command.joined(separator: " ")
+        if command.count > 20 { command = String(command.prefix(19)) + "…" }
+        return [
+            "ID": String(c.id.prefix(12)), "Image": c.image, "Command": "\"\(command)\"",
+            "CreatedAt": ImagesCommand.dockerDate(c.created), "RunningFor": ago(c.created),
+            "Status": c.statusText(), "State": c.status.rawValue,
+            "Ports": c.ports.map(\.description).joined(separator: ", "), "Names": c.name,
+            "Labels": c.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+            "Networks": c.network.rawValue,
+        ]
     }
 
     static func ago(_ date: Date) -> String {

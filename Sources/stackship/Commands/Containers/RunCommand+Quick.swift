@@ -61,6 +61,7 @@ extension RunCommand {
 
         return RunRequest(
             detach: flags.contains("detach"), name: single["name"], rm: flags.contains("rm"),
+            interactive: flags.contains("interactive"), tty: flags.contains("tty"),
             env: lists["env"] ?? [], envFile: lists["env-file"] ?? [], publish: lists["publish"] ?? [],
             volume: lists["volume"] ?? [], network: single["network"] ?? defaultNetwork,
             entrypoint: single["entrypoint"], workdir: single["workdir"], user: single["user"],
@@ -74,12 +75,12 @@ extension RunCommand {
     /// Every name `run` takes, to its long name.
     static let quickNames: [String: String] = {
         var names: [String: String] = [:]
-        let short = ["d": "detach", "e": "env", "p": "publish", "v": "volume", "w": "workdir", "u": "user", "h": "hostname", "l": "label"]
+        let short = ["d": "detach", "i": "interactive", "t": "tty", "e": "env", "p": "publish", "v": "volume", "w": "workdir", "u": "user", "h": "hostname", "l": "label"]
         for (letter, long) in short { names["-" + letter] = long }
         for long in quickFlags.union(quickLists).union(quickSingles) { names["--" + long] = long }
         return names
     }()
-    static let quickFlags: Set<String> = ["detach", "rm", "read-only", "insecure"]
+    static let quickFlags: Set<String> = ["detach", "rm", "read-only", "insecure", "interactive", "tty"]
     static let quickLists: Set<String> = ["env", "env-file", "publish", "volume", "label", "ca-cert"]
     static let quickSingles: Set<String> = ["name", "network", "entrypoint", "workdir", "user", "hostname", "pull", "runtime", "store", "creds", "jobs"]
 }

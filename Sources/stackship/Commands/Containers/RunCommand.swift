@@ -19,12 +19,16 @@ struct RunCommand: ParsableCommand {
         host shares the host's network instead.
 
         Without -d, the container's output is shown and stackship exits with its exit code; \
-        Ctrl-C is passed on to it.
+        Ctrl-C is passed on to it. -i attaches stdin (a pipe or file is the container's stdin); \
+        -t gives the container a terminal (through runc's console socket), joined to this one in \
+        raw mode with its window size, as docker's -it.
 
         Examples:
           stackship run -d -p 8090:80 --name hello hello:latest
           stackship run --rm hello:latest /usr/local/bin/hello --help
           stackship run -e HTTP_PORT=8080 --network host hello
+          stackship run -it --rm busybox sh
+          echo hi | stackship run -i --rm busybox cat
         """
     )
 
@@ -36,6 +40,12 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Remove the container when it exits.")
     var rm = false
+
+    @Flag(name: [.customShort("i"), .long], help: "Keep stdin open and attach it to the container.")
+    var interactive = false
+
+    @Flag(name: [.customShort("t"), .long], help: "Give the container a terminal (with -i, joined to this one).")
+    var tty = false
 
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (NAME=VALUE, or NAME to take it from here).", valueName: "env"))
     var env: [String] = []
@@ -91,7 +101,7 @@ struct RunCommand: ParsableCommand {
     /// The options as plain values, which the run works from.
     var request: RunRequest {
         RunRequest(
-            detach: detach, name: name, rm: rm, env: env, envFile: envFile, publish: publish, volume: volume,
+            detach: detach, name: name, rm: rm, interactive: interactive, tty: tty, env: env, envFile: envFile, publish: publish, volume: volume,
             network: network, entrypoint: entrypoint, workdir: workdir, user: user, hostname: hostname,
             readOnly: readOnly, label: label, pull: pull, image: image, command: command,
             runtime: runtimeOptions.runtime, store: storeOptions.store,
@@ -105,6 +115,8 @@ struct RunRequest: Equatable {
     var detach: Bool
     var name: String?
     var rm: Bool
+    var interactive: Bool
+    var tty: Bool
     var env: [String]
     var envFile: [String]
     var publish: [String]
@@ -128,7 +140,17 @@ struct RunRequest: Equatable {
 
     func run() throws {
         try CLI.run {
-            let options = try runOptions()
+            var options = try runOptions()
+            // -t: runc sends the terminal's master to a socket listening before it starts.
+            let console = tty ? try ConsoleSocket() : nil
+            options.consoleSocket = console?.path
+            if tty {
+                // The size of this terminal (stdin's, else stdout's), for the container's at its start.
+                var size = winsize()
+                if ioctl(0, UInt(TIOCGWINSZ), &size) == 0 || ioctl(1, UInt(TIOCGWINSZ), &size) == 0 {
+                    options.consoleSize = (size.ws_row, size.ws_col)
+                }
+            }
             guard ["missing", "always", "never"].contains(pull) else {
                 throw ValidationError("--pull must be missing, always or never, not '\(pull)'")
             }
@@ -148,7 +170,7 @@ struct RunRequest: Equatable {
                 print(state.id)
                 return
             }
-            let code = try attach(engine, state)
+            let code = try console.map { try attachTerminal(engine, state, console: $0) } ?? attach(engine, state)
             if rm { try? engine.remove(state.id, force: true) }
             throw ExitCode(code)
         }
@@ -177,6 +199,15 @@ struct RunRequest: Equatable {
         }
         if mode == .none && !options.ports.isEmpty {
             throw ValidationError("-p cannot be used with --network none: the container has no network to publish from")
+        }
+        options.interactive = interactive
+        options.tty = tty
+        if detach && (interactive || tty) {
+            throw ValidationError("-d cannot be combined with \([interactive ? "-i" : nil, tty ? "-t" : nil].compactMap { $0 }.joined(separator: " and ")): "
+                                  + "nothing would stay attached to the container's \(tty ? "terminal" : "stdin"); run it in the foreground, or drop them and use `stackship exec`")
+        }
+        if interactive && tty && isatty(0) != 1 {
+            throw ValidationError("the input device is not a TTY, so -t cannot join it to the container's terminal; drop -t (with -i alone, stdin is piped to the container: echo hi | stackship run -i IMAGE cat)")
         }
         // Foreground containers are removed by this command once their exit code is read.
         options.autoRemove = rm && detach
@@ -221,6 +252,25 @@ struct RunRequest: Equatable {
         } catch {
             throw RunPullError(image: image, store: store.root, cause: CLI.describe(error))
         }
+    }
+
+    /// `run -t`: joins this terminal to the container's (its master arrives on `console`) until
+    /// the container lets go of it, then returns its exit code. SIGTERM and SIGHUP are passed on;
+    /// Ctrl-C reaches it as a key through its terminal when stdin is in raw mode, else as SIGINT.
+    func attachTerminal(_ engine: ContainerEngine, _ state: ContainerState, console: ConsoleSocket) throws -> Int32 {
+        let master = try console.receiveMaster()
+        console.close()
+        defer { close(master) }
+        let forwarded = SignalRelay.start(signals: [SIGINT, SIGTERM, SIGHUP]) { signal in
+            _ = try? engine.signal(state.id, signal: signal)
+        }
+        defer { forwarded.stop() }
+        // The terminal's output bypasses the monitor, so it is logged here for `stackship logs`.
+        let log = open(engine.logPath(of: state.id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        defer { if log >= 0 { close(log) } }
+        TerminalRelay.relay(master: master, input: interactive ? 0 : nil, output: 1, log: log >= 0 ? log : nil)
+        _ = engine.waitForExit(state, seconds: 10)
+        return (try? engine.load(state.id))?.exitCode ?? 1
     }
 
     /// Shows the container's output until it exits; passes Ctrl-C and SIGTERM on to it.
