@@ -221,6 +221,14 @@ struct DockerfileBuildIntegrationTests {
             #expect(r.status == 0, "\(r.err)")
             let both = try stackship(["run", "--rm", "--store", project.store, "added", "cat", "/both"], cwd: project.path)
             #expect(both.out == "inner\ndownloaded\n", "\(both.err)")
+            // Without --checksum the file is downloaded every build and keyed by its content.
+            let original = try String(contentsOfFile: project.path + "/Dockerfile", encoding: .utf8)
+            try project.write("Dockerfile.plain", original.components(separatedBy: "ADD files.tar.gz")[0] + "ADD \(server.endpoint)/data.txt /plain/\nRUN cat /plain/data.txt > /plain-copy\n")
+            let plain = try Self.build(project, ["-f", "Dockerfile.plain", "-t", "plain"])
+            #expect(plain.status == 0, "\(plain.err)")
+            let copied = try stackship(["run", "--rm", "--store", project.store, "plain", "cat", "/plain-copy"], cwd: project.path)
+            #expect(copied.out == "downloaded\n", "\(copied.err)")
+            #expect(Self.counts(try Self.build(project, ["-f", "Dockerfile.plain", "-t", "plain"]))?.runs == 0)
             // A wrong checksum fails naming both digests, and nothing is tagged.
             try project.write("Dockerfile.wrong", "FROM scratch\nADD --checksum=sha256:\(String(repeating: "0", count: 64)) \(server.endpoint)/data.txt /d\n")
             let wrong = try Self.build(project, ["-f", "Dockerfile.wrong", "-t", "wrong"])

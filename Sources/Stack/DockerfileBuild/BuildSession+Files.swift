@@ -128,19 +128,19 @@ extension BuildSession {
                                 excludes: excludes, unpackArchives: add.unpack ?? true, keepOwners: false)
         copier.urlMode = 0o600
         try await changeStep(&state, stage: stage, index: index, key: key) { view, changes in
+            // URLs pinned by --checksum are fetched only now that the step is not cached.
             var fetched = downloads
+            let directory = try builder.makeScratch("download")
+            defer { try? FileIO.removeTree(directory) }
             for case let .path(path) in add.sources where Self.isURL(path) && fetched[path] == nil {
                 guard let fetchURL = builder.fetchURL else {
                     throw DockerfileBuildError.unsupported(file: file, location: instruction.location, what: "ADD of a URL here", hint: "download the file into the build context and COPY it")
                 }
-                let directory = try builder.makeScratch("download")
-                defer { try? FileIO.removeTree(directory) }
-                try await Self.download(path, to: directory + "/file", fetch: fetchURL, checksum: add.checksum, file: file, instruction: instruction)
-                fetched[path] = directory + "/file"
-                try copier.copy([.path(path)], from: context, into: changes, view: view, downloads: fetched)
+                let target = directory + "/\(fetched.count)"
+                try await Self.download(path, to: target, fetch: fetchURL, checksum: add.checksum, file: file, instruction: instruction)
+                fetched[path] = target
             }
-            let rest = add.sources.filter { if case let .path(p) = $0 { return !Self.isURL(p) } else { return true } }
-            try copier.copy(rest, from: context, into: changes, view: view, downloads: fetched)
+            try copier.copy(add.sources, from: context, into: changes, view: view, downloads: fetched)
         }
     }
 

@@ -60,8 +60,6 @@ struct BuildSession {
         self.events = events
     }
 
-    func close() {}
-
     // MARK: Bases
 
     func platform(of stage: PlannedStage) throws -> Platform {

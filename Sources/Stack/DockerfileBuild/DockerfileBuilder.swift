@@ -92,7 +92,6 @@ public final class DockerfileBuilder: @unchecked Sendable {
             var session = BuildSession(builder: self, request: request, plan: plan, file: file,
                                        context: SourceRoot(path: context, ignore: ignore, keepsOwners: false, label: "the build context", hidden: hidden),
                                        events: events)
-            defer { session.close() }
             try await session.prepareBases()
             if let triggered = try session.planWithOnBuildTriggers() {
                 session.plan = triggered
