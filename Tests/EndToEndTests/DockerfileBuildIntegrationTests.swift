@@ -311,3 +311,48 @@ extension DockerfileBuildIntegrationTests {
         #expect(try String(contentsOfFile: project.path + "/sub/kept.txt", encoding: .utf8) == "kept\n")
     }
 }
+
+extension DockerfileBuildIntegrationTests {
+    /// A context's symlinks resolve inside the context, and an ADDed archive's entries land
+    /// inside the destination, whatever `..` or links they hold.
+    @Test func hostileContextsAndArchivesStayInside() throws {
+        let project = try Self.project("""
+        COPY escape/ /copied/
+        RUN ls -la /copied > /listing
+        """)
+        try FileManager.default.createSymbolicLink(atPath: project.path + "/escape", withDestinationPath: "/etc")
+        try FileManager.default.createSymbolicLink(atPath: project.path + "/passwd-link", withDestinationPath: "/etc/passwd")
+        // `escape` is /etc as the context sees it: the context has no etc, so nothing is found.
+        let r = try Self.build(project, ["-t", "hostile"])
+        expectCleanFailure(r, ["Dockerfile:4:1", "escape"])
+        try project.write("Dockerfile.link", "FROM scratch\nCOPY passwd-link /x\n")
+        expectCleanFailure(try Self.build(project, ["-f", "Dockerfile.link"]), ["Dockerfile.link:2:1", "passwd-link"])
+        // An archive whose entry climbs out is refused whole, naming the entry; nothing lands.
+        let canary = project.path + "/../canary-\(UUID().uuidString)"
+        let canaryName = String(canary.split(separator: "/").last!)
+        func archive(_ file: String, climbing: Bool) throws {
+            _ = try run("/usr/bin/python3", ["-c", """
+            import tarfile, io
+            with tarfile.open('\(project.path)/\(file)', 'w') as t:
+                entries = [('ok.txt', b'fine')] + ([('../../../../../../\(canaryName)', b'x')] if \(climbing ? "True" : "False") else [])
+                for name, data in entries:
+                    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+                link = tarfile.TarInfo('tmp-link'); link.type = tarfile.SYMTYPE; link.linkname = '/tmp'; t.addfile(link)
+                info = tarfile.TarInfo('tmp-link/evil-through-link'); info.size = 1; t.addfile(info, io.BytesIO(b'y'))
+            """])
+        }
+        try archive("climbing.tar", climbing: true)
+        try archive("linked.tar", climbing: false)
+        let prefix = try String(contentsOfFile: project.path + "/Dockerfile", encoding: .utf8).components(separatedBy: "COPY escape/")[0]
+        try project.write("Dockerfile.climbing", prefix + "ADD climbing.tar /unpacked/\n")
+        expectCleanFailure(try Self.build(project, ["-f", "Dockerfile.climbing", "-t", "climbing"]), ["Dockerfile.climbing:4:1", "climbs out"])
+        #expect(!FileManager.default.fileExists(atPath: canary), "an archive entry escaped to \(canary)")
+        // A file written through a link the archive made is refused too, never written to the host's /tmp.
+        try project.write("Dockerfile.archive", prefix + "ADD linked.tar /unpacked/\n")
+        expectCleanFailure(try Self.build(project, ["-f", "Dockerfile.archive", "-t", "archive"]),
+                           ["Dockerfile.archive:4:1", "tmp-link/evil-through-link", "symlink"])
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/evil-through-link"))
+        let images = try stackship(["images", "--store", project.store], cwd: project.path)
+        #expect(!images.out.contains("climbing") && !images.out.contains("archive"), "\(images.out)")
+    }
+}
