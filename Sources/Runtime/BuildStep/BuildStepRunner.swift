@@ -133,11 +133,7 @@ public final class BuildStepRunner: Sendable {
     }
 
     private func makeStepDirectory() throws -> String {
-        while true {
-            let candidate = scratchDirectory + "/step-" + FileIO.randomSuffix()
-            if mkdir(candidate, 0o700) == 0 { return candidate }
-            if errno != EEXIST { throw RuntimeError.io(path: candidate, operation: "create directory", errno: errno) }
-        }
+        try FileIO.makeUniqueDirectory(in: scratchDirectory, prefix: "step-")
     }
 
     /// Mounts the root, writes the bundle, and works out what the layer leaves out.

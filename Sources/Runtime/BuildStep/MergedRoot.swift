@@ -28,11 +28,7 @@ public final class MergedRoot: @unchecked Sendable {
             return
         }
         try FileIO.makeDirectories(scratchDirectory, mode: 0o700)
-        var candidate: String
-        repeat {
-            candidate = scratchDirectory + "/view-" + FileIO.randomSuffix()
-        } while mkdir(candidate, 0o700) != 0 && errno == EEXIST
-        guard FileIO.exists(candidate) else { throw RuntimeError.io(path: candidate, operation: "create directory", errno: errno) }
+        let candidate = try FileIO.makeUniqueDirectory(in: scratchDirectory, prefix: "view-")
         do {
             try mounts.mountReadOnlyOverlay(lowers: lowers, at: candidate)
         } catch {

@@ -152,11 +152,7 @@ public final class DockerfileBuilder: @unchecked Sendable {
 
     func makeScratch(_ prefix: String) throws -> String {
         try FileIO.makeDirectories(scratchDirectory, mode: 0o700)
-        while true {
-            let candidate = scratchDirectory + "/" + prefix + "-" + FileIO.randomSuffix()
-            if mkdir(candidate, 0o700) == 0 { return candidate }
-            if errno != EEXIST { throw OCIError.io(path: candidate, operation: "create directory", errno: errno) }
-        }
+        return try FileIO.makeUniqueDirectory(in: scratchDirectory, prefix: prefix + "-")
     }
 
     func stepRunner() throws -> BuildStepRunner {

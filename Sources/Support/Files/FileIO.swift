@@ -134,6 +134,16 @@ public enum FileIO {
         return (directory, String(trimmed[trimmed.index(after: slash)...]))
     }
 
+    /// Makes a new directory `parent/PREFIX<random>` (mode 0700; `parent` must exist) and
+    /// returns its path: a name taken by another is skipped, never reused.
+    public static func makeUniqueDirectory(in parent: String, prefix: String) throws -> String {
+        while true {
+            let candidate = parent + "/" + prefix + randomSuffix()
+            if mkdir(candidate, 0o700) == 0 { return candidate }
+            if errno != EEXIST { throw SupportError.io(path: candidate, operation: "create directory", errno: errno) }
+        }
+    }
+
     /// A short random hex string for temporary names.
     public static func randomSuffix() -> String {
         String(UInt64.random(in: 0...UInt64.max), radix: 16)

@@ -18,12 +18,7 @@ public final class StagingDirectory {
     /// Creates `parent/PREFIXrandom` (and `parent` when missing) and locks it.
     public init(in parent: String, prefix: String) throws {
         try FileIO.makeDirectories(parent)
-        var candidate = ""
-        while true {
-            candidate = parent + "/" + prefix + FileIO.randomSuffix()
-            if mkdir(candidate, 0o700) == 0 { break }
-            if errno != EEXIST { throw SupportError.io(path: candidate, operation: "create directory", errno: errno) }
-        }
+        let candidate = try FileIO.makeUniqueDirectory(in: parent, prefix: prefix)
         let fd = Glibc.open(candidate, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
