@@ -97,6 +97,8 @@ extension BuildSession {
         var urlKeys: [String] = []
         var scratch: String?
         defer { if let scratch { try? FileIO.removeTree(scratch) } }
+        let hasURL = add.sources.contains { if case let .path(path) = $0 { return Self.isURL(path) } else { return false } }
+        let fetchURL = hasURL ? try urlFetcher(instruction) : nil
         for case let .path(path) in add.sources {
             if path.hasPrefix("git@") || path.hasSuffix(".git") || path.contains(".git#") {
                 throw DockerfileBuildError.unsupported(file: file, location: instruction.location, what: "ADD of a git repository (\(path))",
@@ -108,9 +110,7 @@ extension BuildSession {
                 urlKeys.append("url \(path) \(checksum)")
                 continue
             }
-            guard let fetchURL = builder.fetchURL else {
-                throw DockerfileBuildError.unsupported(file: file, location: instruction.location, what: "ADD of a URL here", hint: "download the file into the build context and COPY it")
-            }
+            guard let fetchURL else { continue }
             let directory = try scratch ?? builder.makeScratch("download")
             scratch = directory
             let target = directory + "/\(downloads.count)"
@@ -123,19 +123,16 @@ extension BuildSession {
         let key = ["ADD", "\(instruction.kind)", "workdir \(state.workdir)",
                    try originKey(.context, sources: add.sources, excludes: excludes, instruction: instruction)] + urlKeys
         let (context, builder, file) = (self.context, self.builder, self.file)
-        var copier = FileCopier(file: file, instruction: instruction, destination: add.destination, workdir: state.workdir,
+        let copier = FileCopier(file: file, instruction: instruction, destination: add.destination, workdir: state.workdir,
                                 chown: add.chown, chmod: try mode(add.chmod, instruction: instruction), parents: false,
                                 excludes: excludes, unpackArchives: add.unpack ?? true, keepOwners: false)
-        copier.urlMode = 0o600
         try await changeStep(&state, stage: stage, index: index, key: key) { view, changes in
             // URLs pinned by --checksum are fetched only now that the step is not cached.
             var fetched = downloads
             let directory = try builder.makeScratch("download")
             defer { try? FileIO.removeTree(directory) }
             for case let .path(path) in add.sources where Self.isURL(path) && fetched[path] == nil {
-                guard let fetchURL = builder.fetchURL else {
-                    throw DockerfileBuildError.unsupported(file: file, location: instruction.location, what: "ADD of a URL here", hint: "download the file into the build context and COPY it")
-                }
+                guard let fetchURL else { continue }
                 let target = directory + "/\(fetched.count)"
                 try await Self.download(path, to: target, fetch: fetchURL, checksum: add.checksum, file: file, instruction: instruction)
                 fetched[path] = target
@@ -172,6 +169,15 @@ extension BuildSession {
         }
     }
 
+    /// The downloader ADD's URLs need, or the error that names the way around it.
+    func urlFetcher(_ instruction: Instruction) throws -> URLFetcher {
+        guard let fetchURL = builder.fetchURL else {
+            throw DockerfileBuildError.unsupported(file: file, location: instruction.location, what: "ADD of a URL here",
+                                                   hint: "download the file into the build context and COPY it")
+        }
+        return fetchURL
+    }
+
     func excludeRules(_ patterns: [String], instruction: Instruction) throws -> DockerIgnore? {
         guard !patterns.isEmpty else { return nil }
         do {
@@ -199,7 +205,8 @@ struct FileCopier {
     let excludes: DockerIgnore?
     let unpackArchives: Bool
     let keepOwners: Bool
-    var urlMode: UInt32 = 0o600
+    /// The mode of a downloaded file without `--chmod` (docker's).
+    static let urlMode: UInt32 = 0o600
 
     private var name: String { instruction.keyword.rawValue }
 
@@ -235,7 +242,7 @@ struct FileCopier {
                 guard let local = downloads[path] else { continue }
                 let base = URL(string: path)?.lastPathComponent ?? "download"
                 let imagePath = destination.hasSuffix("/") || intoDirectory ? place(base.isEmpty || base == "/" ? "download" : base) : target
-                try changes.copyFile(local, to: imagePath, mode: chmod ?? urlMode, owner: newOwner, parentOwner: newOwner)
+                try changes.copyFile(local, to: imagePath, mode: chmod ?? Self.urlMode, owner: newOwner, parentOwner: newOwner)
             case .path:
                 for item in selected {
                     try copy(item, from: root, into: changes, target: parents ? (target == "/" ? "" : target) + item.pathInRoot : nil,
