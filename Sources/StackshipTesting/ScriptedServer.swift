@@ -278,7 +278,10 @@ public final class ScriptedServer: Sendable {
                 let bound = NIOLoopBound(context, eventLoop: loop)
                 let handler = self.handler
                 let asked = requestHead.isKeepAlive && requestHead.method != .CONNECT
-                Task {
+                // On the connection's event loop, not the cooperative pool: a test that waits
+                // synchronously for a child process holds a pool thread, and with two cores
+                // a few such tests left the server unable to answer at all.
+                Task(executorPreference: EventLoopTaskExecutor(loop)) {
                     let response = await handler(request)
                     // A scripted "Connection: close" ends the connection after the answer, short
                     // body or not (a body that breaks off, for the client).
@@ -331,5 +334,19 @@ public final class ScriptedServer: Sendable {
             // A client that gave up (a TLS handshake it refused, a reset) ends its connection only.
             context.close(promise: nil)
         }
+    }
+}
+
+/// Runs a task's jobs on a NIO event loop, so the scripted server answers even while every
+/// cooperative thread of the test process is blocked waiting for a child.
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    private let loop: EventLoop
+
+    init(_ loop: EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
     }
 }
