@@ -13,6 +13,10 @@ public enum FailureText {
         let text: String
         if let e = error as? HTTPClientError, e == .getConnectionFromPoolTimeout {
             text = "no pooled connection became free in time (every connection stayed busy: the server, or this process, is overloaded)"
+        } else if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
+            text = "no answer in time (the request timed out)"
+        } else if let e = error as? HTTPClientError, e == .connectTimeout {
+            text = "the connection timed out"
         } else if let e = error as? HTTPClientError { text = "\(e)" }
         // NIO's own wording ("connection reset (error set): Connection refused)") says less than the errno.
         else if let e = error as? IOError { text = "\(String(cString: strerror(e.errnoCode))) (errno \(e.errnoCode))" }

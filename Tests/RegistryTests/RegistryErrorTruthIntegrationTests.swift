@@ -85,6 +85,24 @@ import Support
         }
     }
 
+    @Test func aPlainServerTooSlowToAnswerIsReportedAsSlowNotAsTLS() async throws {
+        // Plain HTTP times out; the TLS hello then gets plain HTTP back: the server is a plain
+        // one, so the time-out is the truth and TLS advice would mislead.
+        try await ScriptedServer.with([.init(status: 200, delay: .seconds(3)), .init(status: 200)]) { server in
+            var options = TransportOptions(retry: .fastTests)
+            options.retry.maxAttempts = 1
+            options.requestTimeout = .seconds(1)
+            let client = RegistryClient(registry: "127.0.0.1:\(server.port)", credential: nil, options: options)
+            await #expect {
+                try await using(client) { try await $0.ping() }
+            } throws: { error in
+                guard case RegistryError.unreachable = error else { return false }
+                let text = "\(error)"
+                return !text.contains("TLS") && !text.contains("--insecure") && text.contains("timed out") && !text.contains("HTTPClientError")
+            }
+        }
+    }
+
     @Test func aRedirectToAnUntrustedTLSOriginIsATLSErrorWithoutSourcePaths() async throws {
         try await withRegistry(.plain) { registry in
             try await withRegistry(.tls) { cdn in

@@ -62,7 +62,11 @@ actor RegistrySession {
         if case let .tlsFailed(_, detail, _)? = errors["https"] as? RegistryError {
             // Plain HTTP answered 400 and the TLS hello got plain HTTP back: not a TLS server
             // after all, so its 400 is the truth.
-            if detail.contains("WRONG_VERSION_NUMBER"), let answer = errors["http"], Self.isAnswer(answer) { throw answer }
+            // The same when plain HTTP did not answer in time: the HTTP failure is the truth.
+            if detail.contains("WRONG_VERSION_NUMBER"), let plain = errors["http"] {
+                if Self.isAnswer(plain) { throw plain }
+                throw RegistryError.unreachable(registry: registry, detail: Self.describe(plain))
+            }
             let advice = transport.options.insecure ? "trust its CA with --ca-cert" : "trust its CA with --ca-cert, or pass --insecure"
             throw RegistryError.unreachable(registry: registry, detail: "TLS failed (\(detail)); \(advice)")
         }
