@@ -99,6 +99,62 @@ import Testing
         }
     }
 
+    /// Destroy and deploy are inverse: the repository a registry stack retains is deleted by
+    /// `destroy --purge` (after the stack, saying so), and one an earlier plain destroy left is
+    /// named by the next deploy before CloudFormation can get stuck, then removed by --purge.
+    @Test func deployDestroyPurgeDeployAgain() async throws {
+        try await MotoServer.with { moto in
+            let p = try AWSProject(endpoint: moto.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly)
+            func deploy() throws {
+                let r = try p.stackship(["aws", "deploy", "registry"])
+                #expect(r.status == 0 && r.out.contains("registry: CREATE_COMPLETE"), "\(r.out)\n\(r.err)")
+            }
+            try deploy()
+            try await withAWS(moto.endpoint) { client in
+                let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#
+                _ = try await ECRClient(client: client).putImage(repository: "hello", manifest: manifest, tag: "v1")
+            }
+            let purge = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(purge.status == 0, "\(purge.out)\n\(purge.err)")
+            #expect(purge.out.contains("emptied repository hello (1 images deleted)") && purge.out.contains("deleted repository hello"), "\(purge.out)")
+            let deletedStack = try #require(purge.out.range(of: "registry: deleted\n")), deletedRepository = try #require(purge.out.range(of: "deleted repository hello"))
+            #expect(deletedStack.lowerBound < deletedRepository.lowerBound, "the repository goes after its stack: \(purge.out)")
+            try await withAWS(moto.endpoint) { client in
+                let gone = try await ECRClient(client: client).repository(named: "hello")
+                #expect(gone == nil)
+            }
+            try deploy()
+
+            // A plain destroy keeps the repository and says so; deploy then names the way out
+            // instead of leaving a stack stuck in review.
+            let keep = try p.stackship(["aws", "destroy", "registry", "--yes"])
+            #expect(keep.status == 0 && keep.out.contains("repository hello stays, with its images"), "\(keep.out)\n\(keep.err)")
+            let refused = try p.stackship(["aws", "deploy", "registry"])
+            expectCleanFailure(refused, ["ECR repository 'hello' already exists", "stackship aws destroy registry --purge --yes", "aws.registry.repository"])
+            let status = try p.stackship(["aws", "status", "registry"])
+            #expect(status.out.contains("registry: stack hello-registry MISSING"), "nothing half-created: \(status.out)")
+            let left = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(left.status == 0 && left.out.contains("does not exist") && left.out.contains("deleted repository hello"), "\(left.out)\n\(left.err)")
+            try deploy()
+
+            // A repository of that name that is not the project's is never deleted.
+            #expect(try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"]).status == 0)
+            try await withAWS(moto.endpoint) { client in
+                _ = try await ECRClient(client: client).createRepository(name: "other-team")
+            }
+            try p.write("stack.yaml", AWSStackFiles.registryOnly + "\n    repository: other-team\n")
+            let foreign = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(foreign.out.contains("repository other-team exists but is not tagged") , "\(foreign.out)\n\(foreign.err)")
+            try await withAWS(moto.endpoint) { client in
+                let kept = try await ECRClient(client: client).repository(named: "other-team")
+                #expect(kept != nil)
+            }
+            let refusedForeign = try p.stackship(["aws", "deploy", "registry"])
+            expectCleanFailure(refusedForeign, ["ECR repository 'other-team' already exists and is not hello's"])
+        }
+    }
+
     @Test func renderWritesEveryTemplateOrNothing() throws {
         let p = try AWSProject(endpoint: nil)
         try p.write("stack.yaml", AWSStackFiles.everyKind)
@@ -181,6 +237,9 @@ import Testing
         let responses: [ScriptedServer.Response] = [
             .init(status: 400, headers: ["Content-Type": "text/xml"],
                   body: "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id hello-registry does not exist</Message></Error></ErrorResponse>"),
+            // The repository is free (asked before a new registry stack is created).
+            .init(status: 400, headers: ["Content-Type": "application/x-amz-json-1.1"],
+                  body: #"{"__type":"RepositoryNotFoundException","message":"The repository with name 'hello' does not exist"}"#),
             xml("CreateChangeSet", "<Id>arn:cs</Id><StackId>\(stackID)</StackId>"),
             xml("DescribeChangeSet", "<ChangeSetId>arn:cs</ChangeSetId><StackId>\(stackID)</StackId><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes><member><ResourceChange><Action>Add</Action><LogicalResourceId>Repository</LogicalResourceId><ResourceType>AWS::ECR::Repository</ResourceType></ResourceChange></member></Changes>"),
             xml("ExecuteChangeSet", ""),

@@ -34,6 +34,10 @@ struct AWSDeployCommand: ParsableCommand {
             throw AWSCommandError.stackInBadState(stack: name, status: existing.status)
         }
         let creating = existing == nil || existing?.status == "REVIEW_IN_PROGRESS"
+        if creating, kind == .registry, let registry = settings.registry {
+            try await checkRepositoryIsFree(registry.repositoryName(project: settings.project), project: settings.project,
+                                            ecr: ECRClient(client: cfn.client))
+        }
         Out.line("\(kind): \(creating ? "creating" : "updating") stack \(name)")
         let marker = creating ? nil : try await cfn.latestEventID(stackName: name)
         let changeSetName = "stackship-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(8).lowercased())"
@@ -61,5 +65,15 @@ struct AWSDeployCommand: ParsableCommand {
                                                pollInterval: Poll.interval, onEvent: { Out.event($0) })
         Out.line("\(kind): \(stack?.status ?? "done")")
         Out.outputs(stack?.outputs ?? [:])
+    }
+
+    /// A new registry stack creates its repository: one that exists already (retained by an
+    /// earlier stack, or made by hand) would fail the stack half-way and leave it stuck in
+    /// review, so it is refused up front, naming the way out.
+    static func checkRepositoryIsFree(_ name: String, project: String, ecr: ECRClient) async throws {
+        guard let found = try await ecr.repository(named: name) else { return }
+        var tags: [String: String] = [:]
+        if let arn = found.repositoryArn { tags = try await ecr.tags(ofRepository: arn) }
+        throw AWSCommandError.repositoryExists(name: name, project: project, ours: tags["stackship:project"] == project)
     }
 }

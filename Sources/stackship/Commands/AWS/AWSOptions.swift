@@ -85,6 +85,7 @@ enum AWSCommandError: Error, CustomStringConvertible {
     case buildFailed(id: String, status: String)
     case stackInBadState(stack: String, status: String)
     case healthFailed(Int)
+    case repositoryExists(name: String, project: String, ours: Bool)
 
     var description: String {
         switch self {
@@ -109,6 +110,11 @@ enum AWSCommandError: Error, CustomStringConvertible {
             return "stack \(stack) is in \(status), which cannot be updated; run 'stackship aws destroy' for it (it never finished creating), fix the cause shown by 'stackship aws status', and deploy again."
         case let .healthFailed(count):
             return "\(count) check(s) failed; see the hints above."
+        case let .repositoryExists(name, project, ours):
+            if ours {
+                return "ECR repository '\(name)' already exists outside any stack: an earlier 'aws destroy registry' kept it with its images (DeletionPolicy: Retain). Delete it and its images with 'stackship aws destroy registry --purge --yes', or name another repository with aws.registry.repository."
+            }
+            return "ECR repository '\(name)' already exists and is not \(project)'s (it lacks the tag stackship:project=\(project)); name another repository with aws.registry.repository, or delete it yourself ('aws ecr delete-repository --repository-name \(name) --force' deletes its images too)."
         }
     }
 }
