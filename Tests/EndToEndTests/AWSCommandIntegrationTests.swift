@@ -1,6 +1,7 @@
 import AWS
 import AWSTemplates
 import Foundation
+import OCI
 import Stack
 import StackshipTesting
 import Testing
@@ -152,6 +153,65 @@ import Testing
             }
             let refusedForeign = try p.stackship(["aws", "deploy", "registry"])
             expectCleanFailure(refusedForeign, ["ECR repository 'other-team' already exists and is not hello's"])
+        }
+    }
+
+    /// `--image REF`: the service's digest is resolved (from the store and the registry stack's
+    /// repository, from ECR by tag, from any registry by tag) and the template pinned to it;
+    /// without it, render and deploy name the flag. moto's ECR has no registry API, so the push
+    /// to it is ECR's PutImage of the store's manifest bytes with their digest.
+    @Test func serviceImageIsResolvedToADigest() async throws {
+        try await MotoServer.with { moto in
+            let p = try AWSProject(endpoint: moto.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly + "\n  service:\n    port: 8080\n")
+            expectCleanFailure(try p.stackship(["aws", "render", "--all", "-o", "out"]), ["aws.service.image is not set", "--image REF"])
+            #expect(!FileManager.default.fileExists(atPath: p.path + "/out"), "nothing is written when a template fails")
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service"]), ["--image REF"])
+
+            // An image in the store, built here.
+            try p.write("img/Dockerfile", "FROM scratch\nCOPY x /x\nCMD [\"/x\"]\n")
+            try p.write("img/x", "hello\n")
+            let build = try p.stackship(["build", "-t", "hello:latest", "img"])
+            #expect(build.status == 0, "\(build.out)\n\(build.err)")
+            let store = try OCILayoutStore(root: p.path + "/.stackship/store", create: false)
+            let entry = try store.resolve("hello:latest")
+            let digest = entry.descriptor.digest.description
+            let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello"
+
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"]),
+                               ["repository hello, which does not exist", "stackship aws deploy registry"])
+            #expect(try p.stackship(["aws", "deploy", "registry"]).status == 0)
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"]),
+                               ["not in \(uri)", "stackship push hello:latest \(uri):latest"])
+            try await withAWS(moto.endpoint) { client in
+                let manifest = String(decoding: try store.read(entry.descriptor), as: UTF8.self)
+                _ = try await ECRClient(client: client).putImage(repository: "hello", manifest: manifest, mediaType: entry.descriptor.mediaType,
+                                                                 tag: "latest", digest: digest)
+            }
+            let deploy = try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"])
+            #expect(deploy.status == 0 && deploy.out.contains("service: CREATE_COMPLETE"), "\(deploy.out)\n\(deploy.err)")
+            #expect(deploy.err.contains("image hello:latest is \(uri)@\(digest)"), "\(deploy.err)")
+
+            // By tag in ECR: the same digest, so the stack does not change.
+            let again = try p.stackship(["aws", "deploy", "service", "--image", "\(uri):latest"])
+            #expect(again.status == 0 && again.out.contains("service: no changes"), "\(again.out)\n\(again.err)")
+            let render = try p.stackship(["aws", "render", "service", "--image", "\(uri):latest", "-o", "out"])
+            #expect(render.status == 0, "\(render.err)")
+            let template = try String(contentsOfFile: p.path + "/out/service.json", encoding: .utf8)
+            #expect(template.contains("\"\(uri)@\(digest)\""), "\(template)")
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "\(uri):nope"]),
+                               ["has no image tagged 'nope'", "stackship push"])
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "nothere:1"]), ["no image 'nothere:1'"])
+
+            // By tag in any other registry: a real one on loopback, after a real push.
+            try await LocalRegistry.with { registry in
+                let push = try p.stackship(["push", "hello:latest", "\(registry.host)/team/hello:v1"])
+                #expect(push.status == 0, "\(push.err)")
+                let other = try p.stackship(["aws", "render", "service", "--image", "\(registry.host)/team/hello:v1", "-o", "other"])
+                #expect(other.status == 0, "\(other.err)")
+                let text = try String(contentsOfFile: p.path + "/other/service.json", encoding: .utf8)
+                #expect(text.contains("\"\(registry.host)/team/hello@\(digest)\""), "\(text)")
+            }
         }
     }
 

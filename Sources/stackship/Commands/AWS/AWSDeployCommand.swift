@@ -8,16 +8,23 @@ struct AWSDeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Create or update stacks through change sets, streaming their events, then print their outputs.",
-        discussion: "A template that changes nothing is reported as 'no changes'. IAM resources are named, so CAPABILITY_NAMED_IAM is granted."
+        discussion: """
+        A template that changes nothing is reported as 'no changes'. IAM resources are named, so \
+        CAPABILITY_NAMED_IAM is granted.
+
+        The service stack runs an image pinned by digest: aws.service.image, or --image REF, \
+        resolved here (stackship aws deploy service --image ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello:latest).
+        """
     )
 
     @Argument(help: "Stack kinds to deploy (default: every kind with settings), in the order given.") var kinds: [String] = []
     @OptionGroup var aws: AWSOptions
+    @OptionGroup var image: ServiceImageOptions
 
     func run() throws {
-        let aws = aws, names = kinds
+        let aws = aws, names = kinds, image = image
         try AsyncCLI.run {
-            try await aws.withStacks(names) { settings, selected, cfn in
+            try await aws.withStacks(names, image: image) { settings, selected, cfn in
                 for kind in selected { try await Self.deploy(kind, settings: settings, cfn: cfn) }
             }
         }

@@ -45,10 +45,17 @@ struct AWSOptions: ParsableArguments {
 
     /// The stack file's settings and the stack kinds named (default: every kind with settings),
     /// then `body` with a CloudFormation client, shut down however `body` ends.
-    func withStacks<T: Sendable>(_ names: [String], _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
-        let settings = try settings()
-        let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
-        return try await withClient { client in try await body(settings, selected, CloudFormationClient(client: client)) }
+    /// With `image`, the service stack's image is first pinned to that reference's digest.
+    func withStacks<T: Sendable>(_ names: [String], image: ServiceImageOptions? = nil,
+                                 _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
+        var settings = try settings()
+        return try await withClient { client in
+            if let image, let reference = image.image {
+                settings = try await ServiceImage.pin(reference, in: settings, aws: self, client: client, store: image.storeOptions)
+            }
+            let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
+            return try await body(settings, selected, CloudFormationClient(client: client))
+        }
     }
 
     /// The kinds named on the command line (with did-you-mean for a typo), or every kind the
@@ -72,6 +79,17 @@ struct AWSOptions: ParsableArguments {
         }
         return kinds
     }
+}
+
+/// `--image REF` for the commands that build the service stack's template, and the store a
+/// reference without a registry is looked up in.
+struct ServiceImageOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The service's image: a tag in a registry (ECR's or any other), or an image in the store pushed to the registry stack's repository. Its digest is resolved and the template pinned to it (instead of aws.service.image).",
+        valueName: "ref"))
+    var image: String?
+
+    @OptionGroup var storeOptions: StoreOptions
 }
 
 /// What the `aws`, `login ecr` and `health` commands report beyond the library's own errors.
