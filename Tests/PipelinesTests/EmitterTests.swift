@@ -72,10 +72,24 @@ struct EmitterTests {
         #expect(error?.description.contains("ci.signing_key_secret") == true)
         #expect(error?.description.contains("github.event") == false, "a secret-named setting's value is never echoed")
         input.settings.signingKeySecret = "OK"
-        input.settings.awsRoleARN = ""
+        input.settings.awsRoleARN = "role/stackship-ci"
         let plan2 = try Plan.make(from: input)
         let e2 = #expect(throws: PipelineError.self) { try GitHubActionsEmitter.emit(plan2) }
-        #expect(e2?.description.contains("awsRoleARN") == true)
+        #expect(e2?.description.contains("ci.aws_role_arn") == true)
+        // Nothing given is invented: each missing setting is named with an example.
+        for (path, key) in [(\PlanInput.Settings.awsRoleARN, "ci.aws_role_arn"), (\.awsRegion, "ci.aws_region"), (\.cacheURL, "ci.cache")] {
+            var missing = Fixtures.hello
+            missing.settings[keyPath: path] = nil
+            let error = #expect(throws: PipelineError.self) { try GitHubActionsEmitter.emit(try Plan.make(from: missing)) }
+            guard case .missingSetting(key, _, _)? = error else { Issue.record("\(key): \(String(describing: error))"); continue }
+            #expect(error?.description.contains("e.g.") == true)
+        }
+        var noRegistry = Fixtures.hello
+        noRegistry.settings.registry = nil
+        #expect(throws: PipelineError.missingSetting(key: "ci.registry", needs: "the publish jobs push image 'hello' to it (or leave the image out with `ci: publish: [...]`)",
+                                                     example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/team")) { try Plan.make(from: noRegistry) }
+        let local = try Plan.make(from: noRegistry, options: .init(omitPublishWithoutRegistry: true))
+        #expect(!local.jobs.contains { $0.kind == .publish }, "a local run leaves publishing out instead")
     }
 
     @Test func gitlabParentTriggersTheChildAndChildFollowsTheDAG() throws {

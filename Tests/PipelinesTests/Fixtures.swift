@@ -24,7 +24,10 @@ enum Fixtures {
                 .init(name: "hello", packages: ["hello-app", "curl", "busybox"], tests: true, publishTags: ["latest", "v1.0"]),
                 .init(name: "tools", packages: ["busybox", "zlib"]),
             ],
-            settings: .init(installCommand: "curl -fsSL https://example.invalid/install.sh | sh -s -- \"$STACKSHIP_VERSION\""))
+            // Every setting given, as a stack file's `ci:` would (nothing has a default).
+            settings: .init(cacheURL: "s3://stackship-cache/packages", registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                            awsRoleARN: "arn:aws:iam::123456789012:role/stackship-ci", awsRegion: "us-east-1",
+                            installCommand: "curl -fsSL https://example.invalid/install.sh | sh -s -- \"$STACKSHIP_VERSION\""))
     }
 
     /// An HPC stack: 56 libraries on MPI in one image (over GitLab's 50 needs), some cached,

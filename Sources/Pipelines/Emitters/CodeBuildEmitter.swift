@@ -19,6 +19,7 @@ public enum CodeBuildEmitter {
     ///   `PipelineError.backendLimit` for an identifier CodeBuild would reject.
     public static func emit(_ plan: Plan) throws -> EmittedPipeline {
         let s = plan.settings
+        try CommonEnvironment.requireSettings(plan)
         guard s.codebuildMaxBuildsPerBatch >= 1 else {
             throw PipelineError.invalidSetting(name: "codebuildMaxBuildsPerBatch", value: String(s.codebuildMaxBuildsPerBatch), reason: "a batch must hold at least one build; use the project's batch restriction maximumBuildsAllowed")
         }
@@ -77,13 +78,13 @@ public enum CodeBuildEmitter {
                     .string("echo \"this buildspec runs as a batch build: start it with start-build-batch\" >&2; exit 1"),
                 ]))]))])),
             ])
-            var header = CommonEnvironment.header
+            var header = CommonEnvironment.header(plan)
             if parts.count > 1 { header.append("Part \(i + 1) of \(parts.count): run after part \(i) succeeded.".replacingOccurrences(of: "after part 0 succeeded", with: "first")) }
             files[partPath(i)] = doc.document(header: header)
         }
         let program = plan.jobs.first?.argv.first ?? "stackship"
         for kind in Set(plan.jobs.map(\.kind)).sorted() {
-            files[kindPath(kind)] = kindBuildspec(kind, plan: plan, program: program).document(header: CommonEnvironment.header)
+            files[kindPath(kind)] = kindBuildspec(kind, plan: plan, program: program).document(header: CommonEnvironment.header(plan))
         }
         return EmittedPipeline(backend: "codebuild", files: files, notes: notes)
     }
@@ -124,7 +125,7 @@ public enum CodeBuildEmitter {
         var phases: [(String, YAMLNode)] = []
         if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
         if kind == .publish {
-            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.registryLogin(program: p, registry: s.registry))]))])))
+            phases.append(("pre_build", .map([("commands", .list([.string(CIScript.registryLogin(program: p, registry: s.registry ?? ""))]))])))
         }
         phases.append(("build", .map([("commands", .list(commands.map { .string($0) }))])))
         return .map([

@@ -34,11 +34,14 @@ public enum GitHubActionsEmitter {
     public static func emit(_ plan: Plan) throws -> EmittedPipeline {
         let s = plan.settings
         try requireIdentifier(s.signingKeySecret, setting: "ci.signing_key_secret")
-        if s.awsRoleARN.isEmpty || !s.awsRoleARN.hasPrefix("arn:") {
-            throw PipelineError.invalidSetting(name: "awsRoleARN", value: s.awsRoleARN, reason: "the publish workflow assumes this role through OIDC; give the IAM role's ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-        }
-        if s.awsRegion.isEmpty {
-            throw PipelineError.invalidSetting(name: "awsRegion", value: s.awsRegion, reason: "give the AWS region, e.g. us-east-1")
+        try CommonEnvironment.requireSettings(plan)
+        if plan.jobs.contains(where: { $0.kind == .publish }) {
+            let role = try s.require(\.awsRoleARN, "ci.aws_role_arn", for: "the publish workflow assumes that role through GitHub's OIDC to push",
+                                     example: "arn:aws:iam::ACCOUNT:role/NAME (the registry stack's PushRoleArn output)")
+            guard role.hasPrefix("arn:") else {
+                throw PipelineError.invalidSetting(name: "ci.aws_role_arn", value: role, reason: "the publish workflow assumes this role through OIDC; give the IAM role's ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            }
+            _ = try s.require(\.awsRegion, "ci.aws_region", for: "the publish workflow's AWS credentials are for that region", example: "us-east-1")
         }
         var notes: [String] = []
         // The test workflow has no publish jobs; whoever needed one needs what it needed instead.
@@ -75,8 +78,8 @@ public enum GitHubActionsEmitter {
         }
         notes.append("test workflow jobs get no cloud credentials: on pull requests from forks neither OIDC tokens nor secrets are available; give the cache read access for them or accept cache misses")
         return EmittedPipeline(backend: "github", files: [
-            testWorkflowPath: test.document(header: CommonEnvironment.header),
-            publishWorkflowPath: publish.document(header: CommonEnvironment.header),
+            testWorkflowPath: test.document(header: CommonEnvironment.header(plan)),
+            publishWorkflowPath: publish.document(header: CommonEnvironment.header(plan)),
         ], notes: notes)
     }
 
@@ -125,8 +128,8 @@ public enum GitHubActionsEmitter {
                 ("name", .string("AWS credentials (OIDC)")),
                 ("uses", uses(configureAWSCredentials)),
                 ("with", .map([
-                    ("role-to-assume", .string(s.awsRoleARN)),
-                    ("aws-region", .string(s.awsRegion)),
+                    ("role-to-assume", .string(s.awsRoleARN ?? "")),
+                    ("aws-region", .string(s.awsRegion ?? "")),
                 ])),
             ]))
         }
@@ -134,7 +137,7 @@ public enum GitHubActionsEmitter {
             steps.append(.map([("name", .string("Install stackship")), ("run", .string(install))]))
         }
         if job.kind == .publish && aws {
-            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry)))]))
+            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "")))]))
         }
         steps.append(.map([("name", .string(RendererLabel.of(job))), ("run", .string(script))]))
 

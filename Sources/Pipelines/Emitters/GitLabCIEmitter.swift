@@ -19,6 +19,7 @@ public enum GitLabCIEmitter {
     ///   variable name GitLab cannot hold.
     public static func emit(_ plan: Plan) throws -> EmittedPipeline {
         let s = plan.settings
+        try CommonEnvironment.requireSettings(plan)
         guard s.gitlabMaxNeeds >= 2 else {
             throw PipelineError.invalidSetting(name: "gitlabMaxNeeds", value: String(s.gitlabMaxNeeds), reason: "fan-in needs at least 2 needs per job; use the instance's ci_max_needs (50 by default)")
         }
@@ -88,7 +89,7 @@ public enum GitLabCIEmitter {
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             }
-            let login = job.kind == .publish ? [CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry, gitlab: true)] : []
+            let login = job.kind == .publish ? [CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "", gitlab: true)] : []
             pairs.append(("script", .list((login + CIScript.lines(plan, job, commitVariable: "CI_COMMIT_SHA")).map { .string($0) })))
             pairs.append(("retry", retry))
             jobs.append((job.id, .map(pairs)))
@@ -100,9 +101,9 @@ public enum GitLabCIEmitter {
             ("variables", .map(variables)),
             ("default", .map(defaults)),
         ] + jobs)
-        let header = CommonEnvironment.header + notes.map { "note: " + $0 }
+        let header = CommonEnvironment.header(plan) + notes.map { "note: " + $0 }
         return EmittedPipeline(backend: "gitlab", files: [
-            parentPath: parent.document(header: CommonEnvironment.header),
+            parentPath: parent.document(header: CommonEnvironment.header(plan)),
             childPath: child.document(header: header),
         ], notes: notes)
     }

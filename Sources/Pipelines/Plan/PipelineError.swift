@@ -14,6 +14,9 @@ public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyCommand(job: String)
     /// A setting is unusable.
     case invalidSetting(name: String, value: String, reason: String)
+    /// A setting the plan needs was not given (`key` as the stack file spells it, `ci.registry`),
+    /// and no placeholder stands in for it.
+    case missingSetting(key: String, needs: String, example: String)
     /// A backend cannot express the plan.
     case backendLimit(backend: String, reason: String)
     /// Writing output failed.
@@ -36,6 +39,9 @@ public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the name '\(name)' cannot be used: \(reason). Rename it."
         case .emptyCommand(let job):
             return "job '\(job)' has an empty command. Give it an argv with at least the program."
+        case .missingSetting(let key, let needs, let example):
+            let name = key.split(separator: ".").last.map(String.init) ?? key
+            return "`\(key)` is not set, and \(needs); add it under `\(key.split(separator: ".").first ?? "ci"):` in the stack file, e.g. `\(name): \(example)`"
         case .invalidSetting(let name, let value, let reason):
             // A setting that names a secret may have been given the secret itself: never echo it.
             if name.lowercased().contains("secret") || name.lowercased().contains("key") {

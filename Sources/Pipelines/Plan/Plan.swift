@@ -34,11 +34,14 @@ public struct Plan: Sendable, Codable, Equatable {
         public var pruneUnchanged: Bool
         /// The program every job runs (`argv[0]`).
         public var program: String
+        /// Without a registry, plan no publish jobs (a local run) instead of failing (CI files).
+        public var omitPublishWithoutRegistry: Bool
 
         /// Creates options.
-        public init(pruneUnchanged: Bool = false, program: String = "stackship") {
+        public init(pruneUnchanged: Bool = false, program: String = "stackship", omitPublishWithoutRegistry: Bool = false) {
             self.pruneUnchanged = pruneUnchanged
             self.program = program
+            self.omitPublishWithoutRegistry = omitPublishWithoutRegistry
         }
     }
 
@@ -218,12 +221,15 @@ extension Plan {
             // One push per tag (`stackship push SOURCE DESTINATION` takes one destination); each
             // after the tests, all of them before the cleanup.
             var publishes: [String] = []
-            for tag in image.publishTags {
+            let tags = input.settings.registry == nil && options.omitPublishWithoutRegistry ? [] : image.publishTags
+            for tag in tags {
+                let registry = try input.settings.require(\.registry, "ci.registry", for: "the publish jobs push image '\(image.name)' to it (or leave the image out with `ci: publish: [...]`)",
+                                                          example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/team")
                 let id = publishIDs["\(image.name) \(tag)"]!
                 let source = Self.reference(tag, image: image.name)
-                let argv = [program, "push", source, Self.destination(registry: input.settings.registry, tag: source)]
+                let argv = [program, "push", source, Self.destination(registry: registry, tag: source)]
                 jobs.append(Job(id: id, kind: .publish, argv: argv, needs: [last], subject: image.name,
-                                key: Hashing.hex(["publish", lastKey, tag, input.settings.registry])))
+                                key: Hashing.hex(["publish", lastKey, tag, registry])))
                 publishes.append(id)
             }
             if !publishes.isEmpty {

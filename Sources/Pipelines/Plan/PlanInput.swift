@@ -71,17 +71,29 @@ public struct PlanInput: Sendable, Codable, Equatable {
     /// CI and cache settings shared by every backend. None of them is a secret: the signing key
     /// is referred to by the name of the CI variable or secret that holds it.
     public struct Settings: Sendable, Codable, Equatable {
-        /// The binary cache URL, e.g. `s3://bucket/prefix`.
-        public var cacheURL: String
+        /// The binary cache URL, e.g. `s3://bucket/prefix`; nil when not given (a plan with
+        /// packages then cannot be emitted for CI: its jobs share packages through it).
+        public var cacheURL: String?
         /// The name of the CI/CD variable (GitLab, GitHub secret) or Secrets Manager secret
         /// (CodeBuild) holding the package-signing key. Never the key itself.
         public var signingKeySecret: String
-        /// The registry images are pushed to, e.g. an ECR URI `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
-        public var registry: String
-        /// The IAM role CI assumes through OIDC (GitHub) to reach AWS.
-        public var awsRoleARN: String
-        /// The AWS region.
-        public var awsRegion: String
+        /// The registry images are pushed to, e.g. an ECR URI `123456789012.dkr.ecr.eu-west-1.amazonaws.com`;
+        /// nil when not given (publishing then needs it).
+        public var registry: String?
+        /// The IAM role CI assumes through OIDC (GitHub) to reach AWS; nil when not given.
+        public var awsRoleARN: String?
+        /// The AWS region; nil when not given.
+        public var awsRegion: String?
+        /// The settings (`ci.registry`, …) filled with example values because the user asked
+        /// for placeholders (`ci generate --allow-placeholders`, for documentation); every
+        /// generated file then says so at its top.
+        public var placeholders: [String] = []
+
+        /// Placeholders are a property of the files written, not of the plan: not encoded.
+        enum CodingKeys: String, CodingKey {
+            case cacheURL, signingKeySecret, registry, awsRoleARN, awsRegion, toolVersion, installCommand, githubRunner, gitlabImage,
+                 codebuildImage, codebuildComputeType, codebuildImageComputeType, codebuildMaxBuildsPerBatch, publishBranch, gitlabMaxNeeds
+        }
         /// The stackship version CI installs (`STACKSHIP_VERSION`).
         public var toolVersion: String
         /// A shell command that installs stackship in a CI job; nil when the runner image has it.
@@ -104,13 +116,14 @@ public struct PlanInput: Sendable, Codable, Equatable {
         /// The most `needs` one GitLab job may list (the instance's `ci_max_needs`, 50 by default).
         public var gitlabMaxNeeds: Int
 
-        /// Creates settings; every value has a placeholder default fit for examples.
+        /// Creates settings. The cache, registry, role and region have no default: nothing
+        /// the user did not give is invented (see ``withPlaceholders()``).
         public init(
-            cacheURL: String = "s3://stackship-cache/packages",
+            cacheURL: String? = nil,
             signingKeySecret: String = "STACKSHIP_SIGNING_KEY",
-            registry: String = "123456789012.dkr.ecr.us-east-1.amazonaws.com",
-            awsRoleARN: String = "arn:aws:iam::123456789012:role/stackship-ci",
-            awsRegion: String = "us-east-1",
+            registry: String? = nil,
+            awsRoleARN: String? = nil,
+            awsRegion: String? = nil,
             toolVersion: String = "0.1.0",
             installCommand: String? = nil,
             githubRunner: String = "ubuntu-24.04",
@@ -137,6 +150,32 @@ public struct PlanInput: Sendable, Codable, Equatable {
             self.codebuildMaxBuildsPerBatch = codebuildMaxBuildsPerBatch
             self.publishBranch = publishBranch
             self.gitlabMaxNeeds = gitlabMaxNeeds
+        }
+
+        /// The value at `path`, or ``PipelineError/missingSetting(key:needs:example:)`` naming
+        /// `key` (as the stack file spells it), what needs it and an example.
+        public func require(_ path: KeyPath<Settings, String?>, _ key: String, for needs: String, example: String) throws -> String {
+            guard let value = self[keyPath: path], !value.isEmpty else {
+                throw PipelineError.missingSetting(key: key, needs: needs, example: example)
+            }
+            return value
+        }
+
+        /// The example values `--allow-placeholders` fills in, by stack-file key.
+        public static var placeholderValues: [(key: String, path: WritableKeyPath<Settings, String?>, value: String)] { [
+            ("ci.cache", \.cacheURL, "s3://PLACEHOLDER-bucket/packages"),
+            ("ci.registry", \.registry, "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            ("ci.aws_role_arn", \.awsRoleARN, "arn:aws:iam::123456789012:role/PLACEHOLDER-stackship-ci"),
+            ("ci.aws_region", \.awsRegion, "us-east-1"),
+        ] }
+
+        /// Fills the setting named `key` (`ci.registry`) with its example value and lists it in
+        /// ``placeholders``: for documentation examples only. False when `key` has none.
+        public mutating func fillPlaceholder(_ key: String) -> Bool {
+            guard let p = Self.placeholderValues.first(where: { $0.key == key }), self[keyPath: p.path] == nil else { return false }
+            self[keyPath: p.path] = p.value
+            placeholders.append("\(p.key) = \(p.value)")
+            return true
         }
     }
 }

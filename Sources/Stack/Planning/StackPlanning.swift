@@ -69,12 +69,17 @@ public struct StackPlanning: Sendable {
         return folder.isEmpty || folder == "/" ? "stack" : folder
     }
 
-    /// The pipeline settings: each `ci:` key given, the pipeline's default for the others.
+    /// The pipeline settings: each `ci:` key given, the pipeline's default for the others
+    /// (cache, registry, role and region have none: absent, they stay nil).
     public static func settings(_ ci: CISettings) -> PlanInput.Settings {
         var settings = PlanInput.Settings()
+        // Given or absent, never invented: the plan and emitters name what they miss.
+        settings.cacheURL = ci.cacheURL
+        settings.registry = ci.registry
+        settings.awsRoleARN = ci.awsRoleARN
+        settings.awsRegion = ci.awsRegion
         let strings: [(String?, WritableKeyPath<PlanInput.Settings, String>)] = [
-            (ci.cacheURL, \.cacheURL), (ci.signingKeySecret, \.signingKeySecret), (ci.registry, \.registry),
-            (ci.awsRoleARN, \.awsRoleARN), (ci.awsRegion, \.awsRegion), (ci.toolVersion, \.toolVersion),
+            (ci.signingKeySecret, \.signingKeySecret), (ci.toolVersion, \.toolVersion),
             (ci.githubRunner, \.githubRunner), (ci.gitlabImage, \.gitlabImage), (ci.codebuildImage, \.codebuildImage),
             (ci.codebuildComputeType, \.codebuildComputeType), (ci.publishBranch, \.publishBranch),
         ]

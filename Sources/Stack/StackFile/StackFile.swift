@@ -59,6 +59,8 @@ public struct StackFile: Sendable {
     var imagesLocation: SourceLocation?
     /// The CI pipelines' settings (`ci:`); every one nil when the section is absent.
     public var ci = CISettings()
+    /// Where the `ci:` key is (nil when absent), for errors about a setting it lacks.
+    public var ciLocation: SourceLocation?
     /// The AWS stacks' settings (`aws:`); nil when the section is absent.
     public var aws: AWSSettings?
 

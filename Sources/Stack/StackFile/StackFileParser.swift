@@ -58,6 +58,7 @@ struct StackFileParser {
         if sections.contains(.build) {
             try parseBuildSections(entries, root: root, into: &stack)
         }
+        if let entry = entry("ci") { stack.ciLocation = location(entry.keyNode) }
         if sections.contains(.ci), let entry = entry("ci"), !isNull(entry.value) {
             stack.ci = try parseCI(entry)
             if sections.contains(.build) { try validatePublishedImages(stack) }

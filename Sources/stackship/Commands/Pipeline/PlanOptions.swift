@@ -19,8 +19,10 @@ struct PlanOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
 
     /// The plan input from the stack file (Stack's `StackPlanning`); notes (warnings) go to stderr.
-    func input() throws -> PlanInput {
-        let file = try StackFile.load(path: stack)
+    func input() throws -> PlanInput { try input(StackFile.load(path: stack)) }
+
+    /// The plan input from `file`, loaded from ``stack``.
+    func input(_ file: StackFile) throws -> PlanInput {
         let planning = StackPlanning(stack: file, stackPath: stack, store: try storeOptions.open(beside: file.directory, create: true))
         let cache = try readCache()
         let since = since
@@ -43,9 +45,18 @@ struct PlanOptions: ParsableArguments {
         return BinaryCache(caches: try cacheOptions.readCaches())
     }
 
-    /// The plan: with --since, unchanged packages are pruned.
+    /// The plan to run or show here: with --since, unchanged packages are pruned; without
+    /// `ci.registry`, publish jobs are left out, saying so.
     func plan() throws -> Plan {
-        try Plan.make(from: try input(), options: Plan.Options(pruneUnchanged: since != nil))
+        let input = try input()
+        if input.settings.registry == nil, input.images.contains(where: { !$0.publishTags.isEmpty }) {
+            FileHandle.standardError.write(Data("note: no publish jobs: `ci.registry` is not set in the stack file (set it, or `ci: publish: []` to say so)\n".utf8))
+        }
+        return try Plan.make(from: input, options: options(omitPublishWithoutRegistry: true))
+    }
+
+    func options(omitPublishWithoutRegistry: Bool) -> Plan.Options {
+        Plan.Options(pruneUnchanged: since != nil, omitPublishWithoutRegistry: omitPublishWithoutRegistry)
     }
 }
 
