@@ -97,6 +97,41 @@ struct PipelineIntegrationTests {
         #expect(!text.out.contains("publish_docs"), "ci: publish: [web] publishes only web")
     }
 
+    /// An image on another image of the stack (here `app` on `runtime:1`, listed after it): its
+    /// job needs the base's, and `build --image app` (what that CI job runs, with a store of its
+    /// own) builds the base first instead of failing with "not in the store".
+    @Test func anImageOnAStackImageNeedsItsJobAndBuildsItFirst() throws {
+        let project = Project()
+        try project.write("app/hello.txt", "hello\n")
+        try project.write("rt/etc/runtime", "runtime\n")
+        try project.write("stack.yaml", """
+            images:
+              app:
+                base: runtime:1
+                layers: [{source: app, destination: /app}]
+              runtime:
+                tags: [runtime:1]
+                layers: [{source: rt, destination: /}]
+            ci:
+              registry: registry.example.com/team
+            """)
+        let plan = try Self.planJSON(project)
+        #expect((plan["image_app"]?["needs"] as? [String])?.contains("image_runtime") == true, "\(plan["image_app"] ?? [:])")
+        let build = try Self.cli(["build", "--image", "app"], project)
+        #expect(build.status == 0, "\(build.err)")
+        #expect(build.out.contains("runtime: sha256:") && build.out.contains("app: sha256:"), "\(build.out)")
+        let runtimeLine = try #require(build.out.range(of: "runtime: sha256:")), appLine = try #require(build.out.range(of: "app: sha256:"))
+        #expect(runtimeLine.lowerBound < appLine.lowerBound, "the base first: \(build.out)")
+
+        try project.write("stack.yaml", """
+            images:
+              app: {base: "runtime:1", tags: ["app:1"]}
+              runtime: {base: "app:1", tags: ["runtime:1"]}
+            """)
+        let cycle = try Self.cli(["build"], project)
+        #expect(cycle.status != 0 && cycle.err.contains("images are built on each other in a cycle: app → runtime → app"), "\(cycle.err)")
+    }
+
     @Test func graphWritesHTMLAtomicallyToAFile() throws {
         let project = try Self.exampleProject()
         let r = try Self.cli(["graph", "--format", "html", "--output", "out/plan.html"], project)

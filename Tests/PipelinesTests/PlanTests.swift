@@ -4,6 +4,22 @@ import Testing
 
 @Suite("Pipelines plan")
 struct PlanTests {
+    @Test func anImageOnAnotherImageOfTheStackNeedsItsJob() throws {
+        var input = Fixtures.hello
+        input.images[0].bases = ["tools"]
+        let plan = try Plan.make(from: input)
+        let byID = plan.jobsByID
+        #expect(byID["image_hello"]?.needs.contains("image_tools") == true)
+        #expect(plan.jobs.firstIndex { $0.id == "image_tools" }! < plan.jobs.firstIndex { $0.id == "image_hello" }!)
+        #expect(byID["image_hello"]?.key != (try Plan.make(from: Fixtures.hello)).jobsByID["image_hello"]?.key, "the base's key is part of the image's")
+        input.images[0].bases = ["nope"]
+        #expect(throws: PipelineError.self) { try Plan.make(from: input) }
+        input.images[0].bases = ["tools"]
+        input.images[1].bases = ["hello"]
+        let cycle = #expect(throws: PipelineError.self) { try Plan.make(from: input) }
+        #expect(cycle?.description.contains("image base dependencies form a cycle") == true, "\(String(describing: cycle))")
+    }
+
     @Test func prunesCachedPackagesAndKeepsTheRest() throws {
         let plan = try Plan.make(from: Fixtures.hello)
         let ids = plan.jobs.map(\.id)

@@ -200,14 +200,31 @@ extension Plan {
         }
         let packageJobs = jobs
         var finals: [String] = []
+        // An image built on another of the stack's images (its runtime base, say) comes after
+        // it, and needs it: its key covers the base's, and its job runs after the base's.
+        let imageOrder = input.images.map(\.name)
+        var imageEdges: [String: [String]] = [:]
         for image in input.images {
+            for base in image.bases where !imageOrder.contains(base) {
+                throw PipelineError.invalidName(name: base, reason: "image '\(image.name)' is built on it, but the plan has no such image")
+            }
+            imageEdges[image.name] = image.bases
+        }
+        if let cycle = GraphCycle.find(nodes: imageOrder, edges: imageEdges) {
+            throw PipelineError.dependencyCycle(cycle: cycle, kind: "image base")
+        }
+        let imagesByName = Dictionary(uniqueKeysWithValues: input.images.map { ($0.name, $0) })
+        var imageKeys: [String: String] = [:]
+        for image in GraphCycle.order(nodes: imageOrder, edges: imageEdges).map({ imagesByName[$0]! }) {
             let members = Array(Set(image.packages)).sorted()
-            let imageKey = Hashing.hex(["image", image.name] + members.map { keys[$0]! })
+            let bases = Array(Set(image.bases)).sorted()
+            let imageKey = Hashing.hex(["image", image.name] + members.map { keys[$0]! } + bases.map { "base " + imageKeys[$0]! })
+            imageKeys[image.name] = imageKey
             let imageID = imageIDs[image.name]!
             jobs.append(Job(
                 id: imageID, kind: .image,
                 argv: [program, "build", input.stackFile, "--image", image.name],
-                needs: members.filter { rebuilt.contains($0) }.map { packageIDs[$0]! },
+                needs: members.filter { rebuilt.contains($0) }.map { packageIDs[$0]! } + bases.map { imageIDs[$0]! },
                 subject: image.name, key: imageKey))
             var last = imageID
             var lastKey = imageKey

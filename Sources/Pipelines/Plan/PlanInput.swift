@@ -58,13 +58,16 @@ public struct PlanInput: Sendable, Codable, Equatable {
         /// image's own name in the store, a reference (`team/hello:1.0`) is used as it is. Each is
         /// pushed to the registry setting under its repository path and tag.
         public var publishTags: [String]
+        /// The stack's own images this one is built on (its base, or the runtime base), by name.
+        public var bases: [String]
 
         /// Creates an image.
-        public init(name: String, packages: [String], tests: Bool = false, publishTags: [String] = []) {
+        public init(name: String, packages: [String], tests: Bool = false, publishTags: [String] = [], bases: [String] = []) {
             self.name = name
             self.packages = packages
             self.tests = tests
             self.publishTags = publishTags
+            self.bases = bases
         }
     }
 

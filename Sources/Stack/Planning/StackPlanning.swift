@@ -56,7 +56,8 @@ public struct StackPlanning: Sendable {
             let published = publish.map { $0.contains(image.name) } ?? !builders.contains(image.name)
             return PlanInput.Image(name: image.name, packages: graph.runtimeClosure(of: image.packages),
                                    tests: image.test != nil,
-                                   publishTags: published ? image.tags.map(\.familiar) : [])
+                                   publishTags: published ? image.tags.map(\.familiar) : [],
+                                   bases: stack.baseImage(of: image).map { [$0.name] } ?? [])
         }
         let input = PlanInput(stackName: stack.ci.name ?? Self.defaultName(stack), stackFile: stackPath,
                               packages: packages, images: images, settings: Self.settings(stack.ci))

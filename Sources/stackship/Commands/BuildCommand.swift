@@ -149,6 +149,9 @@ struct BuildCommand: ParsableCommand {
                 selected[0].tags += try parsedTags()
             }
             for name in package { _ = try file.package(named: name) }
+            // The stack's own images these are built on come first (`--image web` on a runtime
+            // base the stack defines builds that base too: a CI job has no other store).
+            selected = try file.withBaseImagesFirst(selected)
             let store = try storeOptions.open(beside: file.directory, create: true)
             let epoch = try LayerOptions.sourceDateEpoch()
             var layers: [String: PackageLayer] = [:]
