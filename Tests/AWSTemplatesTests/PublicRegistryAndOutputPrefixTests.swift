@@ -96,7 +96,7 @@ struct PublicRegistryAndOutputPrefixTests {
         // Nothing more, nothing less than the list.
         #expect(Set(granted.keys) == Self.coursePushActions.union(Self.courseLoginActions), "\(granted.keys.sorted())")
         for action in Self.coursePushActions {
-            let resource = try #require(granted[action]?.first, action)
+            let resource = try #require(granted[action]?.first, "\(action)")
             #expect(resource.contains("Fn::GetAtt") && resource.contains("Repository") && resource.contains("Arn"), "\(action): \(resource)")
         }
         for action in Self.courseLoginActions {
@@ -185,15 +185,10 @@ struct PublicRegistryAndOutputPrefixTests {
         ("prefix: incoming/\n    output_prefix: incoming/", "overlaps the trigger prefix"),
         ("suffix: .csv\n    output_prefix: results/", "without a 'prefix', every upload"),
         ("prefix: incoming/\n    output_prefix: \"results/*\"", "no wildcards"),
-        ("prefix: incoming/\n    output_prefix: \"\"", "__absent__"),
+        ("prefix: incoming/\n    output_prefix: \"\"", "1-1024 characters"),
     ])
     func overlappingOutputPrefix(body: String, reason: String) throws {
         let yaml = "aws:\n  project: convert\n  event_job:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/convert@\(Self.digest)\n    \(body)\n"
-        if reason == "__absent__" {
-            // An empty value counts as absent, as everywhere in a stack file.
-            #expect(try TemplateFixtures.settings(yaml).eventJob?.outputPrefix == nil)
-            return
-        }
         let error = try #require(#expect(throws: StackFileError.self) { try TemplateFixtures.settings(yaml) })
         #expect(error.location?.description == "stack.yaml:6:20", "\(error)")
         #expect(error.message.hasPrefix("aws.event_job.output_prefix:"), "\(error)")
@@ -205,7 +200,7 @@ struct PublicRegistryAndOutputPrefixTests {
         let yaml = Self.outputJob.replacingOccurrences(of: "{LOG_LEVEL: info}", with: "{OUTPUT_PREFIX: elsewhere/}")
         let error = try #require(#expect(throws: StackFileError.self) { try TemplateFixtures.settings(yaml) })
         #expect(error.message.hasPrefix("aws.event_job.environment.OUTPUT_PREFIX"), "\(error)")
-        #expect(error.location?.description == "stack.yaml:9:19", "\(error)")
+        #expect(error.location?.description == "stack.yaml:8:19", "\(error)")
         // Without output_prefix the names are the user's own.
         let own = yaml.replacingOccurrences(of: "    output_prefix: results/\n", with: "")
         #expect(try TemplateFixtures.settings(own).eventJob?.environment == ["OUTPUT_PREFIX": "elsewhere/"])

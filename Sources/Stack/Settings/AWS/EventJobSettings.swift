@@ -56,7 +56,8 @@ public struct EventJobSettings: Sendable, Hashable, SettingsSection {
                 throw r.invalid(key, value: value, reason: "give a literal key \(key) of 1-1024 characters (no wildcards), or remove the key")
             }
         }
-        outputPrefix = try r.attempt { try Self.readOutputPrefix(r, input: prefix) } ?? nil
+        let input = prefix
+        outputPrefix = try r.attempt { try Self.readOutputPrefix(r, input: input) } ?? nil
         memory = try r.int("memory", default: 1024, in: 128...10240)
         timeoutSeconds = try r.int("timeout_seconds", default: 300, in: 1...900)
         architecture = try r.oneOf("architecture", ["x86_64", "arm64"], default: "x86_64")!
