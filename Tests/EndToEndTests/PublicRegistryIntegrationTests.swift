@@ -198,6 +198,15 @@ import Testing
                 #expect(after.out.contains("ok   registry \(registry.host): reachable"), "\(after.out)")
                 #expect(after.status == 0, "\(after.out)\n\(after.err)")
             }
+            // A stack file for AWS alone (no images) still has its aws.registry checked.
+            try await MotoServer.with { moto in
+                let p = try AWSProject(endpoint: moto.endpoint)
+                try p.write("stack.yaml", AWSStackFiles.registryOnly)
+                _ = try await withAWS(moto.endpoint) { try await ECRClient(client: $0).createRepository(name: "hello") }
+                let r = try p.stackship(["health"])
+                #expect(r.out.contains("FAIL stack file:") && r.out.contains("missing key 'images'"), "\(r.out)")
+                #expect(r.out.contains("ok   registry aws.registry (hello): repository exists"), "\(r.out)")
+            }
             // A ci.registry that does not answer fails the check, naming it.
             let port = try Loopback.freePort()
             let p = try AWSProject(endpoint: "http://127.0.0.1:\(try Loopback.freePort())", credentials: false)

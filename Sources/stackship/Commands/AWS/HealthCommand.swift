@@ -95,15 +95,22 @@ struct HealthCommand: ParsableCommand {
             func add(_ host: String) { if host != ImageReference.dockerHub && !host.isEmpty && !hosts.contains(host) { hosts.append(host) } }
             var awsRegistry: (RegistrySettings, project: String)?
             if FileManager.default.fileExists(atPath: aws.stackPath) {
+                var settingsFile: StackFile?
                 do {
                     let file = try StackFile.load(path: aws.stackPath)
                     for image in file.images {
                         for tag in image.tags { add(tag.registry) }
                     }
-                    if let registry = file.ci.registry { add(LoginCommand.normalise(registry)) }
-                    if let settings = file.aws, let registry = settings.registry { awsRegistry = (registry, settings.project) }
+                    settingsFile = file
                 } catch {
                     report(Check(ok: false, name: "stack file", detail: "\(aws.stackPath) does not parse", hint: CLI.describe(error)))
+                    // The registries of ci: and aws: are still checked when only the build
+                    // sections are wrong (or absent, as in a stack file for AWS alone).
+                    settingsFile = try? StackFile.load(path: aws.stackPath, sections: [.ci, .aws])
+                }
+                if let file = settingsFile {
+                    if let registry = file.ci.registry { add(LoginCommand.normalise(registry)) }
+                    if let settings = file.aws, let registry = settings.registry { awsRegistry = (registry, settings.project) }
                 }
             }
             if let (registry, project) = awsRegistry {
@@ -119,8 +126,8 @@ struct HealthCommand: ParsableCommand {
                         if !custom { add(LoginCommand.normalise(uri)) }
                     } catch {
                         report(Check(ok: false, name: label, detail: "not found or not readable",
-                                     hint: CLI.describe(error) + "; create it with 'stackship aws deploy registry'"
-                                        + (registry.isPublic ? " --region \(RegistrySettings.publicRegion)" : "")))
+                                     hint: CLI.describe(error) + "; create it with 'stackship aws deploy registry"
+                                        + (registry.isPublic ? " --region \(RegistrySettings.publicRegion)'" : "'")))
                     }
                 } else {
                     report(Check(ok: false, name: label, detail: "not checked", hint: "fix the credentials and region first"))
