@@ -28,7 +28,10 @@ enum RegistryTemplate {
         var resources: [String: CloudFormationTemplate.Resource] = [:]
 
         if registry.isPublic {
-            resources["Repository"] = publicRepository(settings, repositoryName: repositoryName, tags: tags)
+            // Its own logical ID: CloudFormation does not change a resource's type in place, so a
+            // private registry stack turned public gets a new resource (the private repository
+            // is retained, as on any removal).
+            resources[publicRepositoryID] = publicRepository(settings, repositoryName: repositoryName, tags: tags)
         } else {
             let lifecycle: TemplateValue = ["rules": [
                 [
@@ -93,8 +96,8 @@ enum RegistryTemplate {
         if registry.isPublic {
             // CloudFormation gives a public repository no URI: it is public.ecr.aws/ALIAS/NAME, and
             // the registry's alias is not a resource of this stack.
-            outputs["RepositoryArn"] = .init(.getAtt("Repository", "Arn"), description: "The ECR Public repository")
-            outputs["RepositoryName"] = .init(.ref("Repository"), description: "Push to public.ecr.aws/ALIAS/\(repositoryName) (ALIAS: aws ecr-public describe-registries --region us-east-1)")
+            outputs["RepositoryArn"] = .init(.getAtt(publicRepositoryID, "Arn"), description: "The ECR Public repository")
+            outputs["RepositoryName"] = .init(.ref(publicRepositoryID), description: "Push to public.ecr.aws/ALIAS/\(repositoryName) (ALIAS: aws ecr-public describe-registries --region us-east-1)")
         } else {
             outputs["RepositoryUri"] = .init(.getAtt("Repository", "RepositoryUri"), description: "Push images here")
         }
@@ -113,6 +116,9 @@ enum RegistryTemplate {
         return template
     }
 
+    /// The logical ID of the ECR Public repository.
+    static let publicRepositoryID = "PublicRepository"
+
     /// Why a public registry stack must be in us-east-1, and how.
     static let publicRegionMessage = "ECR Public exists only in us-east-1: deploy the registry stack with public: true in us-east-1 (--region us-east-1)"
 
@@ -122,7 +128,7 @@ enum RegistryTemplate {
         if registry.isPublic {
             return [
                 IAMStatement(sid: "EcrPublicLogin", actions: publicLoginActions, resources: ["*"]),
-                IAMStatement(sid: "PushToOneRepository", actions: publicPushActions, resources: [.getAtt("Repository", "Arn")]),
+                IAMStatement(sid: "PushToOneRepository", actions: publicPushActions, resources: [.getAtt(publicRepositoryID, "Arn")]),
             ]
         }
         return [

@@ -52,7 +52,10 @@ struct PublicRegistryAndOutputPrefixTests {
         #expect(settings.registry?.isPublic == true)
         let template = try TemplateFixtures.parsed(settings.template(for: .registry))
         let resources = try Self.resources(template)
-        let repository = try #require(resources["Repository"])
+        // Its own logical ID, so that a private registry stack turned public is not a type change
+        // of "Repository", which CloudFormation refuses.
+        let repository = try #require(resources["PublicRepository"])
+        #expect(resources["Repository"] == nil)
         #expect(repository["Type"] as? String == "AWS::ECR::PublicRepository")
         #expect(repository["DeletionPolicy"] as? String == "Retain" && repository["UpdateReplacePolicy"] as? String == "Retain")
         let properties = try #require(repository["Properties"] as? [String: Any])
@@ -97,7 +100,7 @@ struct PublicRegistryAndOutputPrefixTests {
         #expect(Set(granted.keys) == Self.coursePushActions.union(Self.courseLoginActions), "\(granted.keys.sorted())")
         for action in Self.coursePushActions {
             let resource = try #require(granted[action]?.first, "\(action)")
-            #expect(resource.contains("Fn::GetAtt") && resource.contains("Repository") && resource.contains("Arn"), "\(action): \(resource)")
+            #expect(resource.contains("Fn::GetAtt") && resource.contains("PublicRepository") && resource.contains("Arn"), "\(action): \(resource)")
         }
         for action in Self.courseLoginActions {
             #expect(granted[action] == ["*"], "\(action): \(granted[action] ?? [])")

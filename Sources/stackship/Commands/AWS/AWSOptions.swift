@@ -60,11 +60,11 @@ struct AWSOptions: ParsableArguments {
 
     /// A stand-in CloudFormation (moto's) that has no `AWS::ECR::PublicRepository` skips the
     /// resource and then fails the stack with "Fn::GetAtt references undefined resource
-    /// Repository", which does not say why. Said plainly, with what to do.
+    /// PublicRepository", which does not say why. Said plainly, with what to do.
     static func explainUnsupportedPublicRepository(_ error: AWSError, settings: AWSSettings, kinds: [StackKind], client: AWSClient) -> Error {
         guard kinds.contains(.registry), settings.registry?.isPublic == true,
               (try? client.endpoint(for: .cloudFormation).isCustom) == true,
-              error.description.contains("undefined resource Repository") else { return error }
+              error.description.contains("undefined resource PublicRepository") else { return error }
         let endpoint = (try? client.endpoint(for: .cloudFormation).description) ?? "the endpoint"
         return AWSCommandError.publicRepositoryUnsupported(endpoint: endpoint, stack: settings.stackName(for: .registry), reason: error.description)
     }
@@ -144,7 +144,7 @@ enum AWSCommandError: Error, CustomStringConvertible {
         case let .publicRepositoryUnsupported(endpoint, stack, reason):
             return "the CloudFormation at \(endpoint) cannot create AWS::ECR::PublicRepository (aws.registry.public: true): it left the repository out and then failed (\(reason)). "
                 + "moto_server has no ECR Public; deploy the public registry on AWS in us-east-1, or use a private registry (remove 'public: true') against this endpoint. "
-                + "Remove the half-made stack with 'stackship aws destroy registry --yes' (it is \(stack))."
+                + "A first deploy leaves \(stack) in REVIEW_IN_PROGRESS: remove it with 'stackship aws destroy registry --yes'."
         case let .healthFailed(count):
             return "\(count) check(s) failed; see the hints above."
         }
