@@ -23,7 +23,8 @@ extension AWSSettings {
             return RegistryTemplate.make(self, registry)
         case .service:
             guard let service else { throw missing() }
-            return ServiceTemplate.make(self, service)
+            guard let image = service.image else { throw TemplateError.serviceImageMissing }
+            return ServiceTemplate.make(self, service, image: image)
         case .eventJob:
             guard let eventJob else { throw missing() }
             return EventJobTemplate.make(self, eventJob)

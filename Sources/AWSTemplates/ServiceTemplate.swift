@@ -4,7 +4,7 @@ import Stack
 /// The `service` template: an ECS Fargate service behind an application load balancer, in the
 /// given VPC or a new minimal one (two public subnets in two availability zones).
 enum ServiceTemplate {
-    static func make(_ settings: AWSSettings, _ service: ServiceSettings) -> CloudFormationTemplate {
+    static func make(_ settings: AWSSettings, _ service: ServiceSettings, image: String) -> CloudFormationTemplate {
         let kind = StackKind.service
         let names = ResourceNames(project: settings.project, kind: kind)
         let tags = TemplateParts.tags(settings, kind)
@@ -107,7 +107,7 @@ enum ServiceTemplate {
 
         let containerName = settings.project
         var container: [String: TemplateValue] = [
-            "Name": .string(containerName), "Image": .string(service.image), "Essential": true,
+            "Name": .string(containerName), "Image": .string(image), "Essential": true,
             "PortMappings": [["ContainerPort": .int(service.port), "Protocol": "tcp"]],
             "LogConfiguration": [
                 "LogDriver": "awslogs",

@@ -9,12 +9,16 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     case missingSection(kind: StackKind, path: String)
     /// Writing a template file failed.
     case writeFailed(path: String, reason: String)
+    /// The service stack has no image: neither `aws.service.image` nor `--image`.
+    case serviceImageMissing
 
     /// What happened and what to do about it.
     public var description: String {
         switch self {
         case .missingSection(let kind, let path):
             return "the \(kind.rawValue) stack needs its settings, but \(path) is missing; add an '\(path.split(separator: ".").last ?? "")' section or remove \(kind.rawValue) from aws.stacks"
+        case .serviceImageMissing:
+            return "the service stack runs an image pinned by digest, but aws.service.image is not set; give --image REF (a tag in a registry such as ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello:latest, or an image in the store that is pushed to the registry stack's repository), which resolves the digest, or set aws.service.image to REPOSITORY@sha256:…"
         case .writeFailed(let path, let reason):
             return "could not write \(path): \(reason); check that the folder exists and is writable"
         }

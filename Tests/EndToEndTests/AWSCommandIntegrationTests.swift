@@ -1,6 +1,7 @@
 import AWS
 import AWSTemplates
 import Foundation
+import OCI
 import Stack
 import StackshipTesting
 import Testing
@@ -99,6 +100,121 @@ import Testing
         }
     }
 
+    /// Destroy and deploy are inverse: the repository a registry stack retains is deleted by
+    /// `destroy --purge` (after the stack, saying so), and one an earlier plain destroy left is
+    /// named by the next deploy before CloudFormation can get stuck, then removed by --purge.
+    @Test func deployDestroyPurgeDeployAgain() async throws {
+        try await MotoServer.with { moto in
+            let p = try AWSProject(endpoint: moto.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly)
+            func deploy() throws {
+                let r = try p.stackship(["aws", "deploy", "registry"])
+                #expect(r.status == 0 && r.out.contains("registry: CREATE_COMPLETE"), "\(r.out)\n\(r.err)")
+            }
+            try deploy()
+            try await withAWS(moto.endpoint) { client in
+                let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#
+                _ = try await ECRClient(client: client).putImage(repository: "hello", manifest: manifest, tag: "v1")
+            }
+            let purge = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(purge.status == 0, "\(purge.out)\n\(purge.err)")
+            #expect(purge.out.contains("emptied repository hello (1 images deleted)") && purge.out.contains("deleted repository hello"), "\(purge.out)")
+            let deletedStack = try #require(purge.out.range(of: "registry: deleted\n")), deletedRepository = try #require(purge.out.range(of: "deleted repository hello"))
+            #expect(deletedStack.lowerBound < deletedRepository.lowerBound, "the repository goes after its stack: \(purge.out)")
+            try await withAWS(moto.endpoint) { client in
+                let gone = try await ECRClient(client: client).repository(named: "hello")
+                #expect(gone == nil)
+            }
+            try deploy()
+
+            // A plain destroy keeps the repository and says so; deploy then names the way out
+            // instead of leaving a stack stuck in review.
+            let keep = try p.stackship(["aws", "destroy", "registry", "--yes"])
+            #expect(keep.status == 0 && keep.out.contains("repository hello stays, with its images"), "\(keep.out)\n\(keep.err)")
+            let refused = try p.stackship(["aws", "deploy", "registry"])
+            expectCleanFailure(refused, ["ECR repository 'hello' already exists", "stackship aws destroy registry --purge --yes", "aws.registry.repository"])
+            let status = try p.stackship(["aws", "status", "registry"])
+            #expect(status.out.contains("registry: stack hello-registry MISSING"), "nothing half-created: \(status.out)")
+            let left = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(left.status == 0 && left.out.contains("does not exist") && left.out.contains("deleted repository hello"), "\(left.out)\n\(left.err)")
+            try deploy()
+
+            // A repository of that name that is not the project's is never deleted.
+            #expect(try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"]).status == 0)
+            try await withAWS(moto.endpoint) { client in
+                _ = try await ECRClient(client: client).createRepository(name: "other-team")
+            }
+            try p.write("stack.yaml", AWSStackFiles.registryOnly + "\n    repository: other-team\n")
+            let foreign = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(foreign.out.contains("repository other-team exists but is not tagged") , "\(foreign.out)\n\(foreign.err)")
+            try await withAWS(moto.endpoint) { client in
+                let kept = try await ECRClient(client: client).repository(named: "other-team")
+                #expect(kept != nil)
+            }
+            let refusedForeign = try p.stackship(["aws", "deploy", "registry"])
+            expectCleanFailure(refusedForeign, ["ECR repository 'other-team' already exists and is not hello's"])
+        }
+    }
+
+    /// `--image REF`: the service's digest is resolved (from the store and the registry stack's
+    /// repository, from ECR by tag, from any registry by tag) and the template pinned to it;
+    /// without it, render and deploy name the flag. moto's ECR has no registry API, so the push
+    /// to it is ECR's PutImage of the store's manifest bytes with their digest.
+    @Test func serviceImageIsResolvedToADigest() async throws {
+        try await MotoServer.with { moto in
+            let p = try AWSProject(endpoint: moto.endpoint)
+            try p.write("stack.yaml", AWSStackFiles.registryOnly + "\n  service:\n    port: 8080\n")
+            expectCleanFailure(try p.stackship(["aws", "render", "--all", "-o", "out"]), ["aws.service.image is not set", "--image REF"])
+            #expect(!FileManager.default.fileExists(atPath: p.path + "/out"), "nothing is written when a template fails")
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service"]), ["--image REF"])
+
+            // An image in the store, built here.
+            try p.write("img/Dockerfile", "FROM scratch\nCOPY x /x\nCMD [\"/x\"]\n")
+            try p.write("img/x", "hello\n")
+            let build = try p.stackship(["build", "-t", "hello:latest", "img"])
+            #expect(build.status == 0, "\(build.out)\n\(build.err)")
+            let store = try OCILayoutStore(root: p.path + "/.stackship/store", create: false)
+            let entry = try store.resolve("hello:latest")
+            let digest = entry.descriptor.digest.description
+            let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello"
+
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"]),
+                               ["repository hello, which does not exist", "stackship aws deploy registry"])
+            #expect(try p.stackship(["aws", "deploy", "registry"]).status == 0)
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"]),
+                               ["not in \(uri)", "stackship push hello:latest \(uri):latest"])
+            try await withAWS(moto.endpoint) { client in
+                let manifest = String(decoding: try store.read(entry.descriptor), as: UTF8.self)
+                _ = try await ECRClient(client: client).putImage(repository: "hello", manifest: manifest, mediaType: entry.descriptor.mediaType,
+                                                                 tag: "latest", digest: digest)
+            }
+            let deploy = try p.stackship(["aws", "deploy", "service", "--image", "hello:latest"])
+            #expect(deploy.status == 0 && deploy.out.contains("service: CREATE_COMPLETE"), "\(deploy.out)\n\(deploy.err)")
+            #expect(deploy.err.contains("image hello:latest is \(uri)@\(digest)"), "\(deploy.err)")
+
+            // By tag in ECR: the same digest, so the stack does not change.
+            let again = try p.stackship(["aws", "deploy", "service", "--image", "\(uri):latest"])
+            #expect(again.status == 0 && again.out.contains("service: no changes"), "\(again.out)\n\(again.err)")
+            let render = try p.stackship(["aws", "render", "service", "--image", "\(uri):latest", "-o", "out"])
+            #expect(render.status == 0, "\(render.err)")
+            let template = try String(contentsOfFile: p.path + "/out/service.json", encoding: .utf8)
+            #expect(template.contains("\"\(uri)@\(digest)\""), "\(template)")
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "\(uri):nope"]),
+                               ["has no image tagged 'nope'", "stackship push"])
+            expectCleanFailure(try p.stackship(["aws", "deploy", "service", "--image", "nothere:1"]), ["no image 'nothere:1'"])
+
+            // By tag in any other registry: a real one on loopback, after a real push.
+            try await LocalRegistry.with { registry in
+                let push = try p.stackship(["push", "hello:latest", "\(registry.host)/team/hello:v1"])
+                #expect(push.status == 0, "\(push.err)")
+                let other = try p.stackship(["aws", "render", "service", "--image", "\(registry.host)/team/hello:v1", "-o", "other"])
+                #expect(other.status == 0, "\(other.err)")
+                let text = try String(contentsOfFile: p.path + "/other/service.json", encoding: .utf8)
+                #expect(text.contains("\"\(registry.host)/team/hello@\(digest)\""), "\(text)")
+            }
+        }
+    }
+
     @Test func renderWritesEveryTemplateOrNothing() throws {
         let p = try AWSProject(endpoint: nil)
         try p.write("stack.yaml", AWSStackFiles.everyKind)
@@ -181,6 +297,9 @@ import Testing
         let responses: [ScriptedServer.Response] = [
             .init(status: 400, headers: ["Content-Type": "text/xml"],
                   body: "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id hello-registry does not exist</Message></Error></ErrorResponse>"),
+            // The repository is free (asked before a new registry stack is created).
+            .init(status: 400, headers: ["Content-Type": "application/x-amz-json-1.1"],
+                  body: #"{"__type":"RepositoryNotFoundException","message":"The repository with name 'hello' does not exist"}"#),
             xml("CreateChangeSet", "<Id>arn:cs</Id><StackId>\(stackID)</StackId>"),
             xml("DescribeChangeSet", "<ChangeSetId>arn:cs</ChangeSetId><StackId>\(stackID)</StackId><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes><member><ResourceChange><Action>Add</Action><LogicalResourceId>Repository</LogicalResourceId><ResourceType>AWS::ECR::Repository</ResourceType></ResourceChange></member></Changes>"),
             xml("ExecuteChangeSet", ""),

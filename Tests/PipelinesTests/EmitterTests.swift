@@ -69,7 +69,8 @@ struct EmitterTests {
         input.settings.signingKeySecret = "KEY }} ${{ github.event.issue.title"
         let plan = try Plan.make(from: input)
         let error = #expect(throws: PipelineError.self) { try GitHubActionsEmitter.emit(plan) }
-        #expect(error?.description.contains("signingKeySecret") == true)
+        #expect(error?.description.contains("ci.signing_key_secret") == true)
+        #expect(error?.description.contains("github.event") == false, "a secret-named setting's value is never echoed")
         input.settings.signingKeySecret = "OK"
         input.settings.awsRoleARN = ""
         let plan2 = try Plan.make(from: input)

@@ -50,6 +50,19 @@ struct StackFileSectionTests {
         }
     }
 
+    /// A signing key pasted where its secret's name belongs is refused at its place, and the
+    /// message never shows it.
+    @Test func aSigningKeyGivenAsItsSecretNameIsNotEchoed() throws {
+        try withStackDir { dir in
+            let key = "MC4CAQAwBQYDK2VwBCIEIPrivateKeyMaterial0123456789abcdefXYZ"
+            let error = dir.error("images: {a: {}}\nci:\n  signing_key_secret: \"-----BEGIN PRIVATE KEY----- \(key)\"\n")
+            check(error, line: 3, column: 23, message: "`ci.signing_key_secret` must name the CI secret", hint: "signing_key_secret: STACKSHIP_SIGNING_KEY")
+            #expect(!"\(String(describing: error))".contains(key) && !"\(String(describing: error))".contains("BEGIN"), "\(String(describing: error))")
+            let named = try dir.parse("images: {a: {}}\nci:\n  signing_key_secret: RELEASE_KEY_2\n")
+            #expect(named.ci.signingKeySecret == "RELEASE_KEY_2")
+        }
+    }
+
     @Test func mergeKeysWorkInCI() throws {
         try withStackDir { dir in
             let stack = try dir.parse("x-ci: &ci {registry: r.example, aws_region: eu-west-1}\nimages: {a: {}}\nci:\n  <<: *ci\n  aws_region: us-east-2\n")

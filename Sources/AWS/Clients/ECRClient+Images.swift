@@ -79,12 +79,13 @@ extension ECRClient {
 extension ECRClient {
     /// PutImage: records `manifest` (its JSON text) in `repository` under `tag`. Pushing layers
     /// goes through the registry API; this is for manifests whose blobs are already there.
-    public func putImage(repository: String, manifest: String, mediaType: String? = nil, tag: String? = nil) async throws -> ImageID {
-        struct Input: Encodable { var repositoryName: String; var imageManifest: String; var imageManifestMediaType: String?; var imageTag: String? }
+    /// `digest` is the manifest's digest, when the caller knows it (ECR computes it otherwise).
+    public func putImage(repository: String, manifest: String, mediaType: String? = nil, tag: String? = nil, digest: String? = nil) async throws -> ImageID {
+        struct Input: Encodable { var repositoryName: String; var imageManifest: String; var imageManifestMediaType: String?; var imageTag: String?; var imageDigest: String? }
         struct Image: Decodable { var imageId: ImageID? }
         struct Output: Decodable { var image: Image? }
         let out = try await AWSJSONProtocol.call(client, service: .ecr, targetPrefix: Self.target, operation: "PutImage",
-                                                 input: Input(repositoryName: repository, imageManifest: manifest, imageManifestMediaType: mediaType, imageTag: tag),
+                                                 input: Input(repositoryName: repository, imageManifest: manifest, imageManifestMediaType: mediaType, imageTag: tag, imageDigest: digest),
                                                  as: Output.self)
         return out.image?.imageId ?? ImageID(imageTag: tag)
     }

@@ -33,7 +33,7 @@ public enum GitHubActionsEmitter {
     ///   missing role ARN or region when the plan publishes.
     public static func emit(_ plan: Plan) throws -> EmittedPipeline {
         let s = plan.settings
-        try requireIdentifier(s.signingKeySecret, setting: "signingKeySecret")
+        try requireIdentifier(s.signingKeySecret, setting: "ci.signing_key_secret")
         if s.awsRoleARN.isEmpty || !s.awsRoleARN.hasPrefix("arn:") {
             throw PipelineError.invalidSetting(name: "awsRoleARN", value: s.awsRoleARN, reason: "the publish workflow assumes this role through OIDC; give the IAM role's ARN (arn:aws:iam::ACCOUNT:role/NAME)")
         }
@@ -81,8 +81,7 @@ public enum GitHubActionsEmitter {
     }
 
     static func requireIdentifier(_ value: String, setting: String) throws {
-        guard let first = value.unicodeScalars.first, first.isASCIILetter || first == "_",
-              value.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" }) else {
+        guard VariableName.isValid(value) else {
             throw PipelineError.invalidSetting(name: setting, value: value, reason: "it names a CI secret or variable, so it may hold only letters, digits and underscores and must not start with a digit")
         }
     }

@@ -22,7 +22,7 @@ public enum GitLabCIEmitter {
         guard s.gitlabMaxNeeds >= 2 else {
             throw PipelineError.invalidSetting(name: "gitlabMaxNeeds", value: String(s.gitlabMaxNeeds), reason: "fan-in needs at least 2 needs per job; use the instance's ci_max_needs (50 by default)")
         }
-        try GitHubActionsEmitter.requireIdentifier(s.signingKeySecret, setting: "signingKeySecret")
+        try GitHubActionsEmitter.requireIdentifier(s.signingKeySecret, setting: "ci.signing_key_secret")
         var notes: [String] = []
         let retry: YAMLNode = .map([("max", .int(2)), ("when", .list(retryWhen.map { .string($0) }))])
         var variables = CommonEnvironment.variables(plan)

@@ -37,6 +37,10 @@ public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyCommand(let job):
             return "job '\(job)' has an empty command. Give it an argv with at least the program."
         case .invalidSetting(let name, let value, let reason):
+            // A setting that names a secret may have been given the secret itself: never echo it.
+            if name.lowercased().contains("secret") || name.lowercased().contains("key") {
+                return "setting \(name) is unusable (its value is not shown: it may be a secret): \(reason)."
+            }
             return "setting \(name) = '\(value)' is unusable: \(reason)."
         case .backendLimit(let backend, let reason):
             return "\(backend) cannot run this plan: \(reason)"

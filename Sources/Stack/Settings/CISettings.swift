@@ -100,6 +100,12 @@ extension StackFileParser {
                     throw StackFileError(location: valueLocation(field), message: "`\(what)` is empty",
                                          hint: "give a value, or remove the key for the default")
                 }
+                if field.key == "signing_key_secret", !VariableName.isValid(text) {
+                    // The value may be the key itself, pasted by mistake: never echo it.
+                    throw StackFileError(location: valueLocation(field),
+                                         message: "`\(what)` must name the CI secret or variable that holds the signing key (letters, digits and underscores, not starting with a digit); the value given is not such a name and is not shown, since it may be the key itself",
+                                         hint: "store the key (the text of `stackship cache keygen`'s .key file) as a CI secret and name it here, such as `signing_key_secret: STACKSHIP_SIGNING_KEY`")
+                }
                 ci[keyPath: path] = text
             } else if let path = CISettings.intKeys[field.key] {
                 let text = try scalar(field, what: what, expected: "a whole number of at least 1")

@@ -295,10 +295,7 @@ struct SettingsMapping {
 
     /// Throws unless `name` (a member of the mapping at `key`) is a variable name.
     func checkVariableName(_ name: String, in key: String) throws {
-        let bytes = Array(name.utf8)
-        let ok = !bytes.isEmpty && bytes.allSatisfy { c in
-            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95
-        } && !(bytes[0] >= 48 && bytes[0] <= 57)
+        let ok = VariableName.isValid(name)
         if !ok {
             throw invalid(key, value: name, member: name, reason: "a variable name is letters, digits and underscores, not starting with a digit")
         }

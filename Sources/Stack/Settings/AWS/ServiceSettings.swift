@@ -4,7 +4,7 @@ import Foundation
 ///
 /// ```yaml
 /// service:
-///   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello@sha256:…   # required, by digest
+///   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello@sha256:…   # by digest; or `aws deploy service --image REF`
 ///   cpu: 256                         # Fargate CPU units (default 256)
 ///   memory: 512                      # MiB, a valid Fargate pairing with cpu (default 512)
 ///   port: 8080                       # the container's port (default 8080)
@@ -20,8 +20,9 @@ import Foundation
 ///   log_retention_days: 30
 /// ```
 public struct ServiceSettings: Sendable, Hashable, SettingsSection {
-    /// The container image, by digest.
-    public var image: String
+    /// The container image, by digest; nil when it is given at deploy time
+    /// (`stackship aws deploy service --image REF`, which resolves the digest).
+    public var image: String?
     /// Fargate CPU units.
     public var cpu: Int
     /// Memory in MiB.
@@ -67,8 +68,8 @@ public struct ServiceSettings: Sendable, Hashable, SettingsSection {
 
     /// Reads and checks the section.
     init(_ r: SettingsMapping) throws {
-        image = try r.required("image", hint: "give the image by digest, e.g. 'image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello@sha256:…' (stackship push prints it)")
-        try r.checkImageByDigest(image, key: "image")
+        image = try r.optional("image")
+        if let image { try r.checkImageByDigest(image, key: "image") }
         cpu = try r.optional("cpu") ?? 256
         guard let allowed = Self.fargateMemory(cpu: cpu) else {
             throw r.invalid("cpu", value: String(cpu), reason: "Fargate offers 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units")

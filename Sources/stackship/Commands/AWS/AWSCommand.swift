@@ -38,18 +38,28 @@ struct AWSRenderCommand: ParsableCommand {
     @Flag(help: "Render every kind the stack file has settings for.") var all = false
     @Option(name: [.short, .long], help: ArgumentHelp("The folder to write into.", valueName: "dir")) var output: String
     @OptionGroup var aws: AWSOptions
+    @OptionGroup var image: ServiceImageOptions
 
     func run() throws {
-        try CLI.run {
-            let settings = try aws.settings()
-            let selected = try AWSOptions.kinds(kinds, all: all, settings: settings, defaultAll: false)
-            let folder = URL(fileURLWithPath: CLI.absolute(output))
-            let written: [StackKind: URL]
-            do { written = try settings.render(to: folder, kinds: selected) } catch let error as TemplateError {
-                throw AWSCommandError.settings(path: nil, error: error)
+        let command = self
+        guard let reference = image.image else { return try CLI.run { try command.render(command.aws.settings()) } }
+        try AsyncCLI.run {
+            let aws = command.aws
+            let settings = try await aws.withClient { client in
+                try await ServiceImage.pin(reference, in: try aws.settings(), aws: aws, client: client, store: command.image.storeOptions)
             }
-            for kind in selected { if let url = written[kind] { print("\(kind): \(url.path)") } }
+            try command.render(settings)
         }
+    }
+
+    func render(_ settings: AWSSettings) throws {
+        let selected = try AWSOptions.kinds(kinds, all: all, settings: settings, defaultAll: false)
+        let folder = URL(fileURLWithPath: CLI.absolute(output))
+        let written: [StackKind: URL]
+        do { written = try settings.render(to: folder, kinds: selected) } catch let error as TemplateError {
+            throw AWSCommandError.settings(path: nil, error: error)
+        }
+        for kind in selected { if let url = written[kind] { print("\(kind): \(url.path)") } }
     }
 }
 
@@ -61,11 +71,12 @@ struct AWSValidateCommand: ParsableCommand {
 
     @Argument(help: "Stack kinds to validate (default: every kind with settings).") var kinds: [String] = []
     @OptionGroup var aws: AWSOptions
+    @OptionGroup var image: ServiceImageOptions
 
     func run() throws {
-        let aws = aws, names = kinds
+        let aws = aws, names = kinds, image = image
         try AsyncCLI.run {
-            try await aws.withStacks(names) { settings, selected, cfn in
+            try await aws.withStacks(names, image: image) { settings, selected, cfn in
                 for kind in selected {
                     let summary = try await cfn.validateTemplate(body: try settings.template(for: kind).jsonString())
                     let caps = summary.capabilities.isEmpty ? "" : " (needs \(summary.capabilities.joined(separator: ", ")))"

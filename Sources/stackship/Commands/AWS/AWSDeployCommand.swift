@@ -8,16 +8,23 @@ struct AWSDeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Create or update stacks through change sets, streaming their events, then print their outputs.",
-        discussion: "A template that changes nothing is reported as 'no changes'. IAM resources are named, so CAPABILITY_NAMED_IAM is granted."
+        discussion: """
+        A template that changes nothing is reported as 'no changes'. IAM resources are named, so \
+        CAPABILITY_NAMED_IAM is granted.
+
+        The service stack runs an image pinned by digest: aws.service.image, or --image REF, \
+        resolved here (stackship aws deploy service --image ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello:latest).
+        """
     )
 
     @Argument(help: "Stack kinds to deploy (default: every kind with settings), in the order given.") var kinds: [String] = []
     @OptionGroup var aws: AWSOptions
+    @OptionGroup var image: ServiceImageOptions
 
     func run() throws {
-        let aws = aws, names = kinds
+        let aws = aws, names = kinds, image = image
         try AsyncCLI.run {
-            try await aws.withStacks(names) { settings, selected, cfn in
+            try await aws.withStacks(names, image: image) { settings, selected, cfn in
                 for kind in selected { try await Self.deploy(kind, settings: settings, cfn: cfn) }
             }
         }
@@ -34,6 +41,10 @@ struct AWSDeployCommand: ParsableCommand {
             throw AWSCommandError.stackInBadState(stack: name, status: existing.status)
         }
         let creating = existing == nil || existing?.status == "REVIEW_IN_PROGRESS"
+        if creating, kind == .registry, let registry = settings.registry {
+            try await checkRepositoryIsFree(registry.repositoryName(project: settings.project), project: settings.project,
+                                            ecr: ECRClient(client: cfn.client))
+        }
         Out.line("\(kind): \(creating ? "creating" : "updating") stack \(name)")
         let marker = creating ? nil : try await cfn.latestEventID(stackName: name)
         let changeSetName = "stackship-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(8).lowercased())"
@@ -61,5 +72,15 @@ struct AWSDeployCommand: ParsableCommand {
                                                pollInterval: Poll.interval, onEvent: { Out.event($0) })
         Out.line("\(kind): \(stack?.status ?? "done")")
         Out.outputs(stack?.outputs ?? [:])
+    }
+
+    /// A new registry stack creates its repository: one that exists already (retained by an
+    /// earlier stack, or made by hand) would fail the stack half-way and leave it stuck in
+    /// review, so it is refused up front, naming the way out.
+    static func checkRepositoryIsFree(_ name: String, project: String, ecr: ECRClient) async throws {
+        guard let found = try await ecr.repository(named: name) else { return }
+        var tags: [String: String] = [:]
+        if let arn = found.repositoryArn { tags = try await ecr.tags(ofRepository: arn) }
+        throw AWSCommandError.repositoryExists(name: name, project: project, ours: tags["stackship:project"] == project)
     }
 }

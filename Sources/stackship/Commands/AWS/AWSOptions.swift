@@ -45,11 +45,18 @@ struct AWSOptions: ParsableArguments {
 
     /// The stack file's settings and the stack kinds named (default: every kind with settings),
     /// then `body` with a CloudFormation client, shut down however `body` ends.
-    func withStacks<T: Sendable>(_ names: [String], _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
-        let settings = try settings()
-        let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
+    /// With `image`, the service stack's image is first pinned to that reference's digest.
+    func withStacks<T: Sendable>(_ names: [String], image: ServiceImageOptions? = nil,
+                                 _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
+        var settings = try settings()
         return try await withClient { client in
-            try Self.checkRegion(client.region, settings: settings, kinds: selected)
+            // Before anything is sent (pinning the service's image may ask a registry).
+            let named = names.isEmpty ? settings.stacks : names.compactMap(StackKind.init(rawValue:))
+            try Self.checkRegion(client.region, settings: settings, kinds: named)
+            if let image, let reference = image.image {
+                settings = try await ServiceImage.pin(reference, in: settings, aws: self, client: client, store: image.storeOptions)
+            }
+            let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
             do {
                 return try await body(settings, selected, CloudFormationClient(client: client))
             } catch let error as AWSError {
@@ -101,6 +108,17 @@ struct AWSOptions: ParsableArguments {
     }
 }
 
+/// `--image REF` for the commands that build the service stack's template, and the store a
+/// reference without a registry is looked up in.
+struct ServiceImageOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The service's image: a tag in a registry (ECR's or any other), or an image in the store pushed to the registry stack's repository. Its digest is resolved and the template pinned to it (instead of aws.service.image).",
+        valueName: "ref"))
+    var image: String?
+
+    @OptionGroup var storeOptions: StoreOptions
+}
+
 /// What the `aws`, `login ecr` and `health` commands report beyond the library's own errors.
 enum AWSCommandError: Error, CustomStringConvertible {
     case stackFileMissing(path: String)
@@ -114,6 +132,7 @@ enum AWSCommandError: Error, CustomStringConvertible {
     case healthFailed(Int)
     case publicRegistryRegion(region: String, otherKinds: [String])
     case publicRepositoryUnsupported(endpoint: String, stack: String, reason: String)
+    case repositoryExists(name: String, project: String, ours: Bool)
 
     var description: String {
         switch self {
@@ -147,6 +166,11 @@ enum AWSCommandError: Error, CustomStringConvertible {
                 + "A first deploy leaves \(stack) in REVIEW_IN_PROGRESS: remove it with 'stackship aws destroy registry --yes'."
         case let .healthFailed(count):
             return "\(count) check(s) failed; see the hints above."
+        case let .repositoryExists(name, project, ours):
+            if ours {
+                return "ECR repository '\(name)' already exists outside any stack: an earlier 'aws destroy registry' kept it with its images (DeletionPolicy: Retain). Delete it and its images with 'stackship aws destroy registry --purge --yes', or name another repository with aws.registry.repository."
+            }
+            return "ECR repository '\(name)' already exists and is not \(project)'s (it lacks the tag stackship:project=\(project)); name another repository with aws.registry.repository, or delete it yourself ('aws ecr delete-repository --repository-name \(name) --force' deletes its images too)."
         }
     }
 }

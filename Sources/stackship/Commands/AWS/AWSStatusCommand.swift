@@ -26,6 +26,11 @@ struct AWSStatusCommand: ParsableCommand {
                     }
                     Out.line("\(kind): stack \(name) \(stack.status)\(stack.statusReason.map { " (\($0))" } ?? "")")
                     Out.outputs(stack.outputs)
+                    // A stack still in review was never created: no resources (moto fails the call).
+                    if stack.status == "REVIEW_IN_PROGRESS" {
+                        problems.append("\(name) is \(stack.status) (never created; 'stackship aws destroy \(kind) --yes' removes it)")
+                        continue
+                    }
                     let resources = try await cfn.describeStackResources(stackName: stack.stackID.isEmpty ? name : stack.stackID)
                     if !resources.isEmpty { Out.line("  resources:") }
                     for r in resources {
