@@ -13,6 +13,9 @@ public struct CloudFormationTemplate: Sendable, Hashable {
     public var parameters: [String: Parameter]
     /// Conditions by name: values built from `Fn::Equals`, `Fn::Not`, ...
     public var conditions: [String: TemplateValue]
+    /// Rules by name: `Assertions` CloudFormation checks before it creates or changes anything
+    /// (a change set is refused with the assertion's description).
+    public var rules: [String: TemplateValue] = [:]
     /// Resources by logical ID.
     public var resources: [String: Resource]
     /// Outputs by logical name.
@@ -116,6 +119,7 @@ extension CloudFormationTemplate {
         if let description { root["Description"] = .string(description) }
         if !parameters.isEmpty { root["Parameters"] = .object(parameters.mapValues(\.templateValue)) }
         if !conditions.isEmpty { root["Conditions"] = .object(conditions) }
+        if !rules.isEmpty { root["Rules"] = .object(rules) }
         root["Resources"] = .object(resources.mapValues(\.templateValue))
         if !outputs.isEmpty { root["Outputs"] = .object(outputs.mapValues(\.templateValue)) }
         return .object(root)

@@ -37,14 +37,12 @@ enum EventJobTemplate {
             "SourceArn": ARN.bucketSub(bucketSub),
         ])
         resources["LogGroup"] = TemplateParts.logGroup(name: logGroupName, retentionDays: job.logRetentionDays, tags: tags)
-        let objects = (job.prefix.map { TemplateParts.subEscaped($0) } ?? "") + "*"
         resources["ExecutionRole"] = TemplateParts.role(
             name: names.name("function", maxLength: 64), service: "lambda.amazonaws.com", policyName: "job",
-            statements: [
-                IAMStatement(sid: "OwnLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [.getAtt("LogGroup", "Arn")]),
-                IAMStatement(sid: "ReadUploads", actions: ["s3:GetObject"], resources: [ARN.bucketSub(bucketSub, objects: objects)]),
-            ],
-            tags: tags, description: "Runs \(functionName): writes its logs and reads the uploads that trigger it")
+            statements: executionStatements(job, bucketSub: bucketSub),
+            tags: tags,
+            description: "Runs \(functionName): writes its logs and reads the uploads that trigger it"
+                + (job.outputPrefix == nil ? "" : "; writes its results under one prefix"))
 
         var function: [String: TemplateValue] = [
             "FunctionName": .string(functionName),
@@ -58,8 +56,13 @@ enum EventJobTemplate {
             "LoggingConfig": ["LogGroup": .ref("LogGroup"), "LogFormat": "Text"],
             "Tags": tags,
         ]
-        if !job.environment.isEmpty {
-            function["Environment"] = ["Variables": .object(job.environment.mapValues { .string($0) })]
+        var variables = job.environment.mapValues { TemplateValue.string($0) }
+        if let output = job.outputPrefix {
+            variables["OUTPUT_BUCKET"] = .sub(bucketSub)
+            variables["OUTPUT_PREFIX"] = .string(output)
+        }
+        if !variables.isEmpty {
+            function["Environment"] = ["Variables": .object(variables)]
         }
         resources["Function"] = .init("AWS::Lambda::Function", properties: function)
 
@@ -70,5 +73,26 @@ enum EventJobTemplate {
                 "BucketName": .init(.ref("Bucket"), description: "Upload here to run the job"),
                 "FunctionArn": .init(.getAtt("Function", "Arn"), description: "The job's Lambda function"),
             ])
+    }
+
+    /// What a multipart upload needs beyond `s3:PutObject` (which covers CreateMultipartUpload,
+    /// UploadPart and CompleteMultipartUpload): aborting one, and listing its parts (ListParts),
+    /// as the AWS SDKs' transfer managers do. All of them are object-level, so they can be
+    /// limited to the prefix.
+    static let writeActions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
+    /// The function role's statements: its own log group, reading the uploads that trigger it,
+    /// and, with an output prefix, writing under that prefix of the same bucket only.
+    static func executionStatements(_ job: EventJobSettings, bucketSub: String) -> [IAMStatement] {
+        let objects = (job.prefix.map { TemplateParts.subEscaped($0) } ?? "") + "*"
+        var statements = [
+            IAMStatement(sid: "OwnLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [.getAtt("LogGroup", "Arn")]),
+            IAMStatement(sid: "ReadUploads", actions: ["s3:GetObject"], resources: [ARN.bucketSub(bucketSub, objects: objects)]),
+        ]
+        if let output = job.outputPrefix {
+            statements.append(IAMStatement(sid: "WriteResults", actions: writeActions,
+                                           resources: [ARN.bucketSub(bucketSub, objects: TemplateParts.subEscaped(output) + "*")]))
+        }
+        return statements
     }
 }

@@ -10,7 +10,9 @@ struct LeastPrivilegeTests {
     /// Actions IAM only accepts with `"Resource": "*"` because they are not scoped to a resource
     /// (see the Service Authorization Reference: no resource types for these actions):
     /// - ecr:GetAuthorizationToken: issues a registry login token for the whole account.
-    static let actionsNeedingStar: Set<String> = ["ecr:GetAuthorizationToken"]
+    /// - ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken: the ECR Public login
+    ///   (a bearer token for the account's public registry).
+    static let actionsNeedingStar: Set<String> = ["ecr:GetAuthorizationToken", "ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"]
 
     struct Statement {
         let where_: String
@@ -43,7 +45,8 @@ struct LeastPrivilegeTests {
 
     static func allTemplates() throws -> [(String, [String: Any])] {
         var all: [(String, [String: Any])] = []
-        for yaml in [TemplateFixtures.realistic, TemplateFixtures.edgeCases] {
+        for yaml in [TemplateFixtures.realistic, TemplateFixtures.edgeCases,
+                     PublicRegistryAndOutputPrefixTests.publicRegistry, PublicRegistryAndOutputPrefixTests.outputJob] {
             let settings = try TemplateFixtures.settings(yaml)
             for kind in settings.stacks {
                 all.append(("\(settings.project)/\(kind)", try TemplateFixtures.parsed(settings.template(for: kind))))

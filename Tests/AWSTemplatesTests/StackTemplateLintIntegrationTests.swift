@@ -37,6 +37,26 @@ struct StackTemplateLintIntegrationTests {
         #expect(result.output.isEmpty, "\(name): cfn-lint said:\n\(result.output)")
     }
 
+    @Test("The public registry and an event job with an output prefix lint clean, as JSON and YAML")
+    func publicRegistryAndOutputPrefixLintClean() throws {
+        let folder = try TemplateFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var files: [URL] = []
+        for (name, yaml, kind) in [("public", PublicRegistryAndOutputPrefixTests.publicRegistry, StackKind.registry),
+                                   ("output", PublicRegistryAndOutputPrefixTests.outputJob, StackKind.eventJob)] {
+            let template = try TemplateFixtures.settings(yaml).template(for: kind)
+            for (ext, text) in [("json", template.jsonString()), ("yaml", template.yamlString())] {
+                let url = folder.appendingPathComponent("\(name)-\(kind.rawValue).\(ext)")
+                try Data(text.utf8).write(to: url)
+                files.append(url)
+            }
+        }
+        #expect(try String(contentsOf: files[0], encoding: .utf8).contains("AWS::ECR::PublicRepository"))
+        let result = try CfnLint.run(files)
+        #expect(result.status == 0, "cfn-lint exit \(result.status)\n\(result.output)")
+        #expect(result.output.isEmpty, "cfn-lint said:\n\(result.output)")
+    }
+
     @Test("The lint harness fails a template cfn-lint finds wrong")
     func lintCatchesErrors() throws {
         let folder = try TemplateFixtures.temporaryFolder()

@@ -482,13 +482,15 @@ import Testing
         try await MotoServer.with { moto in
             try await ScriptedServer.with([registryAnswer]) { registry in
                 let p = try AWSProject(endpoint: moto.endpoint)
-                // The registry is named by an image tag in the stack file.
+                // The registry is named by an image tag in the stack file; the aws.registry
+                // repository exists (health checks that too).
                 try p.write("stack.yaml", "images:\n  hello:\n    tags: [\"127.0.0.1:\(registry.port)/hello:1\"]\n" + AWSStackFiles.registryOnly)
+                _ = try await withAWS(moto.endpoint) { try await ECRClient(client: $0).createRepository(name: "hello") }
                 let r = try p.stackship(["health"],
                                         env: ["HTTPS_PROXY": "http://proxyuser:proxy-pass-123@proxy.example.com:3128", "NO_PROXY": "127.0.0.1,localhost"])
                 #expect(r.status == 0, "\(r.out)\n\(r.err)")
                 for check in ["ok   credentials: environment", "ok   region: us-east-1", "ok   identity: arn:aws:", "ok   proxy: HTTPS_PROXY=http://proxyuser:****@proxy.example.com:3128",
-                              "ok   registry 127.0.0.1:\(registry.port): reachable", "ok   runtime: ", "ok   disk: "] {
+                              "ok   registry 127.0.0.1:\(registry.port): reachable", "ok   registry aws.registry (hello): repository exists", "ok   runtime: ", "ok   disk: "] {
                     #expect(r.out.contains(check), "missing '\(check)' in:\n\(r.out)")
                 }
                 #expect(!r.out.contains("proxy-pass-123") && !r.err.contains("proxy-pass-123"))

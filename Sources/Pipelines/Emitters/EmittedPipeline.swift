@@ -88,15 +88,33 @@ enum CIScript {
         return [job.argv[0], "build", plan.stackFile, "--image", subject]
     }
 
-    /// Logs stackship in to the registry the publish jobs push to. ECR: `stackship login ecr`
-    /// with the job's AWS credentials (OIDC on GitHub, the service role on CodeBuild, CI
-    /// variables on GitLab). Another registry on GitLab: the job's own registry credentials
-    /// (`CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`, masked by GitLab), read from stdin.
+    /// Logs stackship in to the registry the publish jobs push to. ECR, private or public
+    /// (`public.ecr.aws/ALIAS`): `stackship login ecr --registry "$STACKSHIP_REGISTRY"` with the
+    /// job's AWS credentials (OIDC on GitHub, the service role on CodeBuild, CI variables on
+    /// GitLab), which asks ECR Public's API for public.ecr.aws. Another registry on GitLab: the
+    /// job's own registry credentials (`CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`, masked by
+    /// GitLab), read from stdin.
     static func registryLogin(program: String, registry: String, gitlab: Bool = false) -> String {
-        if registry.contains(".dkr.ecr.") || !gitlab {
+        if isECR(registry) || !gitlab {
             return "\(program) login ecr --registry \"$STACKSHIP_REGISTRY\""
         }
         return "printf '%s' \"$CI_REGISTRY_PASSWORD\" | \(program) login \"$STACKSHIP_REGISTRY\" --username \"$CI_REGISTRY_USER\" --password-stdin"
+    }
+
+    /// Whether `registry` is Amazon ECR: a private registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`)
+    /// or ECR Public (`public.ecr.aws/ALIAS`).
+    static func isECR(_ registry: String) -> Bool {
+        registry.contains(".dkr.ecr.") || isECRPublic(registry)
+    }
+
+    /// Whether `registry` is ECR Public (`public.ecr.aws`, usually with the registry's alias).
+    static func isECRPublic(_ registry: String) -> Bool {
+        registry == "public.ecr.aws" || registry.hasPrefix("public.ecr.aws/")
+    }
+
+    /// The name of the step that logs in, for the workflows that show one.
+    static func loginStepName(registry: String) -> String {
+        isECRPublic(registry) ? "Log in to ECR Public" : "Log in to ECR"
     }
 
     /// The comment and re-assembly (test and publish jobs), then the job's own command. The

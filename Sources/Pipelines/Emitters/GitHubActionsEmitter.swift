@@ -137,7 +137,7 @@ public enum GitHubActionsEmitter {
             steps.append(.map([("name", .string("Install stackship")), ("run", .string(install))]))
         }
         if job.kind == .publish && aws {
-            steps.append(.map([("name", .string("Log in to ECR")), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "")))]))
+            steps.append(.map([("name", .string(CIScript.loginStepName(registry: s.registry ?? ""))), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "")))]))
         }
         steps.append(.map([("name", .string(RendererLabel.of(job))), ("run", .string(script))]))
 

@@ -25,7 +25,7 @@ struct LoginCommand: ParsableCommand {
     @Argument(help: "The registry (host[:port]; docker.io for Docker Hub), or 'ecr' for Amazon ECR.")
     var registry: String = ImageReference.dockerHub
 
-    @Option(name: .customLong("registry"), help: ArgumentHelp("With 'ecr': the registry host to save the login for (default: the one ECR names).", valueName: "host"))
+    @Option(name: .customLong("registry"), help: ArgumentHelp("With 'ecr': the registry host to save the login for (default: the one ECR names); public.ecr.aws logs in to ECR Public.", valueName: "host"))
     var ecrRegistry: String?
 
     @Option(name: .long, help: ArgumentHelp("With 'ecr': the AWS profile (default: $AWS_PROFILE).", valueName: "name"))

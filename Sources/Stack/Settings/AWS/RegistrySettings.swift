@@ -1,11 +1,14 @@
 import Foundation
 
-/// An ECR repository and the role GitHub Actions assumes through OIDC to push to it.
+/// An ECR repository (private, or public in ECR Public) and the role GitHub Actions assumes
+/// through OIDC to push to it.
 ///
 /// ```yaml
 /// registry:
 ///   github_repository: acme/hello    # required: the only repository whose workflows may push
 ///   repository: hello                # the ECR repository name (default: the project)
+///   public: true                     # an ECR Public repository (public.ecr.aws/ALIAS/hello) instead
+///                                    # of a private one; ECR Public exists only in us-east-1
 ///   immutable_tags: true             # tags cannot be overwritten once pushed (default false)
 ///   scan_on_push: true               # default true
 ///   keep_images: 30                  # keep the newest N images (default 30)
@@ -27,6 +30,9 @@ public struct RegistrySettings: Sendable, Hashable, SettingsSection {
     public var keepImages: Int
     /// Days before untagged images are deleted.
     public var untaggedExpiryDays: Int
+    /// Whether the repository is an ECR Public one (`AWS::ECR::PublicRepository`, pushed to as
+    /// `public.ecr.aws/ALIAS/NAME`, in us-east-1 only) rather than a private ECR repository.
+    public var isPublic: Bool
     /// An existing GitHub OIDC provider's ARN; nil creates one in this stack.
     public var oidcProviderArn: String?
     /// Thumbprints for a created provider.
@@ -35,7 +41,12 @@ public struct RegistrySettings: Sendable, Hashable, SettingsSection {
     /// The thumbprints GitHub has published for token.actions.githubusercontent.com.
     public static let githubThumbprints = ["1c58a3a8518e8759bf075b76b750d4f2df264fcd", "6938fd4d98bab03faadb97b34396831e3780aea1"]
 
-    static let keys = ["repository", "github_repository", "immutable_tags", "scan_on_push", "keep_images", "untagged_expiry_days", "oidc_provider_arn", "oidc_thumbprints"]
+    /// The only region ECR Public (its API and its CloudFormation resource) exists in.
+    public static let publicRegion = "us-east-1"
+    /// The host every ECR Public repository is pushed to and pulled from.
+    public static let publicRegistryHost = "public.ecr.aws"
+
+    static let keys = ["repository", "public", "github_repository", "immutable_tags", "scan_on_push", "keep_images", "untagged_expiry_days", "oidc_provider_arn", "oidc_thumbprints"]
 
     /// Reads and checks the section.
     init(_ r: SettingsMapping) throws {
@@ -46,6 +57,17 @@ public struct RegistrySettings: Sendable, Hashable, SettingsSection {
               !githubRepository.hasSuffix("/."), !githubRepository.hasSuffix("/..")
         else {
             throw r.invalid("github_repository", value: githubRepository, reason: "write it as OWNER/REPO, e.g. acme/hello (no URL, no wildcard)")
+        }
+        isPublic = try r.optional("public") ?? false
+        if isPublic {
+            // ECR Public has no tag immutability, scanning or lifecycle policies: a key that would
+            // silently do nothing is refused where it is written.
+            for key in ["immutable_tags", "scan_on_push", "keep_images", "untagged_expiry_days"] where r.has(key) {
+                let shown = r.value(key).flatMap { try? $0.scalar("a value") } ?? key
+                try r.attempt { () -> Bool? in
+                    throw r.invalid(key, value: shown, reason: "ECR Public repositories have no tag immutability, image scanning or lifecycle rules; remove '\(key)', or remove 'public: true' for a private repository")
+                }
+            }
         }
         immutableTags = try r.optional("immutable_tags") ?? false
         scanOnPush = try r.optional("scan_on_push") ?? true

@@ -42,8 +42,7 @@ struct AWSDeployCommand: ParsableCommand {
         }
         let creating = existing == nil || existing?.status == "REVIEW_IN_PROGRESS"
         if creating, kind == .registry, let registry = settings.registry {
-            try await checkRepositoryIsFree(registry.repositoryName(project: settings.project), project: settings.project,
-                                            ecr: ECRClient(client: cfn.client))
+            try await checkRepositoryIsFree(.of(registry, project: settings.project), project: settings.project, client: cfn.client)
         }
         Out.line("\(kind): \(creating ? "creating" : "updating") stack \(name)")
         let marker = creating ? nil : try await cfn.latestEventID(stackName: name)
@@ -77,10 +76,11 @@ struct AWSDeployCommand: ParsableCommand {
     /// A new registry stack creates its repository: one that exists already (retained by an
     /// earlier stack, or made by hand) would fail the stack half-way and leave it stuck in
     /// review, so it is refused up front, naming the way out.
-    static func checkRepositoryIsFree(_ name: String, project: String, ecr: ECRClient) async throws {
-        guard let found = try await ecr.repository(named: name) else { return }
-        var tags: [String: String] = [:]
-        if let arn = found.repositoryArn { tags = try await ecr.tags(ofRepository: arn) }
-        throw AWSCommandError.repositoryExists(name: name, project: project, ours: tags["stackship:project"] == project)
+    ///
+    /// Best effort: when the endpoint cannot say (moto has no ECR Public), CloudFormation's own
+    /// answer stands.
+    static func checkRepositoryIsFree(_ repository: StackRepository, project: String, client: AWSClient) async throws {
+        guard let tags = try? await repository.existingTags(client) else { return }
+        throw AWSCommandError.repositoryExists(name: repository.name, project: project, ours: tags["stackship:project"] == project)
     }
 }

@@ -44,22 +44,21 @@ struct AWSDestroyCommand: ParsableCommand {
 
     static func destroy(_ kind: StackKind, settings: AWSSettings, purge: Bool, client: AWSClient, cfn: CloudFormationClient) async throws {
         let name = settings.stackName(for: kind)
-        let ecr = ECRClient(client: client)
         guard let stack = try await cfn.describeStack(name) else {
             Out.line("\(kind): stack \(name) does not exist; nothing to delete")
             if purge, kind == .registry, let registry = settings.registry {
-                try await deleteLeftRepository(registry.repositoryName(project: settings.project), project: settings.project, ecr: ecr, kind: kind)
+                try await deleteLeftRepository(.of(registry, project: settings.project), project: settings.project, client: client, kind: kind)
             }
             return
         }
         // ECR repositories are retained when their stack goes (DeletionPolicy: Retain keeps
         // images safe from a stack replacement); --purge deletes them too, once emptied.
-        var retained: [String] = []
+        var retained: [StackRepository] = []
         // A stack whose creation never started (REVIEW_IN_PROGRESS: moto refuses the first
         // change set at once) has no resources to empty; asking for them fails on moto.
         if stack.status != "REVIEW_IN_PROGRESS" {
             let resources = try await cfn.describeStackResources(stackName: stack.stackID)
-            let repositories = resources.filter { $0.resourceType == "AWS::ECR::Repository" }.compactMap(\.physicalResourceID).filter { !$0.isEmpty }
+            let repositories = StackRepository.among(resources)
             if purge {
                 let s3 = S3Client(client: client)
                 for r in resources where r.resourceType == "AWS::S3::Bucket" {
@@ -68,13 +67,12 @@ struct AWSDestroyCommand: ParsableCommand {
                     Out.line("\(kind): emptied bucket \(bucket) (\(n) object versions deleted)")
                 }
                 for repository in repositories {
-                    let n = try await ecr.emptyRepository(repository)
-                    Out.line("\(kind): emptied repository \(repository) (\(n) images deleted)")
+                    if let n = try await repository.empty(client) { Out.line("\(kind): emptied \(repository.label) (\(n) images deleted)") }
                 }
                 retained = repositories
             } else {
                 for repository in repositories {
-                    Out.line("\(kind): repository \(repository) stays, with its images (DeletionPolicy: Retain); 'stackship aws destroy \(kind) --purge --yes' deletes it, and until then 'aws deploy \(kind)' cannot create it again")
+                    Out.line("\(kind): \(repository.label) stays, with its images (DeletionPolicy: Retain); 'stackship aws destroy \(kind) --purge --yes' deletes it, and until then 'aws deploy \(kind)' cannot create it again")
                 }
             }
         }
@@ -83,35 +81,24 @@ struct AWSDestroyCommand: ParsableCommand {
         try await Self.deleteStack(stack.stackID, cfn: cfn)
         try await cfn.waitForStack(stackName: stack.stackID, afterEventID: marker, pollInterval: Poll.interval, onEvent: { Out.event($0) })
         Out.line("\(kind): deleted")
-        for repository in retained {
-            try await deleteRepository(repository, ecr: ecr, kind: kind)
-        }
-    }
-
-    /// Deletes a retained repository (emptied, but `force` in case an image arrived since).
-    static func deleteRepository(_ repository: String, ecr: ECRClient, kind: StackKind) async throws {
-        do {
-            try await ecr.deleteRepository(name: repository, force: true)
-            Out.line("\(kind): deleted repository \(repository) (a stack keeps its repositories; --purge deletes them)")
-        } catch let error as AWSError where error.serviceCode == "RepositoryNotFoundException" {
-            return  // the stack took it after all (a DeletionPolicy of Delete)
+        for repository in retained where try await repository.delete(client) {
+            Out.line("\(kind): deleted \(repository.label) (a stack keeps its repositories; --purge deletes them)")
         }
     }
 
     /// With the stack gone, the repository an earlier stack retained (an earlier `destroy`
     /// without --purge): deleted only when its tags say it is this project's registry
     /// repository, so a repository made by hand under the same name is never touched.
-    static func deleteLeftRepository(_ repository: String, project: String, ecr: ECRClient, kind: StackKind) async throws {
-        guard let found = try await ecr.repository(named: repository) else { return }
-        var tags: [String: String] = [:]
-        if let arn = found.repositoryArn { tags = try await ecr.tags(ofRepository: arn) }
+    static func deleteLeftRepository(_ repository: StackRepository, project: String, client: AWSClient, kind: StackKind) async throws {
+        guard let tags = try await repository.existingTags(client) else { return }
         guard tags["stackship:project"] == project, tags["stackship:stack-kind"] == kind.rawValue else {
-            Out.line("\(kind): repository \(repository) exists but is not tagged as \(project)'s \(kind) repository (stackship:project, stackship:stack-kind); left alone")
+            Out.line("\(kind): \(repository.label) exists but is not tagged as \(project)'s \(kind) repository (stackship:project, stackship:stack-kind); left alone")
             return
         }
-        let n = try await ecr.emptyRepository(repository)
-        Out.line("\(kind): emptied repository \(repository) left by an earlier stack (\(n) images deleted)")
-        try await deleteRepository(repository, ecr: ecr, kind: kind)
+        if let n = try await repository.empty(client) { Out.line("\(kind): emptied \(repository.label) left by an earlier stack (\(n) images deleted)") }
+        if try await repository.delete(client) {
+            Out.line("\(kind): deleted \(repository.label) left by an earlier stack (a stack keeps its repositories; --purge deletes them)")
+        }
     }
 
     /// DeleteStack, retried a few times when the endpoint refuses at once with

@@ -50,12 +50,39 @@ struct AWSOptions: ParsableArguments {
                                  _ body: (AWSSettings, [StackKind], CloudFormationClient) async throws -> T) async throws -> T {
         var settings = try settings()
         return try await withClient { client in
+            // Before anything is sent (pinning the service's image may ask a registry).
+            let named = names.isEmpty ? settings.stacks : names.compactMap(StackKind.init(rawValue:))
+            try Self.checkRegion(client.region, settings: settings, kinds: named)
             if let image, let reference = image.image {
                 settings = try await ServiceImage.pin(reference, in: settings, aws: self, client: client, store: image.storeOptions)
             }
             let selected = try Self.kinds(names, all: false, settings: settings, defaultAll: true)
-            return try await body(settings, selected, CloudFormationClient(client: client))
+            do {
+                return try await body(settings, selected, CloudFormationClient(client: client))
+            } catch let error as AWSError {
+                throw Self.explainUnsupportedPublicRepository(error, settings: settings, kinds: selected, client: client)
+            }
         }
+    }
+
+    /// A stand-in CloudFormation (moto's) that has no `AWS::ECR::PublicRepository` skips the
+    /// resource and then fails the stack with "Fn::GetAtt references undefined resource
+    /// PublicRepository", which does not say why. Said plainly, with what to do.
+    static func explainUnsupportedPublicRepository(_ error: AWSError, settings: AWSSettings, kinds: [StackKind], client: AWSClient) -> Error {
+        guard kinds.contains(.registry), settings.registry?.isPublic == true,
+              (try? client.endpoint(for: .cloudFormation).isCustom) == true,
+              error.description.contains("undefined resource PublicRepository") else { return error }
+        let endpoint = (try? client.endpoint(for: .cloudFormation).description) ?? "the endpoint"
+        return AWSCommandError.publicRepositoryUnsupported(endpoint: endpoint, stack: settings.stackName(for: .registry), reason: error.description)
+    }
+
+    /// A public registry's stack lives in us-east-1, the only region with ECR Public. The stack
+    /// commands work in one region, as the AWS CLI's do, so a different one is refused before
+    /// anything is sent, naming the flag (the template's rule would refuse it too, later).
+    static func checkRegion(_ region: String, settings: AWSSettings, kinds: [StackKind]) throws {
+        guard kinds.contains(.registry), settings.registry?.isPublic == true, region != RegistrySettings.publicRegion else { return }
+        let others = kinds.filter { $0 != .registry }.map(\.rawValue)
+        throw AWSCommandError.publicRegistryRegion(region: region, otherKinds: others)
     }
 
     /// The kinds named on the command line (with did-you-mean for a typo), or every kind the
@@ -103,6 +130,8 @@ enum AWSCommandError: Error, CustomStringConvertible {
     case buildFailed(id: String, status: String)
     case stackInBadState(stack: String, status: String)
     case healthFailed(Int)
+    case publicRegistryRegion(region: String, otherKinds: [String])
+    case publicRepositoryUnsupported(endpoint: String, stack: String, reason: String)
     case repositoryExists(name: String, project: String, ours: Bool)
 
     var description: String {
@@ -126,6 +155,15 @@ enum AWSCommandError: Error, CustomStringConvertible {
             return "build batch \(id) ended \(status); open it in the CodeBuild console (or 'aws codebuild batch-get-build-batches --ids \(id)') for the failing build's logs."
         case let .stackInBadState(stack, status):
             return "stack \(stack) is in \(status), which cannot be updated; run 'stackship aws destroy' for it (it never finished creating), fix the cause shown by 'stackship aws status', and deploy again."
+        case let .publicRegistryRegion(region, others):
+            var text = "aws.registry.public is true, and ECR Public exists only in \(RegistrySettings.publicRegion), but the region is \(region); "
+                + "run the registry stack's commands with --region \(RegistrySettings.publicRegion) (AWS_REGION=\(RegistrySettings.publicRegion) works too)"
+            if !others.isEmpty { text += ", and the other stacks (\(others.joined(separator: ", "))) in a separate run for \(region)" }
+            return text + "."
+        case let .publicRepositoryUnsupported(endpoint, stack, reason):
+            return "the CloudFormation at \(endpoint) cannot create AWS::ECR::PublicRepository (aws.registry.public: true): it left the repository out and then failed (\(reason)). "
+                + "moto_server has no ECR Public; deploy the public registry on AWS in us-east-1, or use a private registry (remove 'public: true') against this endpoint. "
+                + "A first deploy leaves \(stack) in REVIEW_IN_PROGRESS: remove it with 'stackship aws destroy registry --yes'."
         case let .healthFailed(count):
             return "\(count) check(s) failed; see the hints above."
         case let .repositoryExists(name, project, ours):

@@ -13,7 +13,12 @@ struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
         abstract: "Check AWS credentials, region and identity, proxy settings, registries, the container runtime and disk space.",
-        discussion: "Each check prints 'ok' or 'FAIL' with how to fix it; the exit status is non-zero when any check fails."
+        discussion: """
+        Each check prints 'ok' or 'FAIL' with how to fix it; the exit status is non-zero when any check fails. \
+        The registries checked: those given with --registry, the stack file's image tags, its ci.registry \
+        (where the generated pipelines push), and its aws.registry repository (which must exist: \
+        'stackship aws deploy registry' creates it; on AWS's own endpoints its registry host is pinged too).
+        """
     )
 
     @Option(name: .customLong("registry"), help: ArgumentHelp("A registry to check besides those the stack file names (repeatable).", valueName: "host"))
@@ -84,18 +89,48 @@ struct HealthCommand: ParsableCommand {
             let proxies = proxyKeys.compactMap { k in env[k].flatMap { $0.isEmpty ? nil : "\(k)=\(Self.maskPassword($0))" } }
             report(Check(ok: true, name: "proxy", detail: proxies.isEmpty ? "none set (direct connections)" : proxies.joined(separator: " ")))
 
-            // Registries: --registry and those the stack file's image tags name.
+            // Registries: --registry, those the stack file's image tags name, ci.registry (where
+            // the generated pipelines push) and the aws: registry stack's repository.
             var hosts = extra.map(LoginCommand.normalise)
+            func add(_ host: String) { if host != ImageReference.dockerHub && !host.isEmpty && !hosts.contains(host) { hosts.append(host) } }
+            var awsRegistry: (RegistrySettings, project: String)?
             if FileManager.default.fileExists(atPath: aws.stackPath) {
+                var settingsFile: StackFile?
                 do {
                     let file = try StackFile.load(path: aws.stackPath)
                     for image in file.images {
-                        for tag in image.tags where tag.registry != ImageReference.dockerHub && !hosts.contains(tag.registry) {
-                            hosts.append(tag.registry)
-                        }
+                        for tag in image.tags { add(tag.registry) }
                     }
+                    settingsFile = file
                 } catch {
                     report(Check(ok: false, name: "stack file", detail: "\(aws.stackPath) does not parse", hint: CLI.describe(error)))
+                    // The registries of ci: and aws: are still checked when only the build
+                    // sections are wrong (or absent, as in a stack file for AWS alone).
+                    settingsFile = try? StackFile.load(path: aws.stackPath, sections: [.ci, .aws])
+                }
+                if let file = settingsFile {
+                    if let registry = file.ci.registry { add(LoginCommand.normalise(registry)) }
+                    if let settings = file.aws, let registry = settings.registry { awsRegistry = (registry, settings.project) }
+                }
+            }
+            if let (registry, project) = awsRegistry {
+                let name = registry.repositoryName(project: project)
+                let label = "registry aws.registry (\(registry.isPublic ? "ECR Public " : "")\(name))"
+                if haveCredentials, region != nil {
+                    do {
+                        let uri = try await Self.awsRepositoryURI(registry, name: name, aws: aws)
+                        report(Check(ok: true, name: label, detail: "repository exists: \(uri)"))
+                        // The registry host answers only on AWS itself, not at a stand-in endpoint.
+                        let custom = (try? AWSEndpoint.resolve(service: registry.isPublic ? .ecrPublic : .ecr, region: region ?? "",
+                                                               explicit: aws.endpointURL).isCustom) ?? true
+                        if !custom { add(LoginCommand.normalise(uri)) }
+                    } catch {
+                        report(Check(ok: false, name: label, detail: "not found or not readable",
+                                     hint: CLI.describe(error) + "; create it with 'stackship aws deploy registry"
+                                        + (registry.isPublic ? " --region \(RegistrySettings.publicRegion)'" : "'")))
+                    }
+                } else {
+                    report(Check(ok: false, name: label, detail: "not checked", hint: "fix the credentials and region first"))
                 }
             }
             for host in hosts {
@@ -139,6 +174,24 @@ struct HealthCommand: ParsableCommand {
             let failed = checks.filter { !$0.ok }.count
             if failed > 0 { throw AWSCommandError.healthFailed(failed) }
         }
+    }
+
+    /// The URI of the `aws.registry` stack's repository, read from ECR (or ECR Public, in
+    /// us-east-1) with DescribeRepositories: it exists and these credentials may see it.
+    static func awsRepositoryURI(_ registry: RegistrySettings, name: String, aws: AWSOptions) async throws -> String {
+        if registry.isPublic {
+            let client = try AWSClient(profile: aws.profile, region: RegistrySettings.publicRegion, endpoint: aws.endpointURL)
+            let found = try await client.withShutdown { try await ECRPublicClient(client: $0).describeRepositories(names: [name]) }
+            guard let repository = found.first(where: { $0.repositoryName == name }) else {
+                throw AWSError.unexpectedResponse(operation: "ECRPublic.DescribeRepositories", detail: "\(name) is not in the answer")
+            }
+            return repository.repositoryUri ?? "\(RegistrySettings.publicRegistryHost)/…/\(name)"
+        }
+        let found = try await aws.withClient { try await ECRClient(client: $0).describeRepositories(names: [name]) }
+        guard let repository = found.first(where: { $0.repositoryName == name }) else {
+            throw AWSError.unexpectedResponse(operation: "ECR.DescribeRepositories", detail: "\(name) is not in the answer")
+        }
+        return repository.repositoryUri ?? name
     }
 
     /// `http://user:secret@proxy:3128` → `http://user:****@proxy:3128`.

@@ -12,14 +12,22 @@ enum LoginECR {
     static let discussion = """
         Amazon ECR: 'stackship login ecr [--registry HOST] [--profile P] [--region R] [--endpoint-url URL]' \
         gets a token with ECR GetAuthorizationToken (valid 12 hours) using the AWS credentials, and \
-        saves it like any login; the token is never printed.
+        saves it like any login; the token is never printed. With '--registry public.ecr.aws' it asks \
+        ECR Public instead (its API is only in us-east-1, which is used whatever the configured region; \
+        the credentials need ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken).
         """
 
     static func login(registry: String?, profile: String?, region: String?, endpoint: String?) throws {
         try AsyncCLI.run {
-            let client = try AWSClient(profile: profile, region: region, endpoint: endpoint)
-            let token = try await client.withShutdown { try await ECRClient(client: $0).getAuthorizationToken() }
-            let host = registry.map(LoginCommand.normalise) ?? token.registryHost
+            let named = registry.map(LoginCommand.normalise)
+            let token: ECRClient.AuthorizationToken
+            if named == ECRPublicClient.registryHost {
+                token = try await publicToken(profile: profile, region: region, endpoint: endpoint)
+            } else {
+                let client = try AWSClient(profile: profile, region: region, endpoint: endpoint)
+                token = try await client.withShutdown { try await ECRClient(client: $0).getAuthorizationToken() }
+            }
+            let host = named ?? token.registryHost
             guard !host.isEmpty else {
                 throw AWSError.unexpectedResponse(operation: "ECR.GetAuthorizationToken", detail: "no proxyEndpoint in the answer; name the registry with --registry")
             }
@@ -32,6 +40,18 @@ enum LoginECR {
                 FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
             }
         }
+    }
+
+    /// The ECR Public login. Its API is only in us-east-1, so that region is used whatever the
+    /// profile or AWS_REGION say (as the AWS CLI's `aws ecr-public get-login-password --region
+    /// us-east-1` is always written); a different region given with --region is refused, since
+    /// the user asked for something that cannot work.
+    static func publicToken(profile: String?, region: String?, endpoint: String?) async throws -> ECRClient.AuthorizationToken {
+        if let region, !region.isEmpty, region != ECRPublicClient.region {
+            throw AWSError.invalidArgument("ECR Public (public.ecr.aws) has its API only in \(ECRPublicClient.region), not \(region); drop --region or give --region \(ECRPublicClient.region)")
+        }
+        let client = try AWSClient(profile: profile, region: ECRPublicClient.region, endpoint: endpoint)
+        return try await client.withShutdown { try await ECRPublicClient(client: $0).getAuthorizationToken() }
     }
 
     /// What to say when the token's validity has already ended when it arrives (a wrong clock
