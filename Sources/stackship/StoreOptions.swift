@@ -30,7 +30,7 @@ struct StoreOptions: ParsableArguments {
         if let explicit = explicit(store) { return explicit }
         if let directory { return StateFolder.path(in: directory) + "/store" }
         let here = StateFolder.path(in: FileManager.default.currentDirectoryPath) + "/store"
-        return FileManager.default.fileExists(atPath: here + "/oci-layout") ? here : HostState.defaultStore()
+        return FileIO.exists(here + "/oci-layout") ? here : HostState.defaultStore()
     }
 
     /// --store, else $STACKSHIP_STORE (absolute), else nil.
@@ -63,7 +63,7 @@ struct StoreOptions: ParsableArguments {
 
     /// The stores of `lookupPaths` that exist (none is created).
     static func lookup(_ store: String?) throws -> [OCILayoutStore] {
-        try lookupPaths(store).filter { FileManager.default.fileExists(atPath: $0 + "/oci-layout") }.map {
+        try lookupPaths(store).filter { FileIO.exists($0 + "/oci-layout") }.map {
             try OCILayoutStore(root: $0, create: false)
         }
     }
