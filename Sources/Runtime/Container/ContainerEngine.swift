@@ -124,8 +124,9 @@ public final class ContainerEngine: @unchecked Sendable {
     /// Those of the previous layout under the stores follow the state directory's.
     public func list() throws -> [ContainerState] {
         var ids: [String] = []
+        var seen = Set<String>()
         for place in [stateDirectory] + legacyDirectories {
-            for id in FileIO.names(inDirectory: place + "/containers") ?? [] where !id.hasPrefix(".") && !ids.contains(id) { ids.append(id) }
+            for id in FileIO.names(inDirectory: place + "/containers") ?? [] where !id.hasPrefix(".") && seen.insert(id).inserted { ids.append(id) }
         }
         var out: [ContainerState] = []
         for id in ids {
