@@ -6,8 +6,14 @@ import Runtime
 public struct ContainerRequest: Sendable {
     /// A reference or ID in the store (e.g. "hello:latest").
     public var image: String
-    /// The OCI layout store holding the image (default: $STACKSHIP_STORE, else ./.stackship/store).
+    /// The OCI layout store holding the image (default: $STACKSHIP_STORE, else ./.stackship/store
+    /// when there is one, else the per-user store, as the CLI finds them). The image is looked
+    /// up there, then in the per-user store.
     public var store: String
+    /// The host state directory the container lives in (nil: `HostState.directory()`, as the
+    /// CLI's, so `stackship ps` shows it; set it, or $STACKSHIP_STATE, to keep a test's
+    /// containers apart from the machine's).
+    public var stateDirectory: String?
     public var environment: [String: String] = [:]
     /// Container ports to publish on free host ports (read them with `hostPort(_:)`).
     public var exposedPorts: [Int] = []
@@ -26,13 +32,21 @@ public struct ContainerRequest: Sendable {
     public init(image: String, store: String? = nil, environment: [String: String] = [:], exposedPorts: [Int] = [],
                 command: [String]? = nil, waitStrategy: WaitStrategy = .none, startupTimeout: Double = 60) {
         self.image = image
-        self.store = store ?? ProcessInfo.processInfo.environment["STACKSHIP_STORE"]
-            ?? FileManager.default.currentDirectoryPath + "/.stackship/store"
+        self.store = store ?? ProcessInfo.processInfo.environment["STACKSHIP_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Self.defaultStore
         self.environment = environment
         self.exposedPorts = exposedPorts
         self.command = command
         self.waitStrategy = waitStrategy
         self.startupTimeout = startupTimeout
+    }
+}
+
+extension ContainerRequest {
+    /// ./.stackship/store when this folder has one, else the per-user store.
+    static var defaultStore: String {
+        let here = FileManager.default.currentDirectoryPath + "/.stackship/store"
+        return FileManager.default.fileExists(atPath: here + "/oci-layout") ? here : HostState.defaultStore()
     }
 }
 

@@ -98,8 +98,11 @@ public enum StackshipTesting {
     // MARK: Engine, reaper
 
     static func makeEngine(_ request: ContainerRequest) throws -> ContainerEngine {
-        let store = try OCILayoutStore(root: request.store, create: false)
-        return try ContainerEngine(store: store, runtime: request.runtime, monitorExecutable: try stackshipExecutable())
+        var stores = [try OCILayoutStore(root: request.store, create: false)]
+        let user = HostState.defaultStore()
+        if FileIO.standardize(user) != stores[0].root, let store = try? OCILayoutStore(root: user, create: false) { stores.append(store) }
+        return ContainerEngine(stateDirectory: request.stateDirectory ?? HostState.directory(), stores: stores,
+                               runtime: request.runtime, monitorExecutable: try stackshipExecutable())
     }
 
     /// The stackship executable, which monitors each container: $STACKSHIP_BIN, else the

@@ -3,7 +3,7 @@ import Foundation
 import OCI
 import Runtime
 
-/// `--runtime`, and the container engine over the store, for the container commands.
+/// `--runtime`, and the container engine over the host's state, for the container commands.
 struct RuntimeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The OCI runtime: runc or crun, by name on PATH or by path.",
@@ -11,14 +11,16 @@ struct RuntimeOptions: ParsableArguments {
         valueName: "runtime"))
     var runtime: String?
 
-    func engine(_ storeOptions: StoreOptions, create: Bool = true) throws -> ContainerEngine {
-        try Self.engine(runtime: runtime, store: storeOptions.store, create: create)
+    /// The engine over the host's state, with the stores images are looked up in (those that
+    /// exist: the store of --store, then the per-user default store). Creates nothing, so `ps`,
+    /// `logs`, `stop`, `rm` and the rest leave no `.stackship` in the folder they run in.
+    func engine(_ storeOptions: StoreOptions) throws -> ContainerEngine {
+        try Self.engine(runtime: runtime, store: storeOptions.store)
     }
 
-    /// The engine for --runtime `runtime` over --store `store` (nil: their defaults).
-    static func engine(runtime: String?, store: String?, create: Bool = true) throws -> ContainerEngine {
-        let store = try StoreOptions.open(store, create: create)
-        return try ContainerEngine(store: store, runtime: runtime, monitorExecutable: selfExecutable)
+    /// The engine for --runtime `runtime` with --store `store` (nil: their defaults).
+    static func engine(runtime: String?, store: String?) throws -> ContainerEngine {
+        ContainerEngine(stores: try StoreOptions.lookup(store), runtime: runtime, monitorExecutable: selfExecutable)
     }
 
     /// This executable, which also serves as each container's monitor (`stackship _monitor`).

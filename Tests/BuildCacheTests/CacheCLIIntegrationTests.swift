@@ -31,6 +31,7 @@ final class CLIProcess {
         var environment = ProcessInfo.processInfo.environment
         for k in ["STACKSHIP_CACHE", "STACKSHIP_SIGNING_KEY", "STACKSHIP_STORE"] { environment.removeValue(forKey: k) }
         environment["CI"] = "true"
+        environment["STACKSHIP_STATE"] = cwd + "/.state" // never the machine's /var/lib/stackship
         for (k, v) in env { environment[k] = v }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: outFile, contents: nil)

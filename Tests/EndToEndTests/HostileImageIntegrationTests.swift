@@ -8,7 +8,7 @@ import Testing
 /// then `unpack` or `run` it. Each case checks the outcome (a one-line error and exit 1 where
 /// the image is refused), that a canary file on the host keeps its mode, content and mtime,
 /// that the unpack target's parent keeps its content, and that nothing is left in the store,
-/// `runtime/` or beside the target.
+/// the host state (roots, containers) or beside the target.
 @Suite(.serialized) struct HostileImageIntegrationTests {
     /// A project with a canary (`victim/canary`, 0644, mtime 1e6) and a folder `out/` holding a
     /// sentinel, into which `unpack` writes `out/root`.
@@ -51,8 +51,8 @@ import Testing
         /// What a failed unpack or run might leave: staging beside the target, roots, containers.
         func leftovers() -> [String] {
             listing(out).filter { $0 != "sentinel" }.map { "out/\($0)" }
-                + listing(project.store + "/runtime/roots").map { "roots/\($0)" }
-                + listing(project.store + "/runtime/containers").filter { !$0.hasPrefix(".") }.map { "containers/\($0)" }
+                + listing(project.state + "/roots").map { "roots/\($0)" }
+                + listing(project.state + "/containers").filter { !$0.hasPrefix(".") }.map { "containers/\($0)" }
                 + listing(project.store).filter { $0.hasPrefix(".tmp-") }.map { "store/\($0)" }
         }
     }
@@ -188,7 +188,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: try stackshipBinary())
         process.arguments = args
         process.currentDirectoryURL = URL(fileURLWithPath: s.project.path)
-        process.environment = ProcessInfo.processInfo.environment.merging(s.env) { $1 }
+        process.environment = testEnvironment(cwd: s.project.path).merging(s.env) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -218,7 +218,7 @@ import Testing
         try requireTool("runc", package: "runc")
         let s = try Scene()
         try bigImage(s)
-        let roots = s.project.store + "/runtime/roots"
+        let roots = s.project.state + "/roots"
         let seen = try killWhile(s, ["run", "--rm", "evil", "/bin/true"]) { s.listing(roots).filter { $0.hasPrefix(".tmp-") } }
         #expect(!seen.isEmpty, "the run finished unpacking before it could be interrupted")
         #expect(!s.listing(roots).filter { $0.hasPrefix(".tmp-") }.isEmpty)

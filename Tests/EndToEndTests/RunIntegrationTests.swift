@@ -20,19 +20,19 @@ import Testing
         return p
     }
 
-    /// Everything a container could leave on the host: mounts under the project, processes
-    /// naming its store (the monitor) or the container ID, directories, runc state. (Not
+    /// Everything a container could leave on the host: mounts under the project or its state,
+    /// processes naming its store or state (the monitor) or the container ID, directories, runc state. (Not
     /// processes by image name: other suites run hello containers at the same time.)
     func traces(_ p: Project, id: String? = nil) throws -> [String] {
         var found: [String] = []
         found += try HostMounts.lines(containing: p.path).map { "mount \($0)" }
         let ps = try run("ps", ["-eo", "pid,args"])
         found += ps.out.split(separator: "\n").filter { line in
-            line.contains(p.store) || (id.map { line.contains($0) } ?? false)
+            line.contains(p.store) || line.contains(p.state) || (id.map { line.contains($0) } ?? false)
         }.map { "process \($0)" }
-        let containers = p.store + "/runtime/containers"
+        let containers = p.state + "/containers"
         found += ((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).filter { !$0.hasPrefix(".") }.map { "directory \($0)" }
-        found += ((try? FileManager.default.contentsOfDirectory(atPath: p.store + "/runtime/oci")) ?? []).map { "runc state \($0)" }
+        found += ((try? FileManager.default.contentsOfDirectory(atPath: p.state + "/oci")) ?? []).map { "runc state \($0)" }
         return found
     }
 
@@ -61,7 +61,7 @@ import Testing
         #expect(ps.out.contains("0.0.0.0:\(port)->80/tcp"))
         #expect(ps.out.contains("Up "))
         // The CLI forks its monitor (no second start of the executable), titled for ps.
-        let stateData = try Data(contentsOf: URL(fileURLWithPath: p.store + "/runtime/containers/\(id)/state.json"))
+        let stateData = try Data(contentsOf: URL(fileURLWithPath: p.state + "/containers/\(id)/state.json"))
         let monitor = try #require(try JSONSerialization.jsonObject(with: stateData) as? [String: Any])["monitorPid"] as? Int
         let cmdline = try String(contentsOfFile: "/proc/\(monitor ?? -1)/cmdline", encoding: .utf8)
         #expect(cmdline.hasPrefix("stackship-monitor \(id.prefix(20))"), "\(cmdline)")
@@ -180,6 +180,7 @@ import Testing
         let fg = Process()
         fg.executableURL = URL(fileURLWithPath: try stackshipBinary())
         fg.arguments = ["run", "--rm", "-p", "\(port):80", "--name", "fg", "--store", p.store, "hello"]
+        fg.environment = testEnvironment(cwd: p.path)
         fg.standardOutput = FileHandle(forWritingAtPath: log)
         fg.standardError = FileHandle(forWritingAtPath: log)
         try fg.run()

@@ -28,12 +28,28 @@ struct Result {
     var err: String
 }
 
-/// Runs a program and waits for it, with the machine's stackship settings cleared and CI=true.
+/// The host state directory (`STACKSHIP_STATE`) the CLI gets in these tests unless a test
+/// gives its own: beside the folder it runs in (`FOLDER.state`), so that tests running at the
+/// same time never share containers or container names, and none touches the machine's
+/// /var/lib/stackship. `Project` removes its own with it.
+func testState(for cwd: String?) -> String {
+    (cwd ?? FileManager.default.temporaryDirectory.path + "/stackship-e2e-\(getpid())") + ".state"
+}
+
+/// This process's environment for the CLI: the machine's stackship settings cleared, CI=true,
+/// and STACKSHIP_STATE as `testState(for: cwd)`.
+func testEnvironment(cwd: String?) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    for key in ["STACKSHIP_STORE", "STACKSHIP_CACHE", "STACKSHIP_SIGNING_KEY", "XDG_STATE_HOME", "XDG_DATA_HOME"] { environment.removeValue(forKey: key) }
+    environment["CI"] = "true"
+    environment["STACKSHIP_STATE"] = testState(for: cwd)
+    return environment
+}
+
+/// Runs a program and waits for it, in `testEnvironment(cwd:)` with `env` on top.
 @discardableResult
 func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:], prefix: [String] = []) throws -> Result {
-    var environment = ProcessInfo.processInfo.environment
-    for key in ["STACKSHIP_STORE", "STACKSHIP_CACHE", "STACKSHIP_SIGNING_KEY"] { environment.removeValue(forKey: key) }
-    environment["CI"] = "true"
+    var environment = testEnvironment(cwd: cwd)
     for (k, v) in env { environment[k] = v }
     let all = prefix + [program] + args
     let r = try runProgram(all[0], Array(all.dropFirst()), cwd: cwd, environment: environment)
@@ -58,9 +74,14 @@ final class Project {
         path = realpath(made, nil).map { p in defer { free(p) }; return String(cString: p) } ?? made
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: state)
+    }
 
     var store: String { path + "/.stackship/store" }
+    /// The host state the CLI run in this folder uses (see `testState(for:)`).
+    var state: String { testState(for: path) }
 
     func write(_ rel: String, _ content: String, mode: Int = 0o644) throws {
         let p = path + "/" + rel

@@ -32,6 +32,7 @@ import Testing
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_CONFIG"] = home + "/docker"
         env["STACKSHIP_STORE"] = home + "/store"
+        env["STACKSHIP_STATE"] = home + "/state" // never the machine's /var/lib/stackship
         env["CI"] = "true"
         for k in ["REGISTRY_AUTH_FILE", "STACKSHIP_REGISTRY_USERNAME", "STACKSHIP_REGISTRY_PASSWORD"] { env.removeValue(forKey: k) }
         p.environment = env

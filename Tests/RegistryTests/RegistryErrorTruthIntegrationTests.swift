@@ -20,6 +20,7 @@ import Support
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_CONFIG"] = home + "/docker"
         env["STACKSHIP_STORE"] = home + "/store"
+        env["STACKSHIP_STATE"] = home + "/state" // never the machine's /var/lib/stackship
         env["CI"] = "true"
         for k in ["REGISTRY_AUTH_FILE", "STACKSHIP_REGISTRY_USERNAME", "STACKSHIP_REGISTRY_PASSWORD", "HTTPS_PROXY", "HTTP_PROXY"] { env.removeValue(forKey: k) }
         return try runProgram(try StackshipTesting.stackshipExecutable(), args, environment: env)

@@ -52,23 +52,28 @@ final class BusyboxStore: @unchecked Sendable {
         return c
     }
 
+    /// The host state of this box's containers: a folder of its own, never the machine's.
+    var state: String { path + "/state" }
+
     func engine() throws -> ContainerEngine {
-        try ContainerEngine(store: store, monitorExecutable: try StackshipTesting.stackshipExecutable())
+        ContainerEngine(store: store, stateDirectory: state, monitorExecutable: try StackshipTesting.stackshipExecutable())
     }
 
     func request(_ command: [String]? = nil, ports: [Int] = [], wait: WaitStrategy = .none) -> ContainerRequest {
-        ContainerRequest(image: "busybox:test", store: store.root, exposedPorts: ports, command: command, waitStrategy: wait, startupTimeout: 30)
+        var request = ContainerRequest(image: "busybox:test", store: store.root, exposedPorts: ports, command: command, waitStrategy: wait, startupTimeout: 30)
+        request.stateDirectory = state
+        return request
     }
 
     /// What a container may leave behind on the host: its directory, mounts under the store, runc state.
     func leftovers() -> [String] {
         var found: [String] = []
-        let containers = path + "/store/runtime/containers"
+        let containers = state + "/containers"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [] where !name.hasPrefix(".") {
             found.append("container directory \(name)")
         }
         for line in (try? HostMounts.lines(containing: path)) ?? [] { found.append("mount: \(line)") }
-        let oci = path + "/store/runtime/oci"
+        let oci = state + "/oci"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: oci)) ?? [] { found.append("runtime state \(name)") }
         return found
     }

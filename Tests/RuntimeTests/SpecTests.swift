@@ -71,7 +71,8 @@ import Support
             startedAt: Date(timeIntervalSince1970: 1_795_000_001), finishedAt: Date(timeIntervalSince1970: 1_795_000_099),
             ports: [PortMapping(hostIP: "127.0.0.1", hostPort: 8090, containerPort: 80)], network: .isolated,
             runtime: "/usr/sbin/runc", autoRemove: true, labels: ["k": "v", "a": "b"], stopSignal: "SIGQUIT", error: "it \"failed\"",
-            entrypoint: ["/app"], user: "app:app", interactive: true, tty: true, consoleSocket: "/tmp/stackship-tty-x/console.sock")
+            entrypoint: ["/app"], user: "app:app", interactive: true, tty: true, consoleSocket: "/tmp/stackship-tty-x/console.sock",
+            imageStore: "/srv/project/.stackship/store")
         // Every stored property is set, so a field added later without a line in `json` fails here.
         for child in Mirror(reflecting: state).children {
             let optional = Mirror(reflecting: child.value)

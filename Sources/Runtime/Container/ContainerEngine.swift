@@ -6,36 +6,66 @@ import CRuntime
 import OCI
 import Support
 
-/// Creates, starts, stops and removes containers from images in an OCI layout store, with runc
-/// or crun, no daemon. Everything lives under `<store>/runtime/`:
+/// Creates, starts, stops and removes containers from images in OCI layout stores, with runc
+/// or crun, no daemon. Containers live in the host's state directory (``HostState``), not in
+/// a store, so every folder sees the same ones (docker's and podman's one state per host):
 ///
-///     roots/<chainID>/rootfs    unpacked images, shared read-only by all their containers
-///     containers/<id>/          one container: config.json (the bundle), rootfs (an overlay
-///                               mount: image root below, upper/ above), netns, etc/,
-///                               container.log, state.json
-///     oci/                      the runtime's own state (its --root)
+///     <state>/roots/<chainID>/rootfs    unpacked images, shared read-only by all their containers
+///     <state>/containers/<id>/          one container: config.json (the bundle), rootfs (an overlay
+///                                       mount: image root below, upper/ above), netns, etc/,
+///                                       container.log, monitor.log, state.json
+///     <state>/oci/                      the runtime's own state (its --root)
+///
+/// Images come from `stores`, looked up in order (the stack's store, then the per-user
+/// default one); the container commands that only manage containers need none.
+///
+/// Migration: before one state per host, a container lived under its store, in
+/// `<store>/runtime/containers/<id>` with the runtime's state in `<store>/runtime/oci`. Such a
+/// container is still *seen*: each store given is searched for that old folder, so `ps`,
+/// `logs`, `stop`, `rm`, `exec`, `port` and `inspect` find it when run with that store (from
+/// its stack folder, or with --store), and `rm` tears it down and deletes it as before. Nothing
+/// new is ever written there. (`<store>/runtime/` itself stays: Dockerfile builds keep their
+/// step scratch there, with the store whose blobs and step records it belongs to.)
 ///
 /// Each running container has a monitor process (a fork of the CLI, or `stackship _monitor`
 /// when started from a multi-threaded process; a child subreaper in its own session) that
 /// waits for it, records its exit, serves its published ports, and tears its mounts and
 /// namespace down when it ends — so `run -d` can return and nothing is left behind.
 public final class ContainerEngine: @unchecked Sendable {
-    public let store: OCILayoutStore
-    public let runtimeDirectory: String
-    /// The program run as `<monitor> _monitor --store STORE ID` (the stackship executable).
+    /// The stores images are looked up in, in order; may be empty.
+    public let stores: [OCILayoutStore]
+    /// The host's state directory (``HostState/directory(environment:effectiveUser:)`` unless given).
+    public let stateDirectory: String
+    /// The program run as `<monitor> _monitor --state STATE ID` (the stackship executable).
     public let monitorExecutable: String
     private let requestedRuntime: String?
+    /// Where containers of the previous layout may be: each store's `runtime/` folder.
+    private let legacyDirectories: [String]
 
-    public var containersDirectory: String { runtimeDirectory + "/containers" }
-    public var rootsDirectory: String { runtimeDirectory + "/roots" }
-    public var ociStateDirectory: String { runtimeDirectory + "/oci" }
+    public var containersDirectory: String { stateDirectory + "/containers" }
+    public var rootsDirectory: String { stateDirectory + "/roots" }
+    public var ociStateDirectory: String { stateDirectory + "/oci" }
 
-    public init(store: OCILayoutStore, runtime: String? = nil, monitorExecutable: String) throws {
-        self.store = store
-        self.runtimeDirectory = store.root + "/runtime"
+    /// An engine over the host's state (`stateDirectory`) taking images from `stores`, in that
+    /// order. Creates nothing: the state directory is made by the first `run`.
+    public init(stateDirectory: String = HostState.directory(), stores: [OCILayoutStore], runtime: String? = nil,
+                monitorExecutable: String) {
+        self.stateDirectory = FileIO.standardize(stateDirectory)
+        self.stores = stores
         self.requestedRuntime = runtime
         self.monitorExecutable = monitorExecutable
-        try FileIO.makeDirectories(runtimeDirectory + "/containers", mode: 0o700)
+        var legacy: [String] = []
+        for store in stores {
+            let old = store.root + "/runtime"
+            if old != self.stateDirectory, !legacy.contains(old), FileIO.exists(old + "/containers") { legacy.append(old) }
+        }
+        self.legacyDirectories = legacy
+    }
+
+    /// An engine taking images from `store` alone.
+    public convenience init(store: OCILayoutStore, stateDirectory: String = HostState.directory(), runtime: String? = nil,
+                            monitorExecutable: String) {
+        self.init(stateDirectory: stateDirectory, stores: [store], runtime: runtime, monitorExecutable: monitorExecutable)
     }
 
     public func locateRuntime() throws -> OCIRuntime {
@@ -43,12 +73,24 @@ public final class ContainerEngine: @unchecked Sendable {
     }
 
     func runtime(for state: ContainerState) -> OCIRuntime {
-        OCIRuntime(executable: state.runtime, stateRoot: ociStateDirectory)
+        OCIRuntime(executable: state.runtime, stateRoot: place(of: state.id) + "/oci")
     }
+
+    /// The folder holding the container `id`'s folder and runtime state: the state directory,
+    /// or the previous layout's `<store>/runtime` where the container is still there.
+    private func place(of id: String) -> String {
+        guard !legacyDirectories.isEmpty, !id.isEmpty, !id.contains("/"), !FileIO.exists(containersDirectory + "/" + id) else {
+            return stateDirectory
+        }
+        return legacyDirectories.first { FileIO.exists($0 + "/containers/" + id) } ?? stateDirectory
+    }
+
+    /// Whether the container `id` lives in the previous layout's folder under a store.
+    public func isPreviousLayout(_ id: String) -> Bool { place(of: id) != stateDirectory }
 
     // MARK: Paths
 
-    public func directory(of id: String) -> String { containersDirectory + "/" + id }
+    public func directory(of id: String) -> String { place(of: id) + "/containers/" + id }
     public func logPath(of id: String) -> String { directory(of: id) + "/container.log" }
     /// The pinned network namespace, for containers that have their own.
     public func networkNamespace(of state: ContainerState) -> String? {
@@ -79,10 +121,15 @@ public final class ContainerEngine: @unchecked Sendable {
     }
 
     /// All containers, oldest first, with the status of any whose monitor died corrected.
+    /// Those of the previous layout under the stores follow the state directory's.
     public func list() throws -> [ContainerState] {
-        let ids = FileIO.names(inDirectory: containersDirectory) ?? []
+        var ids: [String] = []
+        var seen = Set<String>()
+        for place in [stateDirectory] + legacyDirectories {
+            for id in FileIO.names(inDirectory: place + "/containers") ?? [] where !id.hasPrefix(".") && seen.insert(id).inserted { ids.append(id) }
+        }
         var out: [ContainerState] = []
-        for id in ids where !id.hasPrefix(".") {
+        for id in ids {
             guard var state = try? load(id) else { continue }
             if state.status == .running, let monitor = state.monitorPid, !ChildProcess.isAlive(monitor) {
                 state.status = .exited
@@ -105,10 +152,24 @@ public final class ContainerEngine: @unchecked Sendable {
 
     // MARK: Run
 
-    /// Creates a container from `image` (a reference in the store) and starts it: returns once
-    /// its process runs (`run -d`), or throws having left nothing behind.
-    public func run(image: String, options: RunOptions) throws -> ContainerState {
+    /// The store holding `image` (the first of `stores` that does) and its entry there; throws
+    /// the first store's `imageNotFound` when none has it.
+    public func resolve(image: String) throws -> (store: OCILayoutStore, entry: OCILayoutStore.Entry) {
+        var firstError: Error?
+        for store in stores {
+            do { return (store, try store.resolve(image)) } catch OCIError.imageNotFound(let reference, let root) {
+                if firstError == nil { firstError = OCIError.imageNotFound(reference, store: root) }
+            }
+        }
+        throw firstError ?? OCIError.imageNotFound(image, store: stores.first?.root ?? HostState.defaultStore())
+    }
+
+    /// Creates a container from `image` (a reference in `store`, else in the first of `stores`
+    /// that has it) and starts it: returns once its process runs (`run -d`), or throws having
+    /// left nothing behind.
+    public func run(image: String, from store: OCILayoutStore? = nil, options: RunOptions) throws -> ContainerState {
         let runtime = try locateRuntime()
+        try FileIO.makeDirectories(containersDirectory, mode: 0o700)
         let id = Self.newID()
         // Asked before any thread of ours starts (see below).
         let forked = stackship_thread_count() == 1
@@ -124,7 +185,7 @@ public final class ContainerEngine: @unchecked Sendable {
             try FileIO.makeDirectories(directory(of: id), mode: 0o700)
             creating = try NetworkNamespace.Creation(at: directory(of: id) + "/netns")
         }
-        let entry = try store.resolve(image)
+        let (store, entry) = try store.map { ($0, try $0.resolve(image)) } ?? resolve(image: image)
         let manifest = try store.manifest(for: entry.descriptor)
         let config = try store.config(of: manifest)
         // Fail fast on what the user can fix, before unpacking anything.
@@ -158,7 +219,7 @@ public final class ContainerEngine: @unchecked Sendable {
                 entrypoint: options.entrypoint ?? config.config?.Entrypoint ?? [],
                 user: (options.user ?? config.config?.User).flatMap { $0.isEmpty ? nil : $0 },
                 interactive: options.interactive ? true : nil, tty: options.tty ? true : nil,
-                consoleSocket: options.tty ? options.consoleSocket : nil)
+                consoleSocket: options.tty ? options.consoleSocket : nil, imageStore: store.root)
             try FileIO.makeDirectories(directory(of: id), mode: 0o700)
             try save(state)
             return state
@@ -177,7 +238,7 @@ public final class ContainerEngine: @unchecked Sendable {
         }
         do {
             if !forked { try launchMonitor() }
-            try prepareBundle(state, config: config, manifest: manifest, options: options, namespace: creating)
+            try prepareBundle(state, store: store, config: config, manifest: manifest, options: options, namespace: creating)
             if forked { try launchMonitor() }
             let started = try monitor!.go()
             var running = state
@@ -193,19 +254,19 @@ public final class ContainerEngine: @unchecked Sendable {
 
     /// `namespace`: the container's network namespace being made, waited for before the spec
     /// that names it is written (and so before the monitor forks).
-    private func prepareBundle(_ state: ContainerState, config: ImageConfig, manifest: Manifest, options: RunOptions,
+    private func prepareBundle(_ state: ContainerState, store: OCILayoutStore, config: ImageConfig, manifest: Manifest, options: RunOptions,
                                namespace: NetworkNamespace.Creation?) throws {
         let dir = directory(of: state.id)
         let (lower, _) = try ImageUnpacker.cachedRoot(manifest, config: config, from: store, cacheDirectory: rootsDirectory)
         for sub in ["upper", "work", "rootfs", "etc"] { try FileIO.makeDirectories(dir + "/" + sub, mode: 0o755) }
         for path in [lower, dir] where path.contains(",") || path.contains(":") {
-            throw RuntimeError.badOption(option: "--store \(store.root)", reason: "overlay mounts cannot use a path with ',' or ':'; choose a store path without them")
+            throw RuntimeError.badOption(option: "STACKSHIP_STATE=\(stateDirectory)", reason: "overlay mounts cannot use a path with ',' or ':'; choose a state directory without them")
         }
         let rc = stackship_mount("overlay", dir + "/rootfs", "overlay", 0,
                                  "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work")
         guard rc == 0 else {
             throw RuntimeError.mountFailed(target: dir + "/rootfs", errno: -rc,
-                                           hint: "the container's root is an overlay mount, which needs root and a store on a file system overlayfs supports as its upper layer (ext4, xfs, tmpfs)")
+                                           hint: "the container's root is an overlay mount, which needs root and a state directory (\(stateDirectory), or $STACKSHIP_STATE) on a file system overlayfs supports as its upper layer (ext4, xfs, tmpfs)")
         }
         let hostname: String
         if let h = options.hostname { hostname = h } else if state.network == .host { hostname = Self.hostName() } else { hostname = String(state.id.prefix(12)) }
@@ -279,7 +340,7 @@ public final class ContainerEngine: @unchecked Sendable {
                 }
                 guard pid > 0 else { throw RuntimeError.io(path: "stackship monitor", operation: "start", errno: -pid) }
             } else {
-                _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--store", store.root, "--ports", "\(listeners.count)"]
+                _ = try ChildProcess.spawn(monitorExecutable, ["_monitor", "--state", stateDirectory, "--ports", "\(listeners.count)"]
                                            + (stdin == nil ? [] : ["--stdin"]) + [state.id],
                                            fds: fds, newSession: true)
             }
@@ -331,7 +392,7 @@ public final class ContainerEngine: @unchecked Sendable {
         let state: ContainerState
         do { state = try find(reference) } catch RuntimeError.containerNotFound where FileIO.exists(directory(of: reference)) {
             // A directory without a readable state (a crash during create): clear it.
-            cleanUp(id: reference, runtime: try? locateRuntime())
+            cleanUp(id: reference, runtime: (try? locateRuntime()).map { OCIRuntime(executable: $0.executable, stateRoot: place(of: reference) + "/oci") })
             return
         }
         if state.status == .running, let monitor = state.monitorPid, ChildProcess.isAlive(monitor) {

@@ -1,7 +1,8 @@
 import Foundation
 import OCI
 
-/// What Stackship records about one container (`containers/<id>/state.json` under the store).
+/// What Stackship records about one container (`containers/<id>/state.json` in the host's state
+/// directory, see ``HostState``).
 public struct ContainerState: Codable, Hashable, Sendable {
     public enum Status: String, Codable, Sendable {
         /// Set up, not started yet (or its start failed).
@@ -44,6 +45,9 @@ public struct ContainerState: Codable, Hashable, Sendable {
     public var tty: Bool? = nil
     /// With -t, the unix socket runc hands the terminal's master to (`--console-socket`).
     public var consoleSocket: String? = nil
+    /// The store the image was taken from, so that `inspect` from another folder still finds
+    /// its config; nil in a state written before it was recorded.
+    public var imageStore: String? = nil
 
     /// docker ps' status column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
     public func statusText(now: Date = Date()) -> String {
@@ -95,6 +99,7 @@ extension ContainerState {
             ("interactive", interactive.map { .bool($0) }),
             ("tty", tty.map { .bool($0) }),
             ("consoleSocket", consoleSocket.map { .string($0) }),
+            ("imageStore", imageStore.map { .string($0) }),
         ])
     }
 }
@@ -163,7 +168,7 @@ extension ContainerState {
                   labels: try o.required("labels").stringMap(), stopSignal: try o["stopSignal"]?.string(), error: try o["error"]?.string(),
                   entrypoint: try o["entrypoint"]?.strings(), user: try o["user"]?.string(),
                   interactive: try o["interactive"]?.bool(), tty: try o["tty"]?.bool(),
-                  consoleSocket: try o["consoleSocket"]?.string())
+                  consoleSocket: try o["consoleSocket"]?.string(), imageStore: try o["imageStore"]?.string())
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`, the one form `JSONValue.iso8601` writes.

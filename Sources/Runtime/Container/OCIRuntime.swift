@@ -8,7 +8,7 @@ import Support
 public struct OCIRuntime: Sendable, Hashable {
     /// Absolute path of the executable.
     public var executable: String
-    /// The runtime's `--root` (kept under the store, so Stackship's containers are its own).
+    /// The runtime's `--root` (`<state>/oci`, so Stackship's containers are its own).
     public var stateRoot: String
 
     public var name: String { (executable as NSString).lastPathComponent }

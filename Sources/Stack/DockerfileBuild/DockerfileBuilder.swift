@@ -13,13 +13,22 @@ import Support
 /// every layer is reproducible (owners kept as set, mtimes clamped to the epoch, entries sorted).
 ///
 /// Each step that makes a layer is cached (``StepCache``): a rebuild with nothing changed runs
-/// nothing, and a changed COPY source re-runs only the steps from that COPY on. Kept beside the
-/// store, under `runtime/`:
+/// nothing, and a changed COPY source re-runs only the steps from that COPY on. Kept with the
+/// store, under `<store>/runtime/`:
 ///
-///     runtime/roots/<chainID>/rootfs    base images unpacked (shared with `stackship run`)
+///     runtime/roots/<chainID>/rootfs    base images unpacked for RUN steps
 ///     runtime/build/layers/<diffID>/     each built layer's files, the lower layers of later steps
 ///     runtime/build/scratch/             steps in progress, read-only views of stage roots
 ///     runtime/build/cache-mounts/        RUN --mount=type=cache directories
+///     runtime/oci/                       the runtime's state for RUN steps (its --root)
+///
+/// Containers moved to the host's state directory (``HostState``), but a build's scratch stays
+/// here, on purpose: it belongs to this store. The layer directories are the files of the
+/// store's blobs that the step records in `<store>/build-cache` name; the store's `gc` deletes
+/// them with those records, under the store's `.gc.lock`, which every build holds shared. In a
+/// directory shared by every store, one store's `gc --build-cache` could delete what another
+/// store's build is reading, and deleting a project's store would leave its scratch behind.
+/// (A RUN step's container is no container of `ps`: docker's build containers are not either.)
 public final class DockerfileBuilder: @unchecked Sendable {
     public let store: OCILayoutStore
     let runtimeName: String?

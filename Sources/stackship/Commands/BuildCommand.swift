@@ -194,7 +194,7 @@ struct BuildCommand: ParsableCommand {
                 let packages = try StackPackages(stack: file, store: store, forceHost: host)
                 prepared = packages
                 let engine = packages.needsContainers
-                    ? try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
+                    ? ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
                 let caches = noCache ? BuildCaches() : try BuildCaches.open(cacheLocations, cacheKeys, stackDirectory: file.directory, prefix: file.prefix)
                 if let note = caches.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                 var builder = packages.builder(store: store, engine: engine, epoch: epoch)

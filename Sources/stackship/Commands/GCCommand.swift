@@ -34,8 +34,20 @@ struct GCCommand: ParsableCommand {
             var report = collected.report
             let records = collected.removedRecords
             if buildCache { print("\(dryRun ? "would delete" : "deleted") \(records) build cache record\(records == 1 ? "" : "s")") }
-            // Root file systems an interrupted `run` was unpacking (those still being unpacked are locked).
-            report.removedTemporaryFiles += ImageUnpacker.removeAbandoned(in: store.root + "/runtime/roots", dryRun: dryRun)
+            // Root file systems an interrupted `run` or build step was unpacking (those still
+            // being unpacked are locked): `run`'s in the host's state, a Dockerfile build's beside
+            // the store (and `run`'s of the previous layout, which kept them there too).
+            let engine = ContainerEngine(stores: [store], monitorExecutable: RuntimeOptions.selfExecutable)
+            for roots in [engine.rootsDirectory, store.root + "/runtime/roots"] {
+                report.removedTemporaryFiles += ImageUnpacker.removeAbandoned(in: roots, dryRun: dryRun)
+            }
+            // Containers of the previous layout (state under the store) are not deleted behind
+            // the user's back: they are listed and removed as any other, from this store's folder.
+            let old = try engine.list().filter { engine.isPreviousLayout($0.id) }
+            if !old.isEmpty {
+                FileHandle.standardError.write(Data(("note: \(old.count) container\(old.count == 1 ? "" : "s") of the previous layout remain\(old.count == 1 ? "s" : "") under \(store.root)/runtime/containers "
+                    + "(\(old.map(\.name).joined(separator: ", "))); `stackship ps -a` lists them and `stackship rm` removes them from this folder\n").utf8))
+            }
             for d in report.removedBlobs { print("\(dryRun ? "would delete" : "deleted") \(d)") }
             let verb = dryRun ? "Would reclaim" : "Reclaimed"
             print("\(verb) \(Format.bytes(report.reclaimedBytes)) in \(report.removedBlobs.count) blob\(report.removedBlobs.count == 1 ? "" : "s")"

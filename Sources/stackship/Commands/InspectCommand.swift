@@ -51,16 +51,18 @@ struct InspectCommand: ParsableCommand {
             guard type == nil || type == "image" || type == "container" else {
                 throw ValidationError("--type must be image or container, not '\(type!)'")
             }
-            let store = try storeOptions.open(create: false)
+            // Images in the store, then the per-user store; containers in the host's state.
+            let engine = try runtimeOptions.engine(storeOptions)
+            let store: OCILayoutStore
             let entry: OCILayoutStore.Entry
             do {
-                guard type != "container" else { throw OCIError.imageNotFound(reference, store: store.root) }
-                entry = try store.resolve(reference)
+                guard type != "container" else { throw OCIError.imageNotFound(reference, store: storeOptions.path()) }
+                if engine.stores.isEmpty { _ = try storeOptions.open(create: false) } // says there is no store yet
+                (store, entry) = try engine.resolve(image: reference)
             } catch {
                 // Not an image (or --type container): a container by ID, prefix or name.
-                guard type != "image", let engine = try? runtimeOptions.engine(storeOptions, create: false),
-                      let container = try? engine.find(reference) else {
-                    if type == "container" { _ = try runtimeOptions.engine(storeOptions, create: false).find(reference) }
+                guard type != "image", let container = try? engine.find(reference) else {
+                    if type == "container" { _ = try engine.find(reference) }
                     throw error
                 }
                 print(try ContainerInspect.text([ContainerInspect.document(container, engine: engine)]))

@@ -58,7 +58,7 @@ struct TestCommand: ParsableCommand {
             do { _ = try store.resolve(reference) } catch {
                 throw ValidationError("image '\(image)' (\(reference)) is not in the store \(store.root); build it first: stackship build \(stack) --image \(image)")
             }
-            let engine = try ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable)
+            let engine = ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable)
             var options = RunOptions()
             options.name = "stackship-test-\(image)-\(UUID().uuidString.prefix(8).lowercased())"
             options.ports = [PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: test.port)]

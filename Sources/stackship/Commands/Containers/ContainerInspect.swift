@@ -15,7 +15,7 @@ enum ContainerInspect {
         let spec = FileManager.default.contents(atPath: engine.directory(of: state.id) + "/config.json")
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
         let process = spec?["process"] as? [String: Any]
-        let image = imageConfig(state, store: engine.store)
+        let image = imageConfig(state, stores: engine.stores)
         let entrypoint = state.entrypoint ?? image?.config?.Entrypoint ?? []
         let hasEntrypoint = !entrypoint.isEmpty && state.command.starts(with: entrypoint)
         let cmd = hasEntrypoint ? Array(state.command.dropFirst(entrypoint.count)) : state.command
@@ -79,7 +79,7 @@ enum ContainerInspect {
                 "StartedAt": state.startedAt.map(rfc3339) ?? "0001-01-01T00:00:00Z",
                 "FinishedAt": state.finishedAt.map(rfc3339) ?? "0001-01-01T00:00:00Z",
             ] as [String: Any],
-            "Image": image.map { _ in imageID(state, store: engine.store) ?? state.imageDigest } ?? state.imageDigest,
+            "Image": image.map { _ in imageID(state, stores: engine.stores) ?? state.imageDigest } ?? state.imageDigest,
             "Name": "/" + state.name,
             "Driver": "overlay",
             "LogPath": engine.logPath(of: state.id),
@@ -98,15 +98,27 @@ enum ContainerInspect {
         ]
     }
 
-    static func imageConfig(_ state: ContainerState, store: OCILayoutStore) -> ImageConfig? {
-        guard let entry = try? store.resolve(state.imageDigest), let manifest = try? store.manifest(for: entry.descriptor) else { return nil }
+    /// The container's image config, from the first of `stores` holding its image (by digest:
+    /// the container may have been started from another folder's store, which it names).
+    static func imageConfig(_ state: ContainerState, stores: [OCILayoutStore]) -> ImageConfig? {
+        guard let (store, manifest) = manifest(state, stores: stores) else { return nil }
         return try? store.config(of: manifest)
     }
 
     /// docker's `Image`: the image ID (the config digest).
-    static func imageID(_ state: ContainerState, store: OCILayoutStore) -> String? {
-        guard let entry = try? store.resolve(state.imageDigest), let manifest = try? store.manifest(for: entry.descriptor) else { return nil }
-        return manifest.config.digest.description
+    static func imageID(_ state: ContainerState, stores: [OCILayoutStore]) -> String? {
+        manifest(state, stores: stores)?.manifest.config.digest.description
+    }
+
+    static func manifest(_ state: ContainerState, stores: [OCILayoutStore]) -> (store: OCILayoutStore, manifest: Manifest)? {
+        var stores = stores
+        if let path = state.imageStore, !stores.contains(where: { $0.root == path }), let store = try? OCILayoutStore(root: path, create: false) {
+            stores.append(store)
+        }
+        for store in stores {
+            if let entry = try? store.resolve(state.imageDigest), let manifest = try? store.manifest(for: entry.descriptor) { return (store, manifest) }
+        }
+        return nil
     }
 
     /// docker's timestamps: RFC 3339 in UTC with nanoseconds (`2026-12-05T08:03:18.123456789Z`).

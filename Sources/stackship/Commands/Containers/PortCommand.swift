@@ -29,7 +29,7 @@ struct PortCommand: ParsableCommand {
     func run() throws {
         try CLI.run {
             let wanted = try privatePort.map(Self.parse)
-            let engine = try runtimeOptions.engine(storeOptions, create: false)
+            let engine = try runtimeOptions.engine(storeOptions)
             let state = try engine.find(container)
             let lines = try Self.lines(state.ports, wanted: wanted, container: container)
             if !lines.isEmpty { print(lines.joined(separator: "\n")) }

@@ -154,17 +154,20 @@ struct RunRequest: Equatable {
             guard ["missing", "always", "never"].contains(pull) else {
                 throw ValidationError("--pull must be missing, always or never, not '\(pull)'")
             }
+            // The image is looked up in the store (--store, $STACKSHIP_STORE, or this folder's
+            // .stackship/store), then in the per-user store; a pull goes to the first of them,
+            // which is the per-user store outside a stack folder (no .stackship is made here).
             let engine = try RuntimeOptions.engine(runtime: runtime, store: store)
             // A missing runc/crun is said before pulling anything: engine.run looks for it before
             // the image, so only --pull always, which pulls first, looks here.
+            let state: ContainerState
             if pull == "always" {
                 _ = try engine.locateRuntime()
-                try pullImage(engine.store)
-            }
-            let state: ContainerState
-            do { state = try engine.run(image: image, options: options) } catch OCIError.imageNotFound where pull == "missing" {
-                try pullImage(engine.store)
-                state = try engine.run(image: image, options: options)
+                state = try engine.run(image: image, from: try pullImage(), options: options)
+            } else {
+                do { state = try engine.run(image: image, options: options) } catch OCIError.imageNotFound where pull == "missing" {
+                    state = try engine.run(image: image, from: try pullImage(), options: options)
+                }
             }
             if detach {
                 print(state.id)
@@ -229,12 +232,15 @@ struct RunRequest: Equatable {
         return (key, parts.count > 1 ? String(parts[1]) : "")
     }
 
-    /// Pulls the image into the store (missing from it, or --pull always).
-    func pullImage(_ store: OCILayoutStore) throws {
+    /// Pulls the image into the store (missing from the stores, or --pull always), creating that
+    /// store if need be, and returns it.
+    func pullImage() throws -> OCILayoutStore {
+        let target = StoreOptions.path(store)
         let reference: ImageReference
         do { reference = try ImageReference(parsing: image) } catch {
-            throw OCIError.imageNotFound(image, store: store.root)
+            throw OCIError.imageNotFound(image, store: target)
         }
+        let store = try OCILayoutStore(root: target, create: true)
         let access = RegistryAccess(insecure: insecure, caCert: caCert, creds: creds)
         let jobs = jobs
         let image = image
@@ -252,6 +258,7 @@ struct RunRequest: Equatable {
         } catch {
             throw RunPullError(image: image, store: store.root, cause: CLI.describe(error))
         }
+        return store
     }
 
     /// `run -t`: joins this terminal to the container's (its master arrives on `console`) until
