@@ -145,6 +145,32 @@ import Testing
         }
     }
 
+    /// `destroy --purge` of a public registry whose stack is gone deletes the public repository
+    /// an earlier destroy left, through ECR Public's API, once its tags say it is the project's
+    /// (moto has no ECR Public: the endpoint is scripted).
+    @Test func destroyPurgeDeletesALeftPublicRepositoryThroughECRPublic() async throws {
+        let json = ["Content-Type": "application/x-amz-json-1.1"]
+        let arn = "arn:aws:ecr-public::123456789012:repository/hello"
+        try await ScriptedServer.with([
+            .init(status: 400, headers: ["Content-Type": "text/xml"],
+                  body: "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id hello-registry does not exist</Message></Error></ErrorResponse>"),
+            .init(status: 200, headers: json, body: #"{"repositories":[{"repositoryName":"hello","repositoryArn":"\#(arn)"}]}"#),
+            .init(status: 200, headers: json, body: #"{"tags":[{"Key":"stackship:project","Value":"hello"},{"Key":"stackship:stack-kind","Value":"registry"}]}"#),
+            .init(status: 200, headers: json, body: #"{"repository":{"repositoryName":"hello"}}"#),
+        ]) { server in
+            let p = try AWSProject(endpoint: server.endpoint)
+            try p.write("stack.yaml", Self.publicStack)
+            let r = try p.stackship(["aws", "destroy", "registry", "--purge", "--yes"])
+            #expect(r.status == 0 && r.out.contains("deleted public repository hello left by an earlier stack"), "\(r.out)\n\(r.err)")
+            let targets = server.received().compactMap { $0.header("X-Amz-Target") }
+            #expect(targets == ["SpencerFrontendService.DescribeRepositories", "SpencerFrontendService.ListTagsForResource",
+                                "SpencerFrontendService.DeleteRepository"], "\(targets)")
+            let delete = try #require(server.received().last)
+            #expect(String(decoding: delete.body, as: UTF8.self).contains(#""force":true"#))
+            #expect(delete.authorization?.contains("/us-east-1/ecr-public/aws4_request") == true, "\(delete.authorization ?? "")")
+        }
+    }
+
     @Test func deployingThePublicRegistryElsewhereThanUsEast1IsRefusedBeforeAnyRequest() async throws {
         try await ScriptedServer.with([]) { server in
             let p = try AWSProject(endpoint: server.endpoint)

@@ -12,10 +12,15 @@ extension ECRClient {
 
     /// ListTagsForResource: the tags of a repository (by ARN), key → value.
     public func tags(ofRepository arn: String) async throws -> [String: String] {
+        try await Self.listTags(client, service: .ecr, targetPrefix: Self.target, arn: arn)
+    }
+
+    /// ListTagsForResource as private ECR and ECR Public both spell it.
+    static func listTags(_ client: AWSClient, service: AWSService, targetPrefix: String, arn: String) async throws -> [String: String] {
         struct Input: Encodable { var resourceArn: String }
         struct Tag: Decodable { var Key: String; var Value: String }
         struct Output: Decodable { var tags: [Tag]? }
-        let out = try await AWSJSONProtocol.call(client, service: .ecr, targetPrefix: Self.target, operation: "ListTagsForResource",
+        let out = try await AWSJSONProtocol.call(client, service: service, targetPrefix: targetPrefix, operation: "ListTagsForResource",
                                                  input: Input(resourceArn: arn), as: Output.self)
         var tags: [String: String] = [:]
         for tag in out.tags ?? [] { tags[tag.Key] = tag.Value }

@@ -86,14 +86,7 @@ extension ECRPublicClient {
 
     /// ListTagsForResource: a public repository's tags (by ARN), key → value.
     public func tags(ofRepository arn: String) async throws -> [String: String] {
-        struct Input: Encodable { var resourceArn: String }
-        struct Tag: Decodable { var Key: String; var Value: String }
-        struct Output: Decodable { var tags: [Tag]? }
-        let out = try await AWSJSONProtocol.call(client, service: .ecrPublic, targetPrefix: Self.target, operation: "ListTagsForResource",
-                                                 input: Input(resourceArn: arn), as: Output.self)
-        var tags: [String: String] = [:]
-        for tag in out.tags ?? [] { tags[tag.Key] = tag.Value }
-        return tags
+        try await ECRClient.listTags(client, service: .ecrPublic, targetPrefix: Self.target, arn: arn)
     }
 
     /// DeleteRepository; with `force`, its images go too.
