@@ -268,6 +268,18 @@ struct PackageIntegrationTests {
         let rows = try JSONSerialization.jsonObject(with: Data(listing.out.utf8)) as? [[String: Any]] ?? []
         #expect(Set(rows.compactMap { $0["name"] as? String }) == ["a", "b", "c", "d", "e"], "\(listing.out)")
         #expect(!(first.out + first.err + second.out + second.err + listing.out).contains("moto-secret-do-not-print"))
+
+        // A job without AWS credentials (a fork's pull request): the cache is a miss, said once,
+        // and the build goes on; nothing is pushed.
+        var anonymous = env
+        anonymous["AWS_ACCESS_KEY_ID"] = ""
+        anonymous["AWS_SECRET_ACCESS_KEY"] = ""
+        anonymous["HOME"] = project.path + "/no-aws-home"
+        let third = try stackship(["build", "--store", project.path + "/s3", "--cache", cache, "--signing-key", project.path + "/ci.key"],
+                                  cwd: project.path, env: anonymous)
+        #expect(third.status == 0, "\(third.err)")
+        #expect(third.err.components(separatedBy: "is neither read nor written: No AWS credentials found").count - 1 == 1, "\(third.err)")
+        #expect(third.err.contains("5 built, 0 fetched") && !third.err.contains(": pushed to") && !third.err.contains("no signing key"), "\(third.err)")
     }
 
     @Test func aFailingPackageShowsItsLogAndSkipsWhatNeedsIt() throws {

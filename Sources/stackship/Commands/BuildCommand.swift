@@ -1,4 +1,5 @@
 import ArgumentParser
+import AWS
 import BuildCache
 import Dockerfile
 import Foundation
@@ -197,6 +198,7 @@ struct BuildCommand: ParsableCommand {
                     ? ContainerEngine(store: store, runtime: runtimeOptions.runtime, monitorExecutable: RuntimeOptions.selfExecutable) : nil
                 let caches = noCache ? BuildCaches() : try BuildCaches.open(cacheLocations, cacheKeys, stackDirectory: file.directory, prefix: file.prefix)
                 if let note = caches.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                if let warning = caches.warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
                 var builder = packages.builder(store: store, engine: engine, epoch: epoch)
                 builder.spackMirror = caches.spackMirror
                 let scheduler = PackageScheduler(builder: builder,
@@ -247,6 +249,23 @@ struct BuildCaches {
     var spackMirror: String?
     /// Said once before the build (why nothing is pushed).
     var note: String?
+    /// Said once before the build as a warning (a cache that cannot be reached).
+    var warning: String?
+
+    /// Why the AWS credential chain has nothing, or nil when it has credentials (or fails
+    /// otherwise: that failure is the cache's to report when it is used).
+    static func missingAWSCredentials() -> String? {
+        final class Box: @unchecked Sendable { var reason: String? }
+        let box = Box()
+        try? AsyncCLI.runThrowing {
+            do {
+                _ = try await AWSCredentialProvider().credentials()
+            } catch let error as AWSError {
+                if case .noCredentials = error { box.reason = error.description }
+            }
+        }
+        return box.reason
+    }
 
     /// Explicit caches (--cache, --push-cache, STACKSHIP_CACHE) must exist unless they are the
     /// push target, which is created. The default .stackship/cache is read only when it exists
@@ -256,9 +275,21 @@ struct BuildCaches {
         let trusted = try keys.loadTrustedKeys()
         let canPush = signingKey != nil || keys.allowUnsigned
         let explicit = locations.isExplicit
-        let readLocations = locations.locations(beside: stackDirectory)
+        var readLocations = locations.locations(beside: stackDirectory)
         let pushLocation = locations.pushLocation(beside: stackDirectory)
         var result = BuildCaches()
+        // A job without AWS credentials (a GitHub test workflow on a fork's pull request gets
+        // neither OIDC tokens nor secrets) cannot reach an S3 cache: every package is a miss and
+        // nothing is pushed there, said once, rather than a failed build.
+        var noCredentials: String?
+        if (readLocations + [pushLocation]).contains(where: { $0.hasPrefix("s3://") }) {
+            noCredentials = missingAWSCredentials()
+        }
+        if let reason = noCredentials {
+            let s3 = (readLocations + [pushLocation]).filter { $0.hasPrefix("s3://") }
+            readLocations.removeAll { $0.hasPrefix("s3://") }
+            result.warning = "cache \(Array(Set(s3)).sorted().joined(separator: ", ")) is neither read nor written: \(reason) Every package it holds counts as missing."
+        }
         for location in readLocations {
             let create = canPush && location == pushLocation
             if !explicit, !create, !location.contains("://"), !FileManager.default.fileExists(atPath: location) { continue }
@@ -266,12 +297,12 @@ struct BuildCaches {
                                     signingKey: signingKey, trustedKeys: trusted, allowUnsigned: keys.allowUnsigned)
             result.read.append(SignedPackageCache(cache, prefix: prefix))
         }
-        if canPush {
+        if canPush && !(noCredentials != nil && pushLocation.hasPrefix("s3://")) {
             let target = BuildCache.PackageCache(try CacheLocation.backend(pushLocation, create: true))
             let cache = BinaryCache(caches: [target], signingKey: signingKey, trustedKeys: trusted, allowUnsigned: keys.allowUnsigned)
             result.push = SignedPackageCache(cache, prefix: prefix)
             result.spackMirror = pushLocation.hasSuffix("/") ? pushLocation + "spack" : pushLocation + "/spack"
-        } else if explicit {
+        } else if explicit && !(noCredentials != nil && pushLocation.hasPrefix("s3://")) {
             result.note = "packages built here are not pushed to \(pushLocation): no signing key (give --signing-key FILE or "
                 + "set STACKSHIP_SIGNING_KEY; `stackship cache keygen` makes one)"
         }
