@@ -15,14 +15,14 @@ struct EmitterTests {
         let test = try Fixtures.yaml(out.files[GitHubActionsEmitter.testWorkflowPath]!)
         let publish = try Fixtures.yaml(out.files[GitHubActionsEmitter.publishWorkflowPath]!)
         let testJobs = Self.jobs(test), publishJobs = Self.jobs(publish)
-        // Test workflow: every job but publish; needs as in the plan (publish needs replaced).
-        #expect(Set(testJobs.keys) == Set(plan.jobs.filter { $0.kind != .publish }.map(\.id)))
+        // Test workflow: every job but publish and cleanup (the publish branch's); needs as in the plan.
+        #expect(Set(testJobs.keys) == Set(plan.jobs.filter { $0.kind != .publish && $0.kind != .cleanup }.map(\.id)))
         #expect(Set(publishJobs.keys) == Set(plan.jobs.map(\.id)))
         for job in plan.jobs {
             let needs = publishJobs[job.id]?["needs"] as? [String] ?? []
             #expect(needs == job.needs, "publish workflow needs of \(job.id)")
         }
-        #expect(testJobs["cache_cleanup"]?["needs"] as? [String] == ["cache_reindex", "image_tools", "test_hello"])
+        #expect(testJobs["cache_cleanup"] == nil && publishJobs["cache_cleanup"] != nil)
         #expect(((test as! [String: Any])["on"] as? [String: Any])?.keys.sorted() == ["pull_request", "push"])
         // OIDC at job level, no long-lived keys.
         #expect(((publish as! [String: Any])["permissions"] as? [String: Any])?.isEmpty == true)
@@ -115,6 +115,13 @@ struct EmitterTests {
             let retry = j["retry"] as! [String: Any]
             #expect(retry["max"] as? String == "2")
             #expect(retry["when"] as? [String] == ["runner_system_failure", "stuck_or_timeout_failure", "api_failure"])
+            // Publish and cleanup only on the publish branch and tags; the rest everywhere.
+            let rules = (j["rules"] as? [[String: Any]])?.compactMap { $0["if"] as? String }
+            if job.kind == .publish || job.kind == .cleanup {
+                #expect(rules == ["$CI_COMMIT_BRANCH == \"main\" || $CI_COMMIT_TAG"], "\(job.id)")
+            } else {
+                #expect(rules == nil, "\(job.id)")
+            }
         }
         #expect(out.notes.isEmpty)
     }

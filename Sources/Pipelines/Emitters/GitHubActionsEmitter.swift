@@ -46,8 +46,9 @@ public enum GitHubActionsEmitter {
         var notes: [String] = []
         // The test workflow has no publish jobs; whoever needed one needs what it needed instead.
         let byID = plan.jobsByID
-        let dropped = Set(plan.jobs.filter { $0.kind == .publish }.map(\.id))
-        let testJobs = plan.jobs.filter { $0.kind != .publish }.map { job -> Job in
+        // Nor cleanup: only the publish branch collects the shared cache's garbage.
+        let dropped = Set(plan.jobs.filter { $0.kind == .publish || $0.kind == .cleanup }.map(\.id))
+        let testJobs = plan.jobs.filter { !dropped.contains($0.id) }.map { job -> Job in
             var job = job
             var needs: [String] = []
             var pending = job.needs
@@ -74,7 +75,7 @@ public enum GitHubActionsEmitter {
             jobs: plan.jobs.map { job(plan, $0, aws: $0.kind != .noop) }
         )
         if !dropped.isEmpty {
-            notes.append("the test workflow leaves out the \(dropped.count) publish job(s); they run in \(publishWorkflowPath) on pushes to \(s.publishBranch)")
+            notes.append("the test workflow leaves out the \(dropped.count) publish and cleanup job(s); they run in \(publishWorkflowPath) on pushes to \(s.publishBranch)")
         }
         notes.append("test workflow jobs get no cloud credentials: on pull requests from forks neither OIDC tokens nor secrets are available; give the cache read access for them or accept cache misses")
         return EmittedPipeline(backend: "github", files: [

@@ -33,6 +33,10 @@ public enum GitLabCIEmitter {
             variables.append(("STACKSHIP_SIGNING_KEY", .string("$" + s.signingKeySecret)))
         }
         let install: [YAMLNode] = s.installCommand.map { [.string($0)] } ?? []
+        guard !s.publishBranch.isEmpty, s.publishBranch.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || "._/-".unicodeScalars.contains($0) }) else {
+            throw PipelineError.invalidSetting(name: "ci.publish_branch", value: s.publishBranch, reason: "a branch name of letters, digits and . _ / - is needed in GitLab's rules expression")
+        }
+        let publishRule = "$CI_COMMIT_BRANCH == \"\(s.publishBranch)\" || $CI_COMMIT_TAG"
 
         let parent: YAMLNode = .map([
             ("stages", .list([.string("generate"), .string("run")])),
@@ -88,6 +92,11 @@ public enum GitLabCIEmitter {
             ]
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+            }
+            if job.kind == .publish || job.kind == .cleanup {
+                // Only the publish branch and tags push images and collect the shared cache's
+                // garbage; branches and merge requests build and test.
+                pairs.append(("rules", .list([.map([("if", .string(publishRule))])])))
             }
             let login = job.kind == .publish ? [CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "", gitlab: true)] : []
             pairs.append(("script", .list((login + CIScript.lines(plan, job, commitVariable: "CI_COMMIT_SHA")).map { .string($0) })))
