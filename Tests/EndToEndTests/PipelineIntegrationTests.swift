@@ -97,6 +97,27 @@ struct PipelineIntegrationTests {
         #expect(!text.out.contains("publish_docs"), "ci: publish: [web] publishes only web")
     }
 
+    /// `pipeline run --cache DIR` reaches every job: the packages its jobs build are pushed to
+    /// DIR (not to the default cache), and the next run fetches them from there.
+    @Test func pipelineRunPassesItsCacheToEveryJob() throws {
+        let project = try Self.exampleProject()
+        // The example without its web test (it has no server to answer it) and its publishing.
+        try project.write("stack.yaml", String(try String(contentsOfFile: project.path + "/stack.yaml", encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("test:") && !$0.contains("port: 80") && !$0.contains("command: [sh") && !$0.contains("timeout: 30") }
+            .joined(separator: "\n")).replacingOccurrences(of: "  publish: [web]", with: "  publish: []"))
+        let keygen = try Self.cli(["cache", "keygen", "--output", project.path + "/ci.key"], project)
+        #expect(keygen.status == 0, "\(keygen.err)")
+        let key = try String(contentsOfFile: project.path + "/ci.key", encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: project.path + "/elsewhere-cache", withIntermediateDirectories: true)
+        let run = try Self.cli(["pipeline", "run", "--cache", "elsewhere-cache"], project, env: ["STACKSHIP_SIGNING_KEY": key])
+        #expect(run.status == 0, "\(run.out)\n\(run.err)")
+        let listing = try Self.cli(["cache", "ls", "--json", "--cache", "elsewhere-cache"], project)
+        let rows = try JSONSerialization.jsonObject(with: Data(listing.out.utf8)) as? [[String: Any]] ?? []
+        #expect(Set(rows.compactMap { $0["name"] as? String }) == ["zlib", "app", "docs"], "\(listing.out)\n\(listing.err)")
+        #expect(run.out.contains("[package_zlib] zlib: pushed to \(project.path)/elsewhere-cache"), "\(run.out)")
+        #expect(!FileManager.default.fileExists(atPath: project.path + "/.stackship/cache"), "nothing went to the default cache")
+    }
+
     /// An image on another image of the stack (here `app` on `runtime:1`, listed after it): its
     /// job needs the base's, and `build --image app` (what that CI job runs, with a store of its
     /// own) builds the base first instead of failing with "not in the store".

@@ -50,9 +50,17 @@ struct PipelineRunCommand: ParsableCommand {
         try AsyncCLI.run {
             let plan = try me.planOptions.plan()
             let stackDirectory = (CLI.absolute(me.planOptions.stack) as NSString).deletingLastPathComponent
+            // --cache and --push-cache reach every job (as STACKSHIP_CACHE, the push target first).
+            var environment = ProcessInfo.processInfo.environment
+            let cache = me.planOptions.cacheOptions
+            if !cache.caches.isEmpty || cache.pushCache != nil {
+                var locations = cache.pushCache.map { [CacheLocationOptions.normalise($0)] } ?? []
+                for location in cache.caches.map(CacheLocationOptions.normalise) where !locations.contains(location) { locations.append(location) }
+                environment["STACKSHIP_CACHE"] = locations.joined(separator: ",")
+            }
             let executor = LocalExecutor(options: .init(
                 jobs: me.jobs, keepGoing: me.keepGoing, program: RuntimeOptions.selfExecutable,
-                logDirectory: URL(fileURLWithPath: stackDirectory + "/.stackship/pipeline/logs")))
+                logDirectory: URL(fileURLWithPath: stackDirectory + "/.stackship/pipeline/logs"), environment: environment))
             let view = PipelineView(plan: plan, live: CLI.isTerminal)
             let report = try await executor.run(plan) { view.show($0) }
             view.finish()
