@@ -430,13 +430,15 @@ import Testing
         ]
         try await ScriptedServer.with(ok) { server in
             let p = try AWSProject(endpoint: server.endpoint)
-            let r = try p.stackship(["aws", "start-build", "--project", "hello-ci-build", "--source-version", "main"])
+            let r = try p.stackship(["aws", "start-build", "--project", "hello-ci-build", "--source-version", "main", "--buildspec", "buildspec-batch-2.yml"])
             #expect(r.status == 0, "\(r.out)\n\(r.err)")
             #expect(r.out.contains("started build batch hello-ci-build:1234"))
             #expect(r.out.contains("IN_PROGRESS IN_PROGRESS [build_hello=IN_PROGRESS]"), "\(r.out)")
             #expect(r.out.contains("build batch hello-ci-build:1234 SUCCEEDED"), "\(r.out)")
             let targets = server.requests().compactMap { ($0["headers"] as? [String: Any])?["X-Amz-Target"] as? String }
             #expect(targets == ["CodeBuild_20161006.StartBuildBatch", "CodeBuild_20161006.BatchGetBuildBatches", "CodeBuild_20161006.BatchGetBuildBatches"])
+            let start = String(decoding: try #require(server.received().first).body, as: UTF8.self)
+            #expect(start.contains(#""buildspecOverride":"buildspec-batch-2.yml""#) && start.contains(#""sourceVersion":"main""#), "\(start)")
         }
         let failing: [ScriptedServer.Response] = [
             .init(status: 200, headers: json, body: #"{"buildBatch":\#(batch("IN_PROGRESS", "SUBMITTED", "IN_PROGRESS"))}"#),

@@ -50,13 +50,18 @@ public struct CodeBuildClient: Sendable {
 
     /// StartBuildBatch for `project`, optionally at `sourceVersion` (a commit, branch or PR ref)
     /// with extra environment variables (plain text; never pass secrets here).
-    public func startBuildBatch(project: String, sourceVersion: String? = nil, environment: [String: String] = [:]) async throws -> BuildBatch {
+    /// `buildspec` overrides the project's (a path in the source, such as the second batch
+    /// buildspec a large plan was split into).
+    public func startBuildBatch(project: String, sourceVersion: String? = nil, buildspec: String? = nil,
+                                environment: [String: String] = [:]) async throws -> BuildBatch {
         struct Variable: Encodable { var name: String; var value: String; var type = "PLAINTEXT" }
-        struct Input: Encodable { var projectName: String; var sourceVersion: String?; var environmentVariablesOverride: [Variable]? }
+        struct Input: Encodable {
+            var projectName: String; var sourceVersion: String?; var buildspecOverride: String?; var environmentVariablesOverride: [Variable]?
+        }
         struct Output: Decodable { var buildBatch: BuildBatch }
         let variables = environment.sorted { $0.key < $1.key }.map { Variable(name: $0.key, value: $0.value) }
         return try await AWSJSONProtocol.call(client, service: .codeBuild, targetPrefix: Self.target, operation: "StartBuildBatch",
-                                              input: Input(projectName: project, sourceVersion: sourceVersion,
+                                              input: Input(projectName: project, sourceVersion: sourceVersion, buildspecOverride: buildspec,
                                                            environmentVariablesOverride: variables.isEmpty ? nil : variables),
                                               as: Output.self).buildBatch
     }

@@ -6,19 +6,24 @@ struct AWSStartBuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start-build",
         abstract: "Start a CodeBuild batch build and follow it until it ends.",
-        discussion: "Example: stackship aws start-build --project hello-ci-build --source-version main"
+        discussion: """
+        Examples:
+          stackship aws start-build --project hello-ci-build --source-version main
+          stackship aws start-build --project hello-ci-build --buildspec buildspec-batch-2.yml   # the second part of a split plan
+        """
     )
 
     @Option(help: "The CodeBuild project (the ci-build or release-build stack's ProjectName output).") var project: String
     @Option(name: .customLong("source-version"), help: "The commit, branch or pull request to build (default: the project's).") var sourceVersion: String?
+    @Option(help: ArgumentHelp("The batch buildspec to run instead of the project's: a path in the source (ci generate codebuild writes buildspec-batch-N.yml when a plan is split).", valueName: "path")) var buildspec: String?
     @OptionGroup var aws: AWSOptions
 
     func run() throws {
-        let aws = aws, project = project, sourceVersion = sourceVersion
+        let aws = aws, project = project, sourceVersion = sourceVersion, buildspec = buildspec
         try AsyncCLI.run {
             try await aws.withClient { client in
                 let codeBuild = CodeBuildClient(client: client)
-                var batch = try await codeBuild.startBuildBatch(project: project, sourceVersion: sourceVersion)
+                var batch = try await codeBuild.startBuildBatch(project: project, sourceVersion: sourceVersion, buildspec: buildspec)
                 Out.line("started build batch \(batch.id)")
                 var last = ""
                 while true {
