@@ -173,7 +173,8 @@ import Testing
             try p.write("img/x", "hello\n")
             let build = try p.stackship(["build", "-t", "hello:latest", "img"])
             #expect(build.status == 0, "\(build.out)\n\(build.err)")
-            let store = try OCILayoutStore(root: p.path + "/.stackship/store", create: false)
+            // A Dockerfile build outside a stack folder goes to the per-user store ($STACKSHIP_STATE/store).
+            let store = try OCILayoutStore(root: p.path + "/state/store", create: false)
             let entry = try store.resolve("hello:latest")
             let digest = entry.descriptor.digest.description
             let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello"

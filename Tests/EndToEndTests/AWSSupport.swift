@@ -30,6 +30,8 @@ final class AWSProject: @unchecked Sendable {
             "CI": "true",
             "AWS_REGION": "us-east-1",
             "STACKSHIP_AWS_POLL_SECONDS": "0.05",
+            // Containers and the per-user store of this project alone, never the machine's.
+            "STACKSHIP_STATE": path + "/state",
         ]
         if let endpoint { environment["AWS_ENDPOINT_URL"] = endpoint }
         if credentials {
