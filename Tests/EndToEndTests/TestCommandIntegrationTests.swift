@@ -52,6 +52,27 @@ struct TestCommandIntegrationTests {
         #expect(r.err.contains("test web: FAILED: the test command exited with status 3"), "\(r.err)")
     }
 
+    /// The command runs in the stack file's folder (a relative script is the stack's, wherever
+    /// `stackship test` is typed) with `test: env:`; a list is run as written, and says so.
+    @Test func theCommandRunsInTheStackFolderWithItsEnv() throws {
+        let project = Project()
+        try project.write("tests/check.sh", "#!/bin/sh\necho \"in $(pwd) greeting=$GREETING port=$STACKSHIP_TEST_PORT\"\n", mode: 0o755)
+        try WebStack.make(project, test: "{port: 80, command: [./tests/check.sh, \"$GREETING\"], env: {GREETING: hello}}")
+        let build = try stackship(["build", "stack.yaml", "--image", "web"], cwd: project.path, env: Self.env)
+        #expect(build.status == 0, "\(build.err)")
+        let elsewhere = project.path + "/sub/dir"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let r = try stackship(["test", "web", "--stack", project.path + "/stack.yaml"], cwd: elsewhere, env: Self.env)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        #expect(r.out.contains("in \(project.path) greeting=hello port="), "\(r.out)")
+        #expect(r.err.contains("passed as written, `$` and all"), "\(r.err)")
+
+        try project.write("stack.yaml", try String(contentsOfFile: project.path + "/stack.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "env: {GREETING: hello}", with: "env: {STACKSHIP_TEST_PORT: \"1\"}"))
+        let refused = try stackship(["test", "web"], cwd: project.path, env: Self.env)
+        #expect(refused.status != 0 && refused.err.contains("'STACKSHIP_TEST_PORT' in the test of image 'web' is set by stackship test itself"), "\(refused.err)")
+    }
+
     @Test func aPortThatNeverAnswersTimesOutNamingThePortAndTheImage() throws {
         let project = Project()
         try WebStack.make(project, test: "{port: 8080, command: [\"true\"], timeout: 2}",

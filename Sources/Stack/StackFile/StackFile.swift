@@ -248,12 +248,15 @@ public struct ImageTestSpec: Sendable, Hashable {
     public var command: [String]
     /// Seconds to wait for the port, and then for the command (default 30).
     public var timeout: Double
+    /// Variables the command gets besides STACKSHIP_TEST_* (`env:`).
+    public var environment: [String: String]
 
     /// Creates a test spec.
-    public init(port: Int, command: [String], timeout: Double = 30) {
+    public init(port: Int, command: [String], timeout: Double = 30, environment: [String: String] = [:]) {
         self.port = port
         self.command = command
         self.timeout = timeout
+        self.environment = environment
     }
 }
 

@@ -259,8 +259,24 @@ extension StackFileParser {
         var port: Int?
         var command: [String]?
         var timeout = 30.0
+        var environment: [String: String] = [:]
         for field in try entries(of: mapping, context: context, allowed: Self.testKeys) where !isNull(field.value) {
             switch field.key {
+            case "env":
+                guard case let .mapping(variables) = field.value else {
+                    throw typeError(field, what: "env", expected: "a mapping of variable names to values", hint: "write `env: {BASE_URL: /api}`")
+                }
+                for variable in try entries(of: variables, context: "in the test env of image '\(image)'", allowed: nil) {
+                    guard VariableName.isValid(variable.key) else {
+                        throw StackFileError(location: location(variable.keyNode), message: "invalid variable name '\(variable.key)' \(context)",
+                                             hint: "a variable name is letters, digits and underscores, not starting with a digit")
+                    }
+                    guard !variable.key.hasPrefix("STACKSHIP_TEST_") else {
+                        throw StackFileError(location: location(variable.keyNode), message: "'\(variable.key)' \(context) is set by stackship test itself",
+                                             hint: "choose another name; STACKSHIP_TEST_HOST, _PORT and _IMAGE say where the container answers")
+                    }
+                    environment[variable.key] = try scalar(variable, what: variable.key, expected: "a string")
+                }
             case "port":
                 let text = try scalar(field, what: "port", expected: "a port number from 1 to 65535")
                 guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text.count > 5 ? "99999" : text), (1...65535).contains(value) else {
@@ -293,7 +309,7 @@ extension StackFileParser {
             throw StackFileError(location: location(entry.keyNode), message: "missing key 'command' \(context)",
                                  hint: "add the command run on this machine once the port answers, such as `command: [sh, -c, \"curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/\"]`")
         }
-        return ImageTestSpec(port: port, command: command, timeout: timeout)
+        return ImageTestSpec(port: port, command: command, timeout: timeout, environment: environment)
     }
 
 }

@@ -22,7 +22,7 @@ struct StackFileParser {
     static let topLevelKeys = ["version", "context", "images", "packages", "bases", "prefix", "aws", "ci"]
     static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations", "test",
                             "dockerfile", "context", "args", "target"]
-    static let testKeys = ["port", "command", "timeout"]
+    static let testKeys = ["port", "command", "timeout", "env"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",
                              "stop_signal", "volumes"]

@@ -18,14 +18,17 @@ struct TestCommand: ParsableCommand {
         command:` on this machine with STACKSHIP_TEST_HOST and STACKSHIP_TEST_PORT saying where \
         to reach it (and STACKSHIP_TEST_IMAGE naming the image). The container is stopped and \
         removed afterwards, whatever happened. The exit code is the command's; 124 when the port \
-        never answered or the command ran over `test: timeout:` (30 s by default).
+        never answered or the command ran over `test: timeout:` (30 s by default). The command \
+        runs in the stack file's folder with `test: env:` added; a list is run as written (no \
+        `$VAR` expansion: use [sh, -c, "..."] for that).
 
         Example stack file:
           images:
             web:
               test:
                 port: 80
-                command: [sh, -c, "curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/ping"]
+                command: [sh, -c, "curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT$PING_PATH"]
+                env: {PING_PATH: /ping}
                 timeout: 30
 
         Examples:
@@ -67,7 +70,7 @@ struct TestCommand: ParsableCommand {
             defer { try? engine.remove(state.id, force: true) }
             let code: Int32
             do {
-                code = try Self.runTest(test, image: image, engine: engine, state: state)
+                code = try Self.runTest(test, image: image, directory: file.directory, engine: engine, state: state)
             } catch let error as TestCommandError {
                 FileHandle.standardError.write(Data("error: \(error.errorDescription!)\n".utf8))
                 throw ExitCode(error.exitCode)
@@ -78,7 +81,7 @@ struct TestCommand: ParsableCommand {
     }
 
     /// Waits for the port, runs the command; returns its exit code.
-    static func runTest(_ test: ImageTestSpec, image: String, engine: ContainerEngine, state: ContainerState) throws -> Int32 {
+    static func runTest(_ test: ImageTestSpec, image: String, directory: String, engine: ContainerEngine, state: ContainerState) throws -> Int32 {
         guard let hostPort = state.ports.first(where: { $0.containerPort == test.port })?.hostPort else {
             throw TestCommandError(message: "image '\(image)': container port \(test.port) was not published", logTail: "")
         }
@@ -96,15 +99,25 @@ struct TestCommand: ParsableCommand {
         } catch ReadinessWait.Failure.timedOut(let lastProblem) {
             throw TestCommandError(message: "image '\(image)': port \(test.port) did not answer within \(Self.seconds(test.timeout)) s (test: timeout:); last attempt: \(lastProblem)", logTail: tail(), exitCode: 124)
         }
-        guard let program = ChildProcess.which(test.command[0]) else {
-            throw TestCommandError(message: "image '\(image)': the test command '\(test.command[0])' is not on PATH", logTail: "")
+        // The command runs in the stack file's folder, wherever `stackship test` was typed: a
+        // relative program (./tests/check.sh) and relative paths in it mean the stack's.
+        let first = test.command[0]
+        let program = first.contains("/") ? (first.hasPrefix("/") ? first : directory + "/" + first) : ChildProcess.which(first)
+        guard let program, FileManager.default.isExecutableFile(atPath: program) else {
+            throw TestCommandError(message: "image '\(image)': the test command '\(first)' is " + (first.contains("/") ? "not an executable file in \(directory)" : "not on PATH"), logTail: "")
+        }
+        // The list form runs the program directly, as docker's exec form: `$VAR` is not expanded.
+        if !["sh", "bash", "dash", "zsh", "ash"].contains((first as NSString).lastPathComponent),
+           test.command.dropFirst().contains(where: { $0.contains("$") }) {
+            FileHandle.standardError.write(Data("note: test \(image): the command's arguments are passed as written, `$` and all; for variables, use [sh, -c, \"… $STACKSHIP_TEST_PORT …\"]\n".utf8))
         }
         var environment = ProcessInfo.processInfo.environment
+        for (name, value) in test.environment { environment[name] = value }
         environment["STACKSHIP_TEST_HOST"] = "127.0.0.1"
         environment["STACKSHIP_TEST_PORT"] = String(hostPort)
         environment["STACKSHIP_TEST_IMAGE"] = image
         FileHandle.standardError.write(Data("test \(image): port \(test.port) answers on 127.0.0.1:\(hostPort); running \(test.command.joined(separator: " "))\n".utf8))
-        let pid = try ChildProcess.spawn(program, Array(test.command.dropFirst()), environment: environment, fds: [0, 1, 2])
+        let pid = try ChildProcess.spawn(program, Array(test.command.dropFirst()), environment: environment, fds: [0, 1, 2], directory: directory)
         var status: Int32 = 0
         while true {
             let r = waitpid(pid, &status, WNOHANG)
