@@ -42,6 +42,16 @@ enum CodeBuildTemplate {
                 sid: "BuildImage", actions: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                 resources: [.string(buildImageRepository)]))
         }
+        // The stack's binary cache (ci.cache): the jobs fetch, push and collect its packages.
+        if let cache = settings.binaryCacheURL.flatMap(Self.s3BucketAndPrefix) {
+            statements.append(IAMStatement(
+                sid: "BinaryCacheObjects", actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                resources: [.sub("arn:${AWS::Partition}:s3:::\(cache.bucket)/\(cache.prefix)*")]))
+            statements.append(IAMStatement(
+                sid: "BinaryCacheListing", actions: ["s3:ListBucket"],
+                resources: [.sub("arn:${AWS::Partition}:s3:::\(cache.bucket)")],
+                condition: ["StringLike": ["s3:prefix": .string("\(cache.prefix)*")]]))
+        }
         if !build.allSecrets.isEmpty {
             statements.append(IAMStatement(sid: "NamedSecrets", actions: ["secretsmanager:GetSecretValue"], resources: build.allSecrets.map(ARN.secret)))
         }
@@ -140,5 +150,19 @@ enum CodeBuildTemplate {
             out.append(c)
         }
         return out
+    }
+
+    /// `s3://BUCKET/PREFIX` as its bucket and its prefix ("" or ending in "/").
+    static func s3BucketAndPrefix(_ url: String) -> (bucket: String, prefix: String)? {
+        guard url.hasPrefix("s3://") else { return nil }
+        let rest = url.dropFirst(5)
+        let bucket = String(rest.prefix { $0 != "/" })
+        // A name S3 would refuse, or a prefix Fn::Sub would read as a reference, grants nothing
+        // (the cache itself refuses such a URL when it is used).
+        guard !bucket.isEmpty, bucket.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }) else { return nil }
+        var prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
+        guard !prefix.contains("$"), !prefix.contains("*") else { return nil }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        return (bucket, prefix)
     }
 }

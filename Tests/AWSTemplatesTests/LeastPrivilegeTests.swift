@@ -105,6 +105,28 @@ struct LeastPrivilegeTests {
         #expect("\(batch[0].resources)".contains("project/hello-ci-build"))
     }
 
+    @Test("The CodeBuild roles read and write the stack's binary cache (ci.cache) under its prefix only")
+    func codeBuildReachesTheBinaryCache() throws {
+        let yaml = TemplateFixtures.realistic + "\nci:\n  cache: s3://team-cache/stacks/hello\n"
+        let settings = try StackFile.parse(yaml: yaml, path: "stack.yaml", directory: NSTemporaryDirectory(), sections: [.aws, .ci]).awsSettings()
+        #expect(settings.binaryCacheURL == "s3://team-cache/stacks/hello")
+        for kind in [StackKind.ciBuild, .releaseBuild] {
+            let template = try TemplateFixtures.parsed(settings.template(for: kind))
+            let role = try #require((template["Resources"] as? [String: Any])?["ServiceRole"])
+            let cache = Self.statements(in: role).filter { "\($0.resources)".contains("team-cache") }
+            let objects = try #require(cache.first { $0.actions.contains("s3:GetObject") })
+            #expect(Set(objects.actions) == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "\(kind)")
+            #expect("\(objects.resources)".contains("arn:${AWS::Partition}:s3:::team-cache/stacks/hello/*"), "\(objects.resources)")
+            let listing = try #require(cache.first { $0.actions == ["s3:ListBucket"] })
+            #expect("\(listing.resources)".contains("arn:${AWS::Partition}:s3:::team-cache") && !"\(listing.resources)".contains("team-cache/"))
+            #expect("\(listing.condition ?? [:])".contains("stacks/hello/*"), "listing only under the prefix: \(String(describing: listing.condition))")
+            #expect(cache.count == 2, "\(kind): nothing else on the cache bucket")
+        }
+        // Without ci.cache in S3, no cache statement at all.
+        let plain = try TemplateFixtures.parsed(try TemplateFixtures.settings(TemplateFixtures.realistic).template(for: .ciBuild))
+        #expect(!"\(plain)".contains("BinaryCache"))
+    }
+
     @Test("A build image from ECR is pulled with the service role, which may read only that repository")
     func ecrBuildImage() throws {
         let settings = try TemplateFixtures.settings(TemplateFixtures.edgeCases)

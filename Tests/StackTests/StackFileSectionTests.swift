@@ -112,8 +112,45 @@ struct StackFileSectionTests {
         #expect(result.input.settings.registry == "123456789012.dkr.ecr.eu-west-1.amazonaws.com")
         #expect(result.input.settings.gitlabMaxNeeds == 20)
         #expect(result.input.settings.installCommand == "curl -fsS https://example.com/install.sh | sh")
-        #expect(result.input.settings.cacheURL == PlanInput.Settings().cacheURL, "an absent key keeps the pipeline's default")
+        #expect(result.input.settings.cacheURL == nil, "an absent key is absent: nothing is invented")
         #expect(result.notes.isEmpty)
+    }
+}
+
+/// The batch buildspecs and the CodeBuild CI project agree.
+@Suite("stack.yaml: ci: and aws.ci_build agree")
+struct CIAndCodeBuildAgreementTests {
+    static let project = """
+        images: {a: {}}
+        aws:
+          project: hello
+          ci_build:
+            source: {type: GITHUB, location: https://github.com/acme/hello.git}
+            environment: {compute_type: BUILD_GENERAL1_SMALL}
+            batch: {max_builds: 20}
+        """
+
+    static func settings(_ yaml: String) throws -> PlanInput.Settings {
+        try StackPlanning.settings(StackFile.parse(yaml: yaml, path: "stack.yaml", directory: NSTemporaryDirectory()))
+    }
+
+    @Test func theEmitterTakesTheProjectsLimits() throws {
+        let s = try Self.settings(Self.project)
+        #expect(s.codebuildMaxBuildsPerBatch == 20 && s.codebuildComputeType == "BUILD_GENERAL1_SMALL")
+        // Without a CI project, the pipeline's own defaults.
+        let alone = try Self.settings("images: {a: {}}\n")
+        #expect(alone.codebuildMaxBuildsPerBatch == 100 && alone.codebuildComputeType == "BUILD_GENERAL1_MEDIUM")
+    }
+
+    @Test func aCIValueTheProjectRefusesIsNamedAtTheCIKey() throws {
+        let more = #expect(throws: StackFileError.self) { try Self.settings(Self.project + "\nci:\n  codebuild_max_builds_per_batch: 50\n") }
+        #expect(more?.location?.line == 8 && more?.description.contains("more than the CI project allows (`aws.ci_build.batch.max_builds`: 20)") == true,
+                "\(String(describing: more))")
+        let type = #expect(throws: StackFileError.self) { try Self.settings(Self.project + "\nci:\n  codebuild_compute_type: BUILD_GENERAL1_LARGE\n") }
+        #expect(type?.description.contains("BUILD_GENERAL1_LARGE, which the CI project does not allow (it allows BUILD_GENERAL1_SMALL)") == true, "\(String(describing: type))")
+        let allowed = try Self.settings(Self.project.replacingOccurrences(of: "batch: {max_builds: 20}", with: "batch: {max_builds: 20, compute_types: [BUILD_GENERAL1_SMALL, BUILD_GENERAL1_LARGE]}")
+                                        + "\nci:\n  codebuild_image_compute_type: BUILD_GENERAL1_LARGE\n")
+        #expect(allowed.codebuildImageComputeType == "BUILD_GENERAL1_LARGE")
     }
 }
 

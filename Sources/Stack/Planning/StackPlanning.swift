@@ -60,7 +60,7 @@ public struct StackPlanning: Sendable {
                                    bases: stack.baseImage(of: image).map { [$0.name] } ?? [])
         }
         let input = PlanInput(stackName: stack.ci.name ?? Self.defaultName(stack), stackFile: stackPath,
-                              packages: packages, images: images, settings: Self.settings(stack.ci))
+                              packages: packages, images: images, settings: try Self.settings(stack))
         return Result(input: input, notes: notes)
     }
 
@@ -89,6 +89,36 @@ public struct StackPlanning: Sendable {
         if let value = ci.codebuildImageComputeType { settings.codebuildImageComputeType = value }
         if let value = ci.codebuildMaxBuildsPerBatch { settings.codebuildMaxBuildsPerBatch = value }
         if let value = ci.gitlabMaxNeeds { settings.gitlabMaxNeeds = value }
+        return settings
+    }
+
+    /// The pipeline settings of `stack`: its `ci:` keys, and where the file also describes the
+    /// CodeBuild CI project (`aws.ci_build`), that project's batch limits, so that the batch
+    /// buildspecs and the project CodeBuild runs them in agree: a batch never holds more builds,
+    /// nor uses another compute type, than the project allows.
+    ///
+    /// - Throws: ``StackFileError`` at the `ci:` key when an explicit `ci:` value exceeds what
+    ///   `aws.ci_build.batch` allows.
+    public static func settings(_ stack: StackFile) throws -> PlanInput.Settings {
+        var settings = settings(stack.ci)
+        guard let project = stack.aws?.ciBuild else { return settings }
+        let place = stack.ciLocation ?? SourceLocation(file: stack.path, line: 1, column: 1)
+        let batch = project.batch
+        if let given = stack.ci.codebuildMaxBuildsPerBatch {
+            guard given <= batch.maxBuilds else {
+                throw StackFileError(location: place, message: "`ci.codebuild_max_builds_per_batch` is \(given), more than the CI project allows (`aws.ci_build.batch.max_builds`: \(batch.maxBuilds)); CodeBuild would refuse such a batch",
+                                     hint: "lower it, raise `max_builds` (at most 100), or remove the ci key to use the project's")
+            }
+        } else {
+            settings.codebuildMaxBuildsPerBatch = batch.maxBuilds
+        }
+        let allowed = batch.computeTypes.isEmpty ? [project.environment.computeType] : batch.computeTypes
+        if stack.ci.codebuildComputeType == nil { settings.codebuildComputeType = project.environment.computeType }
+        for (key, type) in [("codebuild_compute_type", Optional(settings.codebuildComputeType)), ("codebuild_image_compute_type", settings.codebuildImageComputeType)] {
+            guard let type, !allowed.contains(type) else { continue }
+            throw StackFileError(location: place, message: "`ci.\(key)` is \(type), which the CI project does not allow (it allows \(allowed.joined(separator: ", ")))",
+                                 hint: "use one of those, or list it under `aws.ci_build.batch.compute_types`")
+        }
         return settings
     }
 

@@ -90,7 +90,9 @@ public struct StackFile: Sendable {
             throw StackFileError(location: SourceLocation(file: path, line: 1, column: 1), message: "missing key 'aws' at the top level",
                                  hint: "add an `aws:` section with at least `project:` and one stack section (registry, ci_build, service, ...)")
         }
-        return aws
+        var settings = aws
+        if let cache = ci.cacheURL, cache.hasPrefix("s3://") { settings.binaryCacheURL = cache }
+        return settings
     }
 
     /// Creates a stack file from parts that are already valid; `context` is `directory` when nil.

@@ -37,6 +37,10 @@ public struct AWSSettings: Sendable, Hashable, SettingsSection {
     public var service: ServiceSettings?
     /// The S3-triggered job.
     public var eventJob: EventJobSettings?
+    /// The stack file's binary cache (`ci.cache`, `s3://BUCKET/PREFIX`), which the CodeBuild
+    /// projects' jobs read and write; nil when the file names none (or one not in S3). Set by
+    /// ``StackFile/awsSettings()`` when the `ci:` section was read.
+    public var binaryCacheURL: String?
 
     static let keys = ["project", "tags", "stacks", "source_credentials", "ci_build", "release_build", "registry", "service", "event_job"]
 

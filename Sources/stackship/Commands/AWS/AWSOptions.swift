@@ -30,7 +30,8 @@ struct AWSOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: stackPath) else {
             throw AWSCommandError.stackFileMissing(path: stackPath)
         }
-        return try StackFile.load(path: stack, sections: .aws).awsSettings()
+        // `ci:` too: its binary cache is what the CodeBuild roles must reach.
+        return try StackFile.load(path: stack, sections: [.aws, .ci]).awsSettings()
     }
 
     /// A client for the options: region, credentials chain (resolved on first use), endpoint.
