@@ -120,7 +120,7 @@ public struct PlanInput: Sendable, Codable, Equatable {
         public var gitlabMaxNeeds: Int
 
         /// Creates settings. The cache, registry, role and region have no default: nothing
-        /// the user did not give is invented (see ``withPlaceholders()``).
+        /// the user did not give is invented (see ``fillPlaceholder(_:)``).
         public init(
             cacheURL: String? = nil,
             signingKeySecret: String = "STACKSHIP_SIGNING_KEY",
