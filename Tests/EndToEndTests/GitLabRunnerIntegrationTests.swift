@@ -71,7 +71,7 @@ struct GitLabRunnerIntegrationTests {
             #expect(result.status == 0, "job \(job) failed (exit \(result.status)):\n\(result.output.suffix(6000))")
             // gitlabci-local retries a job with `retry:` after any failure; GitLab only after the
             // listed runner failures, never a script's. One run, or the job was flaky.
-            let runs = result.output.components(separatedBy: "===[ ").count - 1
+            let runs = result.output.components(separatedBy: "===[ ").count - 1 - (result.output.contains("===[ Pipeline:") ? 1 : 0)
             #expect(runs == 1, "job \(job) ran \(runs) times (retried by gitlabci-local after a failure)")
             #expect(!result.output.contains(Self.registryPassword) && !result.output.contains(CIServices.secretAccessKey),
                     "job \(job) printed a secret")
@@ -89,9 +89,10 @@ struct GitLabRunnerIntegrationTests {
             #expect(artifact.path == ".stackship-ci/gitlab-child.yml" && artifact.job == "generate" && trigger.needs == ["generate"])
 
             // gitlabci-local runs the generate job (the trigger job it reports as "trigger only").
+            // When it fails (recorded by `run`), the committed child pipeline is run instead, so
+            // that the rest of the pipeline is still shown working or not.
             let generate = try run("generate", configuration: ".gitlab-ci.yml")
-            guard generate.status == 0 else { throw CIRunnerFailure("the generate job failed") }
-            let childPath = generate.clone + "/" + artifact.path
+            let childPath = generate.status == 0 ? generate.clone + "/" + artifact.path : repository.origin + "/" + artifact.path
             let childText = try String(contentsOfFile: childPath, encoding: .utf8)
             #expect(childText == (try repository.read(artifact.path)),
                     "the child pipeline the generate job wrote differs from the committed one")
@@ -100,8 +101,13 @@ struct GitLabRunnerIntegrationTests {
             // its file in each clone's root, where GitLab runs a child pipeline's jobs.
             let child = try GitLabJobRunner.jobsInStageOrder(childText)
             #expect(GitLabJobRunner.needsAreSatisfied(by: child).isEmpty, "\(GitLabJobRunner.needsAreSatisfied(by: child))")
-            var ran: [String] = [], skipped: [String] = [], outputs: [String: String] = [:]
+            var ran: [String] = [], skipped: [String] = [], outputs: [String: String] = [:], failed: Set<String> = []
             for job in child {
+                // As GitLab does: a job whose need failed does not run.
+                if job.needs.contains(where: failed.contains) {
+                    failed.insert(job.name)
+                    continue
+                }
                 let variables = runner.environment
                 if try !job.ruleConditions.isEmpty && !job.ruleConditions.contains(where: { try GitLabJobRunner.ruleHolds($0, variables: variables) }) {
                     skipped.append(job.name)
@@ -109,8 +115,7 @@ struct GitLabRunnerIntegrationTests {
                 }
                 let result = try run(job.name, configuration: ".stackship-child-pipeline.yml", artifact: (childPath, ".stackship-child-pipeline.yml"))
                 outputs[job.name] = result.output
-                guard result.status == 0 else { throw CIRunnerFailure("child job \(job.name) failed; later jobs not run") }
-                ran.append(job.name)
+                if result.status == 0 { ran.append(job.name) } else { failed.insert(job.name) }
             }
             return (ran, skipped, outputs)
         }
@@ -157,6 +162,11 @@ struct GitLabRunnerIntegrationTests {
         try await Self.withHarness { h in
             let base = try CITestStacks.pushBusyboxBase(to: h.services.registry)
             try CITestStacks.writeFive(in: h.repository, base: base, trailer: try h.ciSection(name: "five"))
+            // `ci generate` (and `plan`) hash packages with the builder's digest but do not pull
+            // a registry builder the store lacks; locally the user pulls it first. The generate
+            // job, in a fresh clone, cannot (see the report of issue 18).
+            let pull = try stackship(["pull", base, "--store", ".stackship/store"], cwd: h.repository.origin)
+            #expect(pull.status == 0, "\(pull.err)")
             let commit = try h.generateAndCommit()
             let (ran, _, outputs) = try h.runPipelines()
             #expect(Set(ran) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "cache_reindex",

@@ -168,6 +168,8 @@ final class CITestRepository: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: made + "/origin", withIntermediateDirectories: true)
         root = realpath(made, nil).map { p in defer { free(p) }; return String(cString: p) } ?? made
         try git(["init", "-q", "-b", "main"], in: origin)
+        // What stackship writes beside a stack file (its store, caches) is not the project's.
+        try write(".gitignore", ".stackship/\n")
     }
 
     deinit {
@@ -296,6 +298,7 @@ final class CIServices: @unchecked Sendable {
     /// Pulls `reference` into a scratch folder's store, runs it with port 80 published, and
     /// returns the page it serves; the container is removed.
     func fetchPage(of reference: String, in scratch: Project) throws -> String {
+        try requireTool("curl", package: "curl")
         let pull = try stackship(["pull", reference], cwd: scratch.path)
         guard pull.status == 0 else { throw CIRunnerFailure("pull \(reference): \(pull.err)") }
         let port = try Loopback.freePort()
@@ -305,12 +308,20 @@ final class CIServices: @unchecked Sendable {
             _ = try? stackship(["stop", "ci-pushed-web"], cwd: scratch.path)
             _ = try? stackship(["rm", "-f", "ci-pushed-web"], cwd: scratch.path)
         }
-        var page = ""
+        var page = "", last = ""
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let get = try runProgram("busybox", ["wget", "-q", "-T", "5", "-O", "-", "http://127.0.0.1:\(port)/"])
+            let get = try run("curl", ["-fsS", "--max-time", "5", "http://127.0.0.1:\(port)/"])
             if get.status == 0 { page = get.out; break }
+            last = "curl exited \(get.status): \(get.err)"
             usleep(200_000)
+        }
+        if page.isEmpty {
+            let logs = try stackship(["logs", "ci-pushed-web"], cwd: scratch.path)
+            let ps = try stackship(["ps", "-a"], cwd: scratch.path)
+            let inside = try stackship(["exec", "ci-pushed-web", "sh", "-c", "ls -la /tmp/www /opt/stack; cat /tmp/www/index.html; busybox wget -O - http://127.0.0.1:80/"], cwd: scratch.path)
+            last += "\ninside: \(inside.out)\(inside.err)"
+            throw CIRunnerFailure("\(reference) did not answer on 127.0.0.1:\(port): \(last)\nlogs: \(logs.out)\(logs.err)\nps: \(ps.out)\(ps.err)\nrun: \(started.out)\(started.err)")
         }
         return page
     }

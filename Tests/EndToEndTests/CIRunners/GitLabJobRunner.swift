@@ -128,7 +128,9 @@ struct GitLabJobRunner {
     struct JobRun {
         var name: String
         var status: Int32
-        /// gitlabci-local's output: the job's commands (it echoes them) and their output.
+        /// gitlabci-local's output: the job's output. (`--no-verbose`: without it gitlabci-local
+        /// traces each command with `set -x`, expanded, masked variables included; GitLab
+        /// echoes a command's text unexpanded and masks those variables.)
         var output: String
         var clone: String
     }
@@ -140,12 +142,11 @@ struct GitLabJobRunner {
         var env = environment
         env["HOME"] = home
         env["STACKSHIP_STATE"] = state
-        env["CI_PROJECT_DIR"] = clone
         // Offline: no update check; plain output.
         env["DEBUG_UPDATES_DISABLE"] = "1"
         env["NO_COLOR"] = "1"
         env["CI_LOCAL_HOST"] = "true"
-        let r = try runProgram(executable, ["--host", "--no-regex", "--no-color", "-c", configuration, "--", name], cwd: clone, environment: env)
+        let r = try runProgram(executable, ["--host", "--no-regex", "--no-color", "--no-verbose", "-c", configuration, "--", name], cwd: clone, environment: env)
         return JobRun(name: name, status: r.status, output: r.out + r.err, clone: clone)
     }
 }
