@@ -20,6 +20,8 @@ struct CodeBuildRunnerIntegrationTests {
           ci_build:
             source: {type: GITHUB, location: "https://github.com/acme/small.git"}
             batch: {max_builds: 20, compute_types: [BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM]}
+            environment:
+              secret_variables: {STACKSHIP_SIGNING_KEY: STACKSHIP_SIGNING_KEY}
         """
 
     @Test func everyBuildOfTheSmallStacksBatchSucceeds() async throws {
@@ -54,8 +56,13 @@ struct CodeBuildRunnerIntegrationTests {
         for (k, v) in services.awsEnvironment { base[k] = v }
         base["PATH"] = bin + ":" + (base["PATH"] ?? "/usr/bin:/bin")
         let moto = services.moto
+        // The project gives every build the signing key (its secret_variables): the image, test
+        // and publish buildspecs name no key, and a fetched package must be verified.
+        let project = try CodeBuildPhaseRunner.readProjectVariables(template: repository.root + "/cfn/ci-build.json")
+        #expect(project.secrets == [.init(name: "STACKSHIP_SIGNING_KEY", value: "STACKSHIP_SIGNING_KEY")])
         let runner = CodeBuildPhaseRunner(
             project: Self.project, commit: commit, branch: "main", base: base,
+            projectVariables: project.plain, projectSecrets: project.secrets,
             secret: { id in
                 try await CIServices.withClient(moto) { try await SecretsManagerClient(client: $0).getSecretValue(id: id).secretString ?? "" }
             },

@@ -145,6 +145,29 @@ struct CodeBuildPhaseRunner {
         throw CIRunnerFailure("\(path) has no CodeBuild project with BuildBatchConfig.Restrictions")
     }
 
+    /// The project's own environment variables (`Environment.EnvironmentVariables` in its
+    /// template): PLAINTEXT ones as values, SECRETS_MANAGER ones as `secret-id[:json-key]`.
+    static func readProjectVariables(template path: String) throws -> (plain: [Pair], secrets: [Pair]) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let root = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        for (_, value) in root?["Resources"] as? [String: Any] ?? [:] {
+            guard let resource = value as? [String: Any], resource["Type"] as? String == "AWS::CodeBuild::Project",
+                  let properties = resource["Properties"] as? [String: Any], properties["BuildBatchConfig"] != nil else { continue }
+            let variables = (properties["Environment"] as? [String: Any])?["EnvironmentVariables"] as? [[String: Any]] ?? []
+            var plain: [Pair] = [], secrets: [Pair] = []
+            for variable in variables {
+                guard let name = variable["Name"] as? String, let text = variable["Value"] as? String else { continue }
+                switch variable["Type"] as? String ?? "PLAINTEXT" {
+                case "SECRETS_MANAGER": secrets.append(Pair(name: name, value: text))
+                case "PLAINTEXT": plain.append(Pair(name: name, value: text))
+                default: throw CIRunnerFailure("project variable \(name) has a type this runner does not read")
+                }
+            }
+            return (plain, secrets)
+        }
+        throw CIRunnerFailure("\(path) has no CodeBuild batch project")
+    }
+
     // MARK: Checking
 
     /// What CodeBuild would refuse in `graph` before starting it: too many builds, a compute
@@ -221,10 +244,26 @@ struct CodeBuildPhaseRunner {
     var branch: String
     /// The environment every build starts from (PATH, AWS test keys, …).
     var base: [String: String]
+    /// The project's environment variables (plain, and Secrets Manager references): they win
+    /// over the buildspec's, and the graph entry's win over them (CodeBuild's precedence).
+    var projectVariables: [Pair] = []
+    var projectSecrets: [Pair] = []
     /// Looks a Secrets Manager secret up by id (its SecretString).
     var secret: (String) async throws -> String
     /// Makes a build's source folder (a fresh clone) and a scratch folder for its HOME and state.
     var checkout: (String) throws -> (source: String, scratch: String)
+
+    init(project: String, commit: String, branch: String, base: [String: String], projectVariables: [Pair] = [], projectSecrets: [Pair] = [],
+         secret: @escaping (String) async throws -> String, checkout: @escaping (String) throws -> (source: String, scratch: String)) {
+        self.project = project
+        self.commit = commit
+        self.branch = branch
+        self.base = base
+        self.projectVariables = projectVariables
+        self.projectSecrets = projectSecrets
+        self.secret = secret
+        self.checkout = checkout
+    }
 
     /// The CodeBuild variables a build gets.
     func codebuildVariables(_ build: GraphBuild, number: Int, source: String) -> [String: String] {
@@ -256,8 +295,9 @@ struct CodeBuildPhaseRunner {
         var env = base
         for (k, v) in codebuildVariables(build, number: number, source: source) { env[k] = v }
         for pair in spec.variables { env[pair.name] = pair.value }
+        for pair in projectVariables { env[pair.name] = pair.value }
         for pair in build.variables { env[pair.name] = pair.value }
-        for pair in spec.secretsManager {
+        for pair in spec.secretsManager + projectSecrets {
             let parts = pair.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             // An ARN holds colons of its own: arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key…].
             let idParts = parts.first == "arn" ? 7 : 1
