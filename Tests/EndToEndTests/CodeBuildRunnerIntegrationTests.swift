@@ -20,8 +20,6 @@ struct CodeBuildRunnerIntegrationTests {
           ci_build:
             source: {type: GITHUB, location: "https://github.com/acme/small.git"}
             batch: {max_builds: 20, compute_types: [BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM]}
-            environment:
-              secret_variables: {STACKSHIP_SIGNING_KEY: STACKSHIP_SIGNING_KEY}
         """
 
     @Test func everyBuildOfTheSmallStacksBatchSucceeds() async throws {
@@ -29,8 +27,8 @@ struct CodeBuildRunnerIntegrationTests {
         let services = try await CIServices.start(keys: try repository.folder("keys"))
         defer { services.stop() }
         let bin = try repository.folder("bin")
-        let ci = CITestStacks.ciSection(name: Self.project, cache: services.cache, registry: services.registry.host + "/ci",
-                                        install: "install -D -m 755 \(try stackshipBinary()) \(bin)/stackship")
+        try CITestStacks.prepare(repository, services: services, bin: bin)
+        let ci = CITestStacks.ciSection(name: Self.project, cache: services.cache, registry: services.registry.host + "/ci")
         try CITestStacks.writeSmall(in: repository, trailer: ci + "\n" + Self.awsSection)
         let generate = try stackship(["ci", "generate", "codebuild", "--output", "."], cwd: repository.origin, env: services.awsEnvironment)
         #expect(generate.status == 0, "ci generate codebuild: \(generate.out)\n\(generate.err)")
@@ -41,7 +39,13 @@ struct CodeBuildRunnerIntegrationTests {
         // The graph against the project's batch restrictions.
         let restrictions = try CodeBuildPhaseRunner.readRestrictions(template: repository.root + "/cfn/ci-build.json")
         #expect(restrictions == .init(maximumBuildsAllowed: 20, computeTypesAllowed: ["BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_SMALL"]))
-        let graph = try CodeBuildPhaseRunner.readGraph(try repository.read("buildspec.yml"))
+        // buildspec.yml (the CI project's) has no publish or cleanup builds; buildspec-release.yml
+        // (the release project's, same batch settings) is the whole plan, and is what runs here.
+        let ciGraph = try CodeBuildPhaseRunner.readGraph(try repository.read("buildspec.yml"))
+        #expect(CodeBuildPhaseRunner.problems(in: ciGraph, restrictions: restrictions, source: repository.origin).isEmpty)
+        #expect(Set(ciGraph.builds.map(\.identifier)) == ["image_builder", "package_site", "image_web", "cache_reindex", "test_web"],
+                "\(ciGraph.builds.map(\.identifier))")
+        let graph = try CodeBuildPhaseRunner.readGraph(try repository.read("buildspec-release.yml"))
         let problems = CodeBuildPhaseRunner.problems(in: graph, restrictions: restrictions, source: repository.origin)
         #expect(problems.isEmpty, "\(problems)")
         #expect(Set(graph.builds.map(\.identifier)) == ["image_builder", "package_site", "image_web", "cache_reindex", "test_web",
@@ -56,10 +60,10 @@ struct CodeBuildRunnerIntegrationTests {
         for (k, v) in services.awsEnvironment { base[k] = v }
         base["PATH"] = bin + ":" + (base["PATH"] ?? "/usr/bin:/bin")
         let moto = services.moto
-        // The project gives every build the signing key (its secret_variables): the image, test
-        // and publish buildspecs name no key, and a fetched package must be verified.
+        // The project hands no build the signing key: image and test builds verify the fetched
+        // packages with the committed public key (ci: trusted_key, STACKSHIP_TRUSTED_KEYS).
         let project = try CodeBuildPhaseRunner.readProjectVariables(template: repository.root + "/cfn/ci-build.json")
-        #expect(project.secrets == [.init(name: "STACKSHIP_SIGNING_KEY", value: "STACKSHIP_SIGNING_KEY")])
+        #expect(project.secrets.isEmpty, "\(project.secrets)")
         let runner = CodeBuildPhaseRunner(
             project: Self.project, commit: commit, branch: "main", base: base,
             projectVariables: project.plain, projectSecrets: project.secrets,
@@ -79,6 +83,8 @@ struct CodeBuildRunnerIntegrationTests {
         #expect(byID["package_site"]?.environment["CODEBUILD_BATCH_BUILD_IDENTIFIER"] == "package_site")
         #expect(byID["package_site"]?.environment["STACKSHIP_SUBJECT"] == "site")
         #expect(byID["package_site"]?.environment["STACKSHIP_SIGNING_KEY"] == services.signingKey)
+        #expect(byID["test_web"]?.environment["STACKSHIP_SIGNING_KEY"] == nil)
+        #expect(byID["test_web"]?.environment["STACKSHIP_TRUSTED_KEYS"]?.isEmpty == false, "\(byID["test_web"]?.environment ?? [:])")
         #expect(byID["package_site"]?.output.contains("pushed to \(services.cache)") == true, "\(byID["package_site"]?.output ?? "")")
         #expect(byID["test_web"]?.output.contains("test web: passed") == true, "\(byID["test_web"]?.output ?? "")")
         #expect(try services.cachedPackages(in: repository.origin) == ["site"])

@@ -35,18 +35,36 @@ enum CITestStacks {
         "{port: 80, command: [sh, -c, \"busybox wget -q -O - http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/ | grep -q \(text)\"], timeout: 60}"
     }
 
-    /// The `ci:` section both stacks use: the S3 cache, the registry (`HOST/ci`), and how a job
-    /// gets stackship. `extra` is more `ci:` lines (two spaces in).
-    static func ciSection(name: String, cache: String, registry: String, install: String, extra: String = "") -> String {
+    /// Where the committed public key of the test's signing key lies, relative to the stack file.
+    static let trustedKeyPath = "keys/ci.pub"
+
+    /// The `ci:` section both stacks use: the S3 cache, the registry (`HOST/ci`), stackship
+    /// preinstalled (the harness puts the binary under test first on every job's PATH, so
+    /// `.stackship-ci/install-stackship.sh` finds it and never writes the machine's
+    /// /usr/local/bin), and the committed public key image, test and publish jobs verify
+    /// packages with. `extra` is more `ci:` lines (two spaces in).
+    static func ciSection(name: String, cache: String, registry: String, extra: String = "") -> String {
         """
         ci:
           name: \(name)
           publish: [web]
           cache: \(cache)
           registry: \(registry)
-          install_command: \(yamlQuoted(install))
+          install: preinstalled
+          trusted_key: \(trustedKeyPath)
         \(extra)
         """
+    }
+
+    /// Puts the stackship under test into `bin` (first on the jobs' PATH) and commits-to-be the
+    /// services' public key at `trustedKeyPath` in `repository`.
+    static func prepare(_ repository: CITestRepository, services: CIServices, bin: String) throws {
+        let target = bin + "/stackship"
+        if !FileManager.default.fileExists(atPath: target) {
+            try FileManager.default.copyItem(atPath: try stackshipBinary(), toPath: target)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target)
+        }
+        try repository.write(trustedKeyPath, try String(contentsOfFile: services.publicKeyPath, encoding: .utf8))
     }
 
     /// The small stack: a busybox builder image of the stack itself, one script package and one
