@@ -41,10 +41,10 @@ struct GitHubActionsRunnerIntegrationTests {
     }
 
     /// How jobs get stackship: the freshly built binary, installed into the runner's
-    /// $HOME/.local/bin (never the machine's /usr/local/bin) and put on the job's PATH.
+    /// a temporary folder of its own (never the machine's /usr/local/bin) and put on the job's PATH.
     static func installCommand() throws -> String {
         let binary = try stackshipBinary()
-        return "  install_command: 'mkdir -p \"$HOME/.local/bin\" && install -m 755 \(binary) \"$HOME/.local/bin/stackship\" && echo \"$HOME/.local/bin\" >> \"$GITHUB_PATH\"'"
+        return "  install_command: 'bin=$(mktemp -d) && install -m 755 \(binary) \"$bin/stackship\" && echo \"$bin\" >> \"$GITHUB_PATH\"'"
     }
 
     /// A small stack: one `files:` package (the site) and one busybox-httpd image that serves it,
@@ -161,7 +161,7 @@ struct GitHubActionsRunnerIntegrationTests {
             try Self.writeSmallStack(project, ci: Self.ciSection(name: "small", bucket: world.bucket, registry: world.registry.host,
                                                                  install: try Self.installCommand()))
             let (test, publish) = try Self.runBothWorkflows(project, world)
-            #expect(Set(test.jobs) == ["package_site", "image_web", "test_web"], "\(test.jobs)")
+            #expect(Set(test.jobs) == ["package_site", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")
             #expect(publish.jobs.contains("publish_web_latest") && publish.jobs.contains("publish_web_1_0"), "\(publish.jobs)")
             #expect(publish.status == 0 && publish.notSucceeded.isEmpty, "publish workflow: \(publish.failureReport)")
@@ -169,6 +169,8 @@ struct GitHubActionsRunnerIntegrationTests {
             #expect(test.log.contains("checkout stand-in: "), "\(test.log.prefix(3000))")
             #expect(publish.log.contains("configure-aws-credentials stand-in: assumed \(Self.role)"), "\(publish.failureReport)")
             #expect(!test.log.contains("configure-aws-credentials stand-in"), "the test workflow has no AWS step")
+            let secret = world.signingKey.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!test.log.contains(secret) && !publish.log.contains(secret), "the signing key reached a log")
             guard publish.status == 0 else { return }
             let answer = try Self.pullRunAndAsk("\(world.registry.host)/web:1.0", containerPort: 8080, path: "/index.html")
             #expect(answer == "hello from the small stack\n")
@@ -218,7 +220,7 @@ struct GitHubActionsRunnerIntegrationTests {
             try project.write("stack.yaml", stack)
             try FileManager.default.removeItem(atPath: project.path + "/builder")
             let (test, publish) = try Self.runBothWorkflows(project, world)
-            #expect(Set(test.jobs) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "test_web"], "\(test.jobs)")
+            #expect(Set(test.jobs) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")
             #expect(publish.status == 0 && publish.notSucceeded.isEmpty, "publish workflow: \(publish.failureReport)")
             guard publish.status == 0 else { return }

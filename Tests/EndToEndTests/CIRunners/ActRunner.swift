@@ -132,16 +132,18 @@ final class ActHarness {
         let act = try Self.executable()
         let eventFile = root + "/event-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: eventPayload, options: [.sortedKeys]).write(to: URL(fileURLWithPath: eventFile))
-        // Secrets reach act through its environment (`-s NAME` reads the variable), never argv.
+        // Secrets reach act through a secret file (mode 0600), never argv nor act's environment:
+        // on the host executor that environment is every step's, so a secret there would reach
+        // jobs whose workflow never names it and hide a job that lacks one.
         var environment: [String: String] = [
             "PATH": Self.runnerPath(), "HOME": home, "TMPDIR": tmp, "STACKSHIP_STATE": state, "LANG": "C.UTF-8",
         ]
         for (k, v) in runnerEnvironment { environment[k] = v }
-        var secretArgs: [String] = []
-        for (name, value) in secrets.sorted(by: { $0.key < $1.key }) {
-            environment[name] = value
-            secretArgs += ["-s", name]
-        }
+        let secretLines = secrets.sorted(by: { $0.key < $1.key }).map { name, value in
+            "\(name)=\(value.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+        }.joined()
+        FileManager.default.createFile(atPath: secretsFile, contents: Data(secretLines.utf8), attributes: [.posixPermissions: 0o600])
+        let secretArgs = ["--secret-file", secretsFile, "--env-file", root + "/no.env", "--var-file", root + "/no.vars", "--input-file", root + "/no.input"]
         let platform = ["-P", "ubuntu-24.04=-self-hosted", "-P", "ubuntu-latest=-self-hosted"]
         let common = ["-W", workflow] + platform + ["--action-cache-path", actCache]
         let list = try runProgram(act, ["--list"] + common, cwd: clone, environment: environment)
@@ -158,6 +160,12 @@ final class ActHarness {
             "--defaultbranch", "main",
         ]
         let run = try runProgram(act, args, cwd: clone, environment: environment)
+        // STACKSHIP_ACT_LOG_DIR keeps each run's whole log, for reading what a job printed.
+        if let keep = ProcessInfo.processInfo.environment["STACKSHIP_ACT_LOG_DIR"], !keep.isEmpty {
+            let name = (workflow as NSString).lastPathComponent + "-\(event)-\(UUID().uuidString.prefix(8)).log"
+            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            try? Data((run.out + run.err).utf8).write(to: URL(fileURLWithPath: keep + "/" + name))
+        }
         return ActRun(status: run.status, log: run.out + run.err, jobs: jobs)
     }
 }
