@@ -219,6 +219,10 @@ struct GitHubActionsRunnerIntegrationTests {
             #expect(stack.contains("builder: \(base)") && !stack.contains("source: ./builder"), "\(stack)")
             try project.write("stack.yaml", stack)
             try FileManager.default.removeItem(atPath: project.path + "/builder")
+            // The plan's package hashes include the builder's digest, so `ci generate` needs the
+            // base in the local store: it does not pull it (`build` would), it stops with "not in the store".
+            let pull = try stackship(["pull", base], cwd: project.path, env: ["STACKSHIP_STORE": project.store])
+            #expect(pull.status == 0, "\(pull.out)\n\(pull.err)")
             let (test, publish) = try Self.runBothWorkflows(project, world)
             #expect(Set(test.jobs) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")

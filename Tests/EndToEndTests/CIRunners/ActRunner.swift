@@ -5,6 +5,11 @@ import Foundation
 import StackshipTesting
 import Support
 
+/// act could not even list the workflow's jobs.
+struct ActFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
 /// What one `act` run did.
 struct ActRun {
     /// act's exit status (non-zero when a job failed).
@@ -148,7 +153,7 @@ final class ActHarness {
         let common = ["-W", workflow] + platform + ["--action-cache-path", actCache]
         let list = try runProgram(act, ["--list"] + common, cwd: clone, environment: environment)
         guard list.status == 0 else {
-            throw ToolMissing(tool: "act --list", hint: "exited \(list.status): \(list.out)\(list.err)")
+            throw ActFailure(description: "act --list exited \(list.status): \(list.out)\(list.err)")
         }
         // "Stage  Job ID  Job name  …": the second column of every row after the header.
         let jobs = list.out.split(separator: "\n").dropFirst().compactMap { line -> String? in
