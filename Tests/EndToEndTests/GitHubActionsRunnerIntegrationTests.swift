@@ -117,7 +117,7 @@ struct GitHubActionsRunnerIntegrationTests {
     /// workflow on a push to main, each in a fresh clone. Returns both runs.
     static func runBothWorkflows(_ project: Project, _ world: World) throws -> (test: ActRun, publish: ActRun) {
         let generate = try stackship(["ci", "generate", "github", "--output", project.path], cwd: project.path, env: ["STACKSHIP_CACHE": ""])
-        #expect(generate.status == 0, "\(generate.out)\n\(generate.err)")
+        try #require(generate.status == 0, "ci generate github: \(generate.out)\n\(generate.err)")
         if !FileManager.default.fileExists(atPath: project.path + "/.gitignore") { try project.write(".gitignore", ".stackship/\n") }
         let harness = world.harness
         let sha = try harness.push(project.path, branch: "feature", message: "the stack and its workflows")
