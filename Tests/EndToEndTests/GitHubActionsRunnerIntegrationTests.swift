@@ -160,7 +160,9 @@ struct GitHubActionsRunnerIntegrationTests {
             let project = Project()
             try Self.writeSmallStack(project, ci: Self.ciSection(name: "small", bucket: world.bucket, registry: world.registry.host,
                                                                  install: try Self.installCommand()))
+            let machineCopy = FileManager.default.fileExists(atPath: "/usr/local/bin/stackship")
             let (test, publish) = try Self.runBothWorkflows(project, world)
+            #expect(FileManager.default.fileExists(atPath: "/usr/local/bin/stackship") == machineCopy, "a job wrote the machine's /usr/local/bin")
             #expect(Set(test.jobs) == ["package_site", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")
             #expect(publish.jobs.contains("publish_web_latest") && publish.jobs.contains("publish_web_1_0"), "\(publish.jobs)")

