@@ -47,6 +47,20 @@ struct GitHubActionsRunnerIntegrationTests {
         return "  install_command: 'bin=$(mktemp -d) && install -m 755 \(binary) \"$bin/stackship\" && echo \"$bin\" >> \"$GITHUB_PATH\"'"
     }
 
+    /// The `ci:` lines for the settings landing with issue 18 (docs: the CI interface): jobs
+    /// download the freshly built binary from a loopback HTTP server (`install: {url, sha256}`,
+    /// run by the generated .stackship-ci/install-stackship.sh) and verify the cache's packages
+    /// with the committed public key (`trusted_key:`, which `runBothWorkflows` commits as
+    /// keys/cache.pub). Use it in place of `installCommand()` once main reads those keys.
+    static func installFromURL(_ world: World) throws -> String {
+        """
+          install:
+            url: \(world.files.url("stackship"))
+            sha256: \(world.binarySHA256)
+          trusted_key: keys/cache.pub
+        """
+    }
+
     /// A small stack: one `files:` package (the site) and one busybox-httpd image that serves it,
     /// with a test that asks it for the page.
     static func writeSmallStack(_ project: Project, ci: String) throws {
@@ -86,6 +100,9 @@ struct GitHubActionsRunnerIntegrationTests {
         var harness: ActHarness
         var bucket: String
         var signingKey: String
+        /// Serves `dist/stackship`, a copy of the binary under test, on loopback.
+        var files: LoopbackFileServer
+        var binarySHA256: String
     }
 
     static func withWorld(_ body: (World) async throws -> Void) async throws {
@@ -100,7 +117,14 @@ struct GitHubActionsRunnerIntegrationTests {
                 let keygen = try stackship(["cache", "keygen", "--output", keyPath], cwd: harness.root)
                 #expect(keygen.status == 0, "\(keygen.err)")
                 let key = try String(contentsOfFile: keyPath, encoding: .utf8)
-                try await body(World(moto: moto, registry: registry, harness: harness, bucket: bucket, signingKey: key))
+                let dist = harness.root + "/dist"
+                try FileManager.default.createDirectory(atPath: dist, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: try stackshipBinary(), toPath: dist + "/stackship")
+                let sum = try run("sha256sum", [dist + "/stackship"])
+                let files = try LoopbackFileServer(directory: dist)
+                defer { files.stop() }
+                try await body(World(moto: moto, registry: registry, harness: harness, bucket: bucket, signingKey: key,
+                                     files: files, binarySHA256: String(sum.out.prefix(64))))
             }
         }
     }
@@ -116,6 +140,8 @@ struct GitHubActionsRunnerIntegrationTests {
     /// branch and as main, and runs the test workflow on a pull request, then the publish
     /// workflow on a push to main, each in a fresh clone. Returns both runs.
     static func runBothWorkflows(_ project: Project, _ world: World) throws -> (test: ActRun, publish: ActRun) {
+        // The cache's public key, committed for `ci: trusted_key: keys/cache.pub`.
+        try project.write("keys/cache.pub", try String(contentsOfFile: world.harness.root + "/ci.key.pub", encoding: .utf8))
         let generate = try stackship(["ci", "generate", "github", "--output", project.path], cwd: project.path, env: ["STACKSHIP_CACHE": ""])
         try #require(generate.status == 0, "ci generate github: \(generate.out)\n\(generate.err)")
         if !FileManager.default.fileExists(atPath: project.path + "/.gitignore") { try project.write(".gitignore", ".stackship/\n") }
