@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Support
 
 @main
 struct Stackship: ParsableCommand {
@@ -16,7 +17,7 @@ struct Stackship: ParsableCommand {
           stackship images                # list what the store holds
           stackship save hello -o hello.tar --format docker
         """,
-        version: "0.1.0",
+        version: StackshipVersion.current,
         subcommands: [
             BuildCommand.self, ImagesCommand.self, InspectCommand.self, SaveCommand.self, LoadCommand.self,
             TagCommand.self, RmiCommand.self, GCCommand.self, LayerCommand.self,

@@ -171,8 +171,8 @@ struct PipelineIntegrationTests {
         let zizmor = try Self.tool("zizmor", hint: "pip install zizmor")
         let checker = try Self.tool("check-jsonschema", hint: "pip install check-jsonschema")
         let github = try Self.generated(project, "github")
-        #expect(github.keys.sorted() == [".github/workflows/stackship-publish.yml", ".github/workflows/stackship-test.yml"])
-        let workflows = github.keys.sorted().map { project.path + "/out-github/" + $0 }
+        #expect(github.keys.sorted() == [".github/workflows/stackship-publish.yml", ".github/workflows/stackship-test.yml", ".stackship-ci/install-stackship.sh"])
+        let workflows = github.keys.sorted().filter { $0.hasSuffix(".yml") }.map { project.path + "/out-github/" + $0 }
         let a = try run(actionlint, ["-no-color", "-shellcheck=", "-pyflakes="] + workflows, cwd: project.path)
         #expect(a.status == 0, "actionlint: \(a.out) \(a.err)")
         let z = try run(zizmor, ["--offline", "--no-progress", "--min-severity", "medium", "--format", "plain"] + workflows, cwd: project.path)
@@ -181,7 +181,7 @@ struct PipelineIntegrationTests {
         let s1 = try run(checker, ["--builtin-schema", "vendor.github-workflows"] + workflows)
         #expect(s1.status == 0, "github-workflows schema: \(s1.out) \(s1.err)")
         let gitlab = try Self.generated(project, "gitlab")
-        let s2 = try run(checker, ["--builtin-schema", "vendor.gitlab-ci"] + gitlab.keys.sorted().map { project.path + "/out-gitlab/" + $0 })
+        let s2 = try run(checker, ["--builtin-schema", "vendor.gitlab-ci"] + gitlab.keys.sorted().filter { $0.hasSuffix(".yml") }.map { project.path + "/out-gitlab/" + $0 })
         #expect(s2.status == 0, "gitlab-ci schema: \(s2.out) \(s2.err)")
         // Test and publish jobs re-assemble their image from the binary cache, and say why.
         let test = github[".github/workflows/stackship-test.yml"]!
@@ -199,7 +199,7 @@ struct PipelineIntegrationTests {
         try project.write("stack.yaml", stack + "  codebuild_max_builds_per_batch: 3\n")
         let r = try Self.cli(["ci", "generate", "codebuild", "--output", "cb"], project)
         #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("note: split the plan's"), "\(r.out)")
+        #expect(r.out.contains("note: split the ") && r.out.contains("builds of buildspec-release.yml"), "\(r.out)")
         #expect(r.out.contains("maximumBuildsAllowed"))
         #expect(FileManager.default.fileExists(atPath: project.path + "/cb/buildspec-batch-2.yml"))
     }
@@ -298,7 +298,7 @@ struct PipelineIntegrationTests {
         try project.write("stack.yaml", stack + "  gitlab_max_needs: lots\n")
         let n = try Self.cli(["ci", "generate", "gitlab"], project)
         #expect(n.status == 1)
-        #expect(n.err.contains("stack.yaml:48:21: `ci.gitlab_max_needs` must be a whole number of at least 1, found 'lots'"), "\(n.err)")
+        #expect(n.err.contains("stack.yaml:54:21: `ci.gitlab_max_needs` must be a whole number of at least 1, found 'lots'"), "\(n.err)")
         try project.write("stack.yaml", stack.replacingOccurrences(of: "publish: [web]", with: "publish: [wbe]"))
         let p = try Self.cli(["plan"], project)
         #expect(p.err.contains("stack.yaml:47:13: unknown image 'wbe' in `ci.publish`; did you mean 'web'?"), "\(p.err)")

@@ -24,10 +24,18 @@ enum Fixtures {
                 .init(name: "hello", packages: ["hello-app", "curl", "busybox"], tests: true, publishTags: ["latest", "v1.0"]),
                 .init(name: "tools", packages: ["busybox", "zlib"]),
             ],
-            // Every setting given, as a stack file's `ci:` would (nothing has a default).
-            settings: .init(cacheURL: "s3://stackship-cache/packages", registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
-                            awsRoleARN: "arn:aws:iam::123456789012:role/stackship-ci", awsRegion: "us-east-1",
-                            installCommand: "curl -fsSL https://example.invalid/install.sh | sh -s -- \"$STACKSHIP_VERSION\""))
+            settings: helloSettings)
+    }
+
+    /// Every setting given, as a stack file's `ci:` would (nothing has a default): stackship from
+    /// a release artifact, the cache's public key, one set-up command for every backend.
+    static var helloSettings: PlanInput.Settings {
+        var s = PlanInput.Settings(cacheURL: "s3://stackship-cache/packages", registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                                   awsRoleARN: "arn:aws:iam::123456789012:role/stackship-ci", awsRegion: "us-east-1")
+        s.install = .release(url: "https://downloads.example.invalid/stackship-0.1.0-linux-x86_64.tar.gz", sha256: String(repeating: "ab", count: 32))
+        s.trustedKeys = ["examples/hello/keys/cache.pub"]
+        s.setup = .init(commands: ["apt-get update && apt-get install -y --no-install-recommends ca-certificates"])
+        return s
     }
 
     /// An HPC stack: 56 libraries on MPI in one image (over GitLab's 50 needs), some cached,
@@ -50,6 +58,11 @@ enum Fixtures {
                                    awsRegion: "us-west-2", toolVersion: "0.2.0", codebuildComputeType: "BUILD_GENERAL1_LARGE",
                                    codebuildImageComputeType: "BUILD_GENERAL1_MEDIUM")
         s.codebuildMaxBuildsPerBatch = 40
+        // stackship built from source; set-up per backend (a pinned action on GitHub).
+        s.install = .source(repository: "https://git.example.invalid/stackship.git", ref: "v0.2.0")
+        s.trustedKeys = ["keys/spack-cache.pub"]
+        s.setup = .init(github: [.init(name: "Swift", uses: "swift-actions/setup-swift@0123456789abcdef0123456789abcdef01234567", with: ["swift-version": "6.1"], run: nil)],
+                        gitlab: ["apt-get update && apt-get install -y git"], codebuild: ["yum install -y git"])
         return PlanInput(stackName: "exago", stackFile: "stack.yaml", packages: packages, images: [
             .init(name: "exago", packages: packages.map(\.name).filter { $0.hasPrefix("lib") } + ["petsc", "ipopt"],
                   tests: true, publishTags: ["latest"]),

@@ -35,8 +35,7 @@ struct PublicRegistryEmitterTests {
         let job = try #require(EmitterTests.jobs(publish)["publish_hello_latest"])
         #expect((job["env"] as? [String: String])?["STACKSHIP_REGISTRY"] == Self.registry)
         let steps = try #require(job["steps"] as? [[String: Any]])
-        let names = steps.compactMap { $0["name"] as? String }
-        let loginIndex = try #require(names.firstIndex(of: "Log in to ECR Public"), "\(names)")
+        let loginIndex = try #require(steps.firstIndex { $0["name"] as? String == "Log in to ECR Public" }, "\(steps)")
         #expect(steps[loginIndex]["run"] as? String == Self.login)
         let credentials = try #require(steps.firstIndex { ($0["uses"] as? String)?.hasPrefix("aws-actions/configure-aws-credentials@") == true })
         #expect(credentials < loginIndex, "credentials first, then the login")
@@ -73,6 +72,7 @@ struct PublicRegistryEmitterTests {
         #expect(preBuild == [Self.login])
         let variables = try #require((spec["env"] as? [String: Any])?["variables"] as? [String: String])
         #expect(variables["STACKSHIP_REGISTRY"] == Self.registry)
-        #expect(out.files[CodeBuildEmitter.batchPath]!.contains("public.ecr.aws/acme-alias/hello:latest"))
+        #expect(out.files[CodeBuildEmitter.releaseBatchPath]!.contains("public.ecr.aws/acme-alias/hello:latest"))
+        #expect(!out.files[CodeBuildEmitter.batchPath]!.contains("public.ecr.aws/acme-alias/hello:latest"), "pull requests never publish")
     }
 }

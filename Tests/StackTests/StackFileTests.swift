@@ -489,7 +489,7 @@ struct StackFileErrorTests {
         try withStackDir { dir in
             check(dir.error("images:\n  app:\n    healthcheck: {}\n"), line: 3, column: 5,
                   message: "unknown key 'healthcheck' in image 'app'",
-                  hint: "valid keys are 'base', 'tags', 'platform', 'compression', 'packages', 'layers', 'config', 'annotations', 'test', 'dockerfile', 'context', 'args' and 'target'")
+                  hint: "valid keys are 'base', 'tags', 'platform', 'compression', 'packages', 'layers', 'config', 'annotations', 'test', 'dockerfile', 'context', 'args', 'target' and 'steps'")
         }
     }
 

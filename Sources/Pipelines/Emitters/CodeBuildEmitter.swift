@@ -9,8 +9,10 @@ import Support
 /// A larger plan is split, in dependency order, into several batch buildspecs run one after
 /// another from outside (a pipeline stage each); the notes say where and why.
 public enum CodeBuildEmitter {
-    /// The first (or only) batch buildspec.
+    /// The first (or only) batch buildspec of the CI project, without publish builds.
     public static let batchPath = "buildspec.yml"
+    /// The first (or only) batch buildspec of the release project: the whole plan.
+    public static let releaseBatchPath = "buildspec-release.yml"
     /// The longest identifier CodeBuild accepts in a build graph.
     public static let maxIdentifierLength = 127
 
@@ -30,15 +32,38 @@ public enum CodeBuildEmitter {
             try validateIdentifier(job.id)
         }
         var notes: [String] = []
-        var files: [String: String] = [:]
+        var files = CommonEnvironment.installFiles(s)
 
-        // Parts in plan order (stages ascending), so every need is in the same or an earlier part.
+        // Pull requests start the CI project, whose batch has no publish (nor cleanup) build; the
+        // release project, which no webhook starts, runs the whole plan and publishes.
+        let (ciJobs, dropped) = CommonEnvironment.withoutPublishing(plan)
+        batchFiles(ciJobs, base: batchBase, plan: plan, into: &files, notes: &notes)
+        batchFiles(plan.jobs, base: releaseBase, plan: plan, into: &files, notes: &notes)
+        if !dropped.isEmpty {
+            notes.append("\(batchPath) (the CI project's, which pull requests start) leaves out the \(dropped.count) publish and cleanup build(s); \(releaseBatchPath) (the release project's, which no webhook starts) runs them")
+        }
+        let program = plan.jobs.first?.argv.first ?? "stackship"
+        for kind in Set(plan.jobs.map(\.kind)).sorted() {
+            files[kindPath(kind)] = kindBuildspec(kind, plan: plan, program: program).document(header: CommonEnvironment.header(plan))
+        }
+        return EmittedPipeline(backend: "codebuild", files: files, notes: notes)
+    }
+
+    static let batchBase = "buildspec"
+    static let releaseBase = "buildspec-release"
+    static func partPath(_ i: Int, base: String = batchBase) -> String { i == 0 ? "\(base).yml" : "\(base)-batch-\(i + 1).yml" }
+
+    /// Writes `jobs` as batch buildspecs `BASE.yml`, `BASE-batch-2.yml`, …: parts in plan order
+    /// (stages ascending, so every need is in the same or an earlier part) of at most the
+    /// project's batch limit each.
+    static func batchFiles(_ jobs: [Job], base: String, plan: Plan, into files: inout [String: String], notes: inout [String]) {
+        let s = plan.settings
         let max = s.codebuildMaxBuildsPerBatch
-        let parts = stride(from: 0, to: plan.jobs.count, by: max).map { Array(plan.jobs[$0..<min($0 + max, plan.jobs.count)]) }
+        let parts = stride(from: 0, to: jobs.count, by: max).map { Array(jobs[$0..<min($0 + max, jobs.count)]) }
         var partOf: [String: Int] = [:]
         for (i, part) in parts.enumerated() { for job in part { partOf[job.id] = i } }
         if parts.count > 1 {
-            notes.append("split the plan's \(plan.jobs.count) builds into \(parts.count) batch buildspecs (\(parts.indices.map(partPath).joined(separator: ", "))): a CodeBuild batch holds at most \(max) builds (the project's batch restriction maximumBuildsAllowed), and a build cannot start a nested batch, so run the parts one after another from outside, each after the previous succeeded (e.g. one CodePipeline stage per part)")
+            notes.append("split the \(jobs.count) builds of \(partPath(0, base: base)) into \(parts.count) batch buildspecs (\(parts.indices.map { partPath($0, base: base) }.joined(separator: ", "))): a CodeBuild batch holds at most \(max) builds (the project's batch restriction maximumBuildsAllowed), and a build cannot start a nested batch, so run the parts one after another from outside, each after the previous succeeded (e.g. one CodePipeline stage per part)")
         }
         for (i, part) in parts.enumerated() {
             var graph: [YAMLNode] = []
@@ -69,7 +94,7 @@ public enum CodeBuildEmitter {
                 graph.append(.map(entry))
             }
             if crossing > 0 {
-                notes.append("\(partPath(i)): dropped \(crossing) depend-on edge(s) to builds of earlier parts; run it only after those parts succeeded")
+                notes.append("\(partPath(i, base: base)): dropped \(crossing) depend-on edge(s) to builds of earlier parts; run it only after those parts succeeded")
             }
             let doc: YAMLNode = .map([
                 ("version", .string("0.2")),
@@ -80,16 +105,14 @@ public enum CodeBuildEmitter {
             ])
             var header = CommonEnvironment.header(plan)
             if parts.count > 1 { header.append("Part \(i + 1) of \(parts.count): run after part \(i) succeeded.".replacingOccurrences(of: "after part 0 succeeded", with: "first")) }
-            files[partPath(i)] = doc.document(header: header)
+            files[partPath(i, base: base)] = doc.document(header: header)
         }
-        let program = plan.jobs.first?.argv.first ?? "stackship"
-        for kind in Set(plan.jobs.map(\.kind)).sorted() {
-            files[kindPath(kind)] = kindBuildspec(kind, plan: plan, program: program).document(header: CommonEnvironment.header(plan))
-        }
-        return EmittedPipeline(backend: "codebuild", files: files, notes: notes)
     }
 
-    static func partPath(_ i: Int) -> String { i == 0 ? batchPath : "buildspec-batch-\(i + 1).yml" }
+    /// The publish buildspec's first command: a build a pull request started never pushes, even
+    /// if someone points the CI project at the release graph.
+    static let publishGuard = "case \"${CODEBUILD_WEBHOOK_EVENT:-}\" in PULL_REQUEST_*) echo \"refusing to publish from a pull-request build ($CODEBUILD_WEBHOOK_EVENT): publish builds run in the release project\" >&2; exit 1;; esac"
+
     static func kindPath(_ kind: Job.Kind) -> String { "codebuild/\(kind.rawValue).yml" }
 
     static func validateIdentifier(_ id: String) throws {
@@ -109,7 +132,7 @@ public enum CodeBuildEmitter {
         case .package: commands = ["\(p) build \(stack) --package \"$STACKSHIP_SUBJECT\""]
         case .image: commands = ["\(p) build \(stack) --image \"$STACKSHIP_SUBJECT\""]
         case .test: commands = reassemble + ["\(p) test \"$STACKSHIP_SUBJECT\" --stack \(stack)"]
-        case .publish: commands = reassemble + ["\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"$STACKSHIP_PUSH_DESTINATION\"",
+        case .publish: commands = [publishGuard] + reassemble + ["\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"$STACKSHIP_PUSH_DESTINATION\"",
                                                 "\(p) push \"$STACKSHIP_PUSH_SOURCE\" \"${STACKSHIP_PUSH_DESTINATION%:*}:$CODEBUILD_RESOLVED_SOURCE_VERSION\""]
         case .reindex: commands = ["\(p) cache reindex"]
         case .cleanup: commands = ["\(p) cache gc --stack \(stack)"]
@@ -123,7 +146,8 @@ public enum CodeBuildEmitter {
             env.append(("secrets-manager", .map([("STACKSHIP_SIGNING_KEY", .string(s.signingKeySecret))])))
         }
         var phases: [(String, YAMLNode)] = []
-        if let install = s.installCommand { phases.append(("install", .map([("commands", .list([.string(install)]))]))) }
+        let install = (CommonEnvironment.runsSetup(kind) ? s.setup.codebuild : []) + (CommonEnvironment.installCommand(s).map { [$0] } ?? [])
+        if !install.isEmpty { phases.append(("install", .map([("commands", .list(install.map { .string($0) }))]))) }
         if kind == .publish {
             phases.append(("pre_build", .map([("commands", .list([.string(CIScript.registryLogin(program: p, registry: s.registry ?? ""))]))])))
         }

@@ -51,15 +51,66 @@ enum CommonEnvironment {
         if let cache = s.cacheURL { out.append(("STACKSHIP_CACHE", .string(cache))) }
         if let registry = s.registry { out.append(("STACKSHIP_REGISTRY", .string(registry))) }
         if let region = s.awsRegion { out.append(("AWS_REGION", .string(region))) }
+        // Public keys, not secrets: jobs without the signing key verify the cache with them.
+        if !s.trustedKeys.isEmpty { out.append(("STACKSHIP_TRUSTED_KEYS", .string(s.trustedKeys.joined(separator: ":")))) }
+        if let install = s.install, s.installCommand == nil { out += InstallScript.variables(install) }
         return out
+    }
+
+    /// The jobs of a pipeline that branches and pull requests may start: no publish jobs (they
+    /// push images) and no cleanup (only the publish branch collects the shared cache's
+    /// garbage); whoever needed a dropped job needs what it needed instead. Also the dropped ids.
+    static func withoutPublishing(_ plan: Plan, alsoDropping extra: Set<Job.Kind> = []) -> (jobs: [Job], dropped: Set<String>) {
+        let byID = plan.jobsByID
+        let dropped = Set(plan.jobs.filter { $0.kind == .publish || $0.kind == .cleanup || extra.contains($0.kind) }.map(\.id))
+        let jobs = plan.jobs.filter { !dropped.contains($0.id) }.map { job -> Job in
+            var job = job
+            var needs: [String] = []
+            var pending = job.needs
+            while let need = pending.popLast() {
+                if dropped.contains(need) { pending += byID[need]!.needs } else { needs.append(need) }
+            }
+            job.needs = Array(Set(needs)).sorted()
+            return job
+        }
+        return (jobs, dropped)
+    }
+
+    /// The job kinds that run `ci.setup` before stackship: those that build or assemble (test and
+    /// publish jobs assemble their image again, running its `steps:`).
+    static func runsSetup(_ kind: Job.Kind) -> Bool {
+        [.package, .image, .test, .publish].contains(kind)
+    }
+
+    /// The command that puts stackship on a job's PATH: `ci.install_command`, else the install
+    /// script; nil when neither is set (``requireSettings(_:)`` has then failed).
+    static func installCommand(_ s: PlanInput.Settings) -> String? {
+        s.installCommand ?? (s.install != nil ? InstallScript.command : nil)
+    }
+
+    /// The install script, for the files of a backend whose jobs run it.
+    static func installFiles(_ s: PlanInput.Settings) -> [String: String] {
+        s.install != nil && s.installCommand == nil ? [InstallScript.path: InstallScript.text] : [:]
     }
 
     /// What every backend checks before it writes anything: a plan with packages shares them
     /// between jobs through the binary cache, so CI cannot run it without one.
     static func requireSettings(_ plan: Plan) throws {
-        if plan.jobs.contains(where: { $0.kind == .package || $0.kind == .reindex }) {
-            _ = try plan.settings.require(\.cacheURL, "ci.cache", for: "CI jobs share the stack's packages through that binary cache",
-                                          example: "s3://BUCKET/packages")
+        let s = plan.settings
+        if s.install == nil && s.installCommand == nil {
+            throw PipelineError.missingSetting(
+                key: "ci.install", needs: "every CI job runs stackship, which a stock runner does not have",
+                example: "{url: https://HOST/stackship-\(s.toolVersion)-linux-x86_64.tar.gz, sha256: HEX} (a release artifact, or a path in the repository), {source: https://HOST/stackship.git, ref: v\(s.toolVersion)}, or preinstalled")
+        }
+        let buildsPackages = plan.jobs.contains(where: { $0.kind == .package || $0.kind == .reindex })
+        if buildsPackages {
+            _ = try s.require(\.cacheURL, "ci.cache", for: "CI jobs share the stack's packages through that binary cache",
+                              example: "s3://BUCKET/packages")
+        }
+        if buildsPackages, s.trustedKeys.isEmpty, plan.jobs.contains(where: { [.image, .test, .publish].contains($0.kind) }) {
+            throw PipelineError.missingSetting(
+                key: "ci.trusted_key", needs: "image, test and publish jobs read the packages the package jobs signed, without the signing key, so they need its public key to verify them",
+                example: "keys/stackship-cache.pub (the .pub file `stackship cache keygen` wrote beside the key, committed; relative to the stack file)")
         }
     }
 
@@ -101,6 +152,29 @@ enum CIScript {
         return "printf '%s' \"$CI_REGISTRY_PASSWORD\" | \(program) login \"$STACKSHIP_REGISTRY\" --username \"$CI_REGISTRY_USER\" --password-stdin"
     }
 
+    /// The GitHub secrets a publish job logs in to a registry other than ECR and GHCR with.
+    static let githubRegistrySecrets = (username: "REGISTRY_USERNAME", password: "REGISTRY_PASSWORD")
+
+    /// How a GitHub publish job logs in: ECR with the OIDC role's credentials; GHCR with the
+    /// workflow's own token (the job then needs `packages: write`); any other registry with the
+    /// repository secrets REGISTRY_USERNAME and REGISTRY_PASSWORD, read from stdin, never from
+    /// the command line.
+    static func githubLogin(program: String, registry: String) -> (run: String, env: [(String, YAMLNode)]) {
+        if isECR(registry) { return (registryLogin(program: program, registry: registry), []) }
+        if isGHCR(registry) {
+            return ("printf '%s' \"$GITHUB_TOKEN\" | \(program) login ghcr.io --username \"$GITHUB_ACTOR\" --password-stdin",
+                    [("GITHUB_TOKEN", .string("${{ secrets.GITHUB_TOKEN }}"))])
+        }
+        let (user, password) = githubRegistrySecrets
+        return ("printf '%s' \"$\(password)\" | \(program) login \"${STACKSHIP_REGISTRY%%/*}\" --username \"$\(user)\" --password-stdin",
+                [(user, .string("${{ secrets.\(user) }}")), (password, .string("${{ secrets.\(password) }}"))])
+    }
+
+    /// Whether `registry` is GitHub's container registry.
+    static func isGHCR(_ registry: String) -> Bool {
+        registry == "ghcr.io" || registry.hasPrefix("ghcr.io/")
+    }
+
     /// Whether `registry` is Amazon ECR: a private registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`)
     /// or ECR Public (`public.ecr.aws/ALIAS`).
     static func isECR(_ registry: String) -> Bool {
@@ -114,7 +188,7 @@ enum CIScript {
 
     /// The name of the step that logs in, for the workflows that show one.
     static func loginStepName(registry: String) -> String {
-        isECRPublic(registry) ? "Log in to ECR Public" : "Log in to ECR"
+        isECRPublic(registry) ? "Log in to ECR Public" : isECR(registry) ? "Log in to ECR" : "Log in to the registry"
     }
 
     /// The comment and re-assembly (test and publish jobs), then the job's own command. The

@@ -44,20 +44,8 @@ public enum GitHubActionsEmitter {
             _ = try s.require(\.awsRegion, "ci.aws_region", for: "the publish workflow's AWS credentials are for that region", example: "us-east-1")
         }
         var notes: [String] = []
-        // The test workflow has no publish jobs; whoever needed one needs what it needed instead.
-        let byID = plan.jobsByID
-        // Nor cleanup: only the publish branch collects the shared cache's garbage.
-        let dropped = Set(plan.jobs.filter { $0.kind == .publish || $0.kind == .cleanup }.map(\.id))
-        let testJobs = plan.jobs.filter { !dropped.contains($0.id) }.map { job -> Job in
-            var job = job
-            var needs: [String] = []
-            var pending = job.needs
-            while let need = pending.popLast() {
-                if dropped.contains(need) { pending += byID[need]!.needs } else { needs.append(need) }
-            }
-            job.needs = Array(Set(needs)).sorted()
-            return job
-        }
+        // Nor the cache index: it is a write, and test workflow jobs have no cloud credentials.
+        let (testJobs, dropped) = CommonEnvironment.withoutPublishing(plan, alsoDropping: [.reindex])
         let test = workflow(
             name: "stackship test (\(plan.stackName))", cancelInProgress: true,
             on: .map([
@@ -75,13 +63,13 @@ public enum GitHubActionsEmitter {
             jobs: plan.jobs.map { job(plan, $0, aws: $0.kind != .noop) }
         )
         if !dropped.isEmpty {
-            notes.append("the test workflow leaves out the \(dropped.count) publish and cleanup job(s); they run in \(publishWorkflowPath) on pushes to \(s.publishBranch)")
+            notes.append("the test workflow leaves out the \(dropped.count) publish, cache index and cleanup job(s); they run in \(publishWorkflowPath) on pushes to \(s.publishBranch)")
         }
         notes.append("test workflow jobs get no cloud credentials: on pull requests from forks neither OIDC tokens nor secrets are available; give the cache read access for them or accept cache misses")
-        return EmittedPipeline(backend: "github", files: [
-            testWorkflowPath: test.document(header: CommonEnvironment.header(plan)),
-            publishWorkflowPath: publish.document(header: CommonEnvironment.header(plan)),
-        ], notes: notes)
+        var files = CommonEnvironment.installFiles(s)
+        files[testWorkflowPath] = test.document(header: CommonEnvironment.header(plan))
+        files[publishWorkflowPath] = publish.document(header: CommonEnvironment.header(plan))
+        return EmittedPipeline(backend: "github", files: files, notes: notes)
     }
 
     static func requireIdentifier(_ value: String, setting: String) throws {
@@ -103,6 +91,18 @@ public enum GitHubActionsEmitter {
             ])),
             ("jobs", .map(jobs)),
         ])
+    }
+
+    /// A `ci.setup` step: its name, then `uses:` with `with:`, or `run:`.
+    private static func setupStep(_ step: PlanInput.Settings.GitHubStep) -> YAMLNode {
+        var pairs: [(String, YAMLNode)] = []
+        if let name = step.name { pairs.append(("name", .string(name))) }
+        if let uses = step.uses {
+            pairs.append(("uses", .string(uses)))
+            if !step.with.isEmpty { pairs.append(("with", .map(step.with.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        }
+        if let run = step.run { pairs.append(("run", .string(run))) }
+        return .map(pairs)
     }
 
     private static func uses(_ action: PinnedAction) -> YAMLNode {
@@ -134,11 +134,21 @@ public enum GitHubActionsEmitter {
                 ])),
             ]))
         }
-        if let install = s.installCommand {
-            steps.append(.map([("name", .string("Install stackship")), ("run", .string(install))]))
+        if CommonEnvironment.runsSetup(job.kind) {
+            for step in s.setup.github { steps.append(setupStep(step)) }
         }
+        if let install = CommonEnvironment.installCommand(s) {
+            steps.append(.map([("name", .string("Install stackship \(s.toolVersion)")), ("run", .string(install))]))
+        }
+        var packagesWrite = false
         if job.kind == .publish && aws {
-            steps.append(.map([("name", .string(CIScript.loginStepName(registry: s.registry ?? ""))), ("run", .string(CIScript.registryLogin(program: Escaping.shell(job.argv[0]), registry: s.registry ?? "")))]))
+            let registry = s.registry ?? ""
+            let login = CIScript.githubLogin(program: Escaping.shell(job.argv[0]), registry: registry)
+            var step: [(String, YAMLNode)] = [("name", .string(CIScript.loginStepName(registry: registry)))]
+            if !login.env.isEmpty { step.append(("env", .map(login.env))) }
+            step.append(("run", .string(login.run)))
+            steps.append(.map(step))
+            packagesWrite = CIScript.isGHCR(registry)
         }
         steps.append(.map([("name", .string(RendererLabel.of(job))), ("run", .string(script))]))
 
@@ -148,9 +158,10 @@ public enum GitHubActionsEmitter {
         ]
         if !job.needs.isEmpty { pairs.append(("needs", .list(job.needs.map { .string($0) }))) }
         let contents: (String, YAMLNode) = ("contents", .commented(.string("read"), "actions/checkout reads the repository"))
-        pairs.append(("permissions", aws
-            ? .map([("id-token", .commented(.string("write"), "OIDC token for aws-actions/configure-aws-credentials")), contents])
-            : .map([contents])))
+        var permissions: [(String, YAMLNode)] = [contents]
+        if aws { permissions.insert(("id-token", .commented(.string("write"), "OIDC token for aws-actions/configure-aws-credentials")), at: 0) }
+        if packagesWrite { permissions.append(("packages", .commented(.string("write"), "push to ghcr.io with the workflow's token"))) }
+        pairs.append(("permissions", .map(permissions)))
         pairs.append(("env", .map(env)))
         pairs.append(("steps", .list(steps)))
         return (job.id, .map(pairs))

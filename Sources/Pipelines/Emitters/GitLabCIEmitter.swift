@@ -11,6 +11,8 @@ public enum GitLabCIEmitter {
     public static let parentPath = ".gitlab-ci.yml"
     /// Where the generate job writes the child pipeline (and where this emitter puts it).
     public static let childPath = ".stackship-ci/gitlab-child.yml"
+    /// The variable GitLab puts each job's OIDC token for AWS in (`id_tokens`).
+    public static let idTokenVariable = "STACKSHIP_AWS_ID_TOKEN"
     /// Failures worth a retry: the runner's or GitLab's, not the job's own.
     public static let retryWhen = ["runner_system_failure", "stuck_or_timeout_failure", "api_failure"]
 
@@ -32,7 +34,19 @@ public enum GitLabCIEmitter {
             // masked CI/CD variable the user named reaches it under that name.
             variables.append(("STACKSHIP_SIGNING_KEY", .string("$" + s.signingKeySecret)))
         }
-        let install: [YAMLNode] = s.installCommand.map { [.string($0)] } ?? []
+        let install: [YAMLNode] = CommonEnvironment.installCommand(s).map { [.string($0)] } ?? []
+        let setup: [YAMLNode] = s.setup.gitlab.map { .string($0) }
+        // With a role: each job asks GitLab for an OIDC token for AWS STS and the AWS credential
+        // chain assumes the role with it (web identity); the token goes to a private temporary
+        // file, never into the project folder. Without one, the CI/CD variables AWS_ACCESS_KEY_ID
+        // and AWS_SECRET_ACCESS_KEY (masked) serve.
+        let webIdentity: [YAMLNode] = s.awsRoleARN == nil ? [] : [
+            .string("export AWS_WEB_IDENTITY_TOKEN_FILE=\"$(mktemp)\" && printf '%s' \"$\(idTokenVariable)\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\""),
+        ]
+        if let role = s.awsRoleARN {
+            variables.append(("AWS_ROLE_ARN", .string(role)))
+            notes.append("jobs assume \(role) with a GitLab OIDC token (id_tokens, audience sts.amazonaws.com): the role must trust your GitLab instance's issuer (an IAM OIDC provider for it and a condition on the project path)")
+        }
         guard !s.publishBranch.isEmpty, s.publishBranch.unicodeScalars.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || "._/-".unicodeScalars.contains($0) }) else {
             throw PipelineError.invalidSetting(name: "ci.publish_branch", value: s.publishBranch, reason: "a branch name of letters, digits and . _ / - is needed in GitLab's rules expression")
         }
@@ -93,6 +107,11 @@ public enum GitLabCIEmitter {
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             }
+            // Set-up, then stackship: per job, so the fan-in jobs (which run no stackship) stay bare.
+            if !webIdentity.isEmpty {
+                pairs.append(("id_tokens", .map([(idTokenVariable, .map([("aud", .string("sts.amazonaws.com"))]))])))
+            }
+            pairs.append(("before_script", .list(webIdentity + (CommonEnvironment.runsSetup(job.kind) ? setup : []) + install)))
             if job.kind == .publish || job.kind == .cleanup {
                 // Only the publish branch and tags push images and collect the shared cache's
                 // garbage; branches and merge requests build and test.
@@ -103,18 +122,17 @@ public enum GitLabCIEmitter {
             pairs.append(("retry", retry))
             jobs.append((job.id, .map(pairs)))
         }
-        var defaults: [(String, YAMLNode)] = [("image", .string(s.gitlabImage))]
-        if !install.isEmpty { defaults.append(("before_script", .list(install))) }
+        let defaults: [(String, YAMLNode)] = [("image", .string(s.gitlabImage))]
         let child: YAMLNode = .map([
             ("stages", .list(["base", "packages", "containers", "cleanup"].map { .string($0) })),
             ("variables", .map(variables)),
             ("default", .map(defaults)),
         ] + jobs)
         let header = CommonEnvironment.header(plan) + notes.map { "note: " + $0 }
-        return EmittedPipeline(backend: "gitlab", files: [
-            parentPath: parent.document(header: CommonEnvironment.header(plan)),
-            childPath: child.document(header: header),
-        ], notes: notes)
+        var files = CommonEnvironment.installFiles(s)
+        files[parentPath] = parent.document(header: CommonEnvironment.header(plan))
+        files[childPath] = child.document(header: header)
+        return EmittedPipeline(backend: "gitlab", files: files, notes: notes)
     }
 
     static func stage(_ kind: Job.Kind) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What a plan is made from: the stack's packages and images with their cache state, and the
 /// CI settings. The caller builds it from the stack model (this target does not import `Stack`).
@@ -94,13 +95,22 @@ public struct PlanInput: Sendable, Codable, Equatable {
 
         /// Placeholders are a property of the files written, not of the plan: not encoded.
         enum CodingKeys: String, CodingKey {
-            case cacheURL, signingKeySecret, registry, awsRoleARN, awsRegion, toolVersion, installCommand, githubRunner, gitlabImage,
+            case cacheURL, signingKeySecret, registry, awsRoleARN, awsRegion, toolVersion, installCommand, install, trustedKeys, setup,
+                 githubRunner, gitlabImage,
                  codebuildImage, codebuildComputeType, codebuildImageComputeType, codebuildMaxBuildsPerBatch, publishBranch, gitlabMaxNeeds
         }
         /// The stackship version CI installs (`STACKSHIP_VERSION`).
         public var toolVersion: String
-        /// A shell command that installs stackship in a CI job; nil when the runner image has it.
+        /// A shell command that installs stackship in a CI job, instead of ``install``.
         public var installCommand: String?
+        /// How CI jobs get stackship; nil when not given (the CI emitters then need
+        /// ``installCommand``, else they name `ci.install`).
+        public var install: Install?
+        /// Public keys (paths from the repository root, committed) with which jobs that read the
+        /// signed binary cache without holding the signing key (image, test, publish) verify it.
+        public var trustedKeys: [String] = []
+        /// Commands each backend's jobs run before stackship.
+        public var setup = Setup()
         /// GitHub Actions `runs-on` label.
         public var githubRunner: String
         /// GitLab job image (must contain stackship, or `installCommand` must install it).
@@ -127,7 +137,7 @@ public struct PlanInput: Sendable, Codable, Equatable {
             registry: String? = nil,
             awsRoleARN: String? = nil,
             awsRegion: String? = nil,
-            toolVersion: String = "0.1.0",
+            toolVersion: String = StackshipVersion.current,
             installCommand: String? = nil,
             githubRunner: String = "ubuntu-24.04",
             gitlabImage: String = "debian:bookworm",
@@ -175,6 +185,17 @@ public struct PlanInput: Sendable, Codable, Equatable {
         /// Fills the setting named `key` (`ci.registry`) with its example value and lists it in
         /// ``placeholders``: for documentation examples only. False when `key` has none.
         public mutating func fillPlaceholder(_ key: String) -> Bool {
+            if key == "ci.install", install == nil, installCommand == nil {
+                let url = "https://PLACEHOLDER.invalid/stackship-\(toolVersion)-linux-x86_64.tar.gz"
+                install = .release(url: url, sha256: String(repeating: "0", count: 64))
+                placeholders.append("ci.install = {url: \(url), sha256: 000…0}")
+                return true
+            }
+            if key == "ci.trusted_key", trustedKeys.isEmpty {
+                trustedKeys = ["PLACEHOLDER-keys/stackship-cache.pub"]
+                placeholders.append("ci.trusted_key = PLACEHOLDER-keys/stackship-cache.pub")
+                return true
+            }
             guard let p = Self.placeholderValues.first(where: { $0.key == key }), self[keyPath: p.path] == nil else { return false }
             self[keyPath: p.path] = p.value
             placeholders.append("\(p.key) = \(p.value)")

@@ -60,7 +60,7 @@ public struct StackPlanning: Sendable {
                                    bases: stack.baseImage(of: image).map { [$0.name] } ?? [])
         }
         let input = PlanInput(stackName: stack.ci.name ?? Self.defaultName(stack), stackFile: stackPath,
-                              packages: packages, images: images, settings: try Self.settings(stack))
+                              packages: packages, images: images, settings: Self.fromRepositoryRoot(try Self.settings(stack), stackPath: stackPath))
         return Result(input: input, notes: notes)
     }
 
@@ -86,9 +86,29 @@ public struct StackPlanning: Sendable {
         ]
         for case let (value?, path) in strings { settings[keyPath: path] = value }
         if let value = ci.installCommand { settings.installCommand = value }
+        settings.install = ci.install
+        settings.trustedKeys = ci.trustedKey.map { [$0] } ?? []
+        settings.setup = ci.setup
         if let value = ci.codebuildImageComputeType { settings.codebuildImageComputeType = value }
         if let value = ci.codebuildMaxBuildsPerBatch { settings.codebuildMaxBuildsPerBatch = value }
         if let value = ci.gitlabMaxNeeds { settings.gitlabMaxNeeds = value }
+        return settings
+    }
+
+    /// `settings` with the stack file's paths (a release artifact in the repository, the trusted
+    /// key) made relative to the folder the jobs run in, which is where the stack file is named
+    /// from (`stackPath`, as the user gave it: the repository root when generating CI files).
+    public static func fromRepositoryRoot(_ settings: PlanInput.Settings, stackPath: String) -> PlanInput.Settings {
+        let folder = (stackPath as NSString).deletingLastPathComponent
+        func relocate(_ path: String) -> String {
+            guard !path.hasPrefix("/"), !folder.isEmpty, folder != "." else { return path }
+            return StackPaths.normalise(folder + "/" + path)
+        }
+        var settings = settings
+        settings.trustedKeys = settings.trustedKeys.map(relocate)
+        if case let .release(url, sum)? = settings.install, !PlanInput.Settings.Install.isRemote(url) {
+            settings.install = .release(url: relocate(url), sha256: sum)
+        }
         return settings
     }
 

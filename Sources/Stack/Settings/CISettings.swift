@@ -1,5 +1,7 @@
 import Foundation
 import OCI
+import Pipelines
+import BuildCache
 import Yams
 import Support
 
@@ -33,6 +35,13 @@ public struct CISettings: Sendable, Hashable {
     public var toolVersion: String?
     /// A shell command that installs stackship in a job (`install_command:`).
     public var installCommand: String?
+    /// How jobs get stackship (`install:`).
+    public var install: PlanInput.Settings.Install?
+    /// The public key jobs verify the signed cache with (`trusted_key:`): a path relative to
+    /// the stack file's folder, checked to hold a public key.
+    public var trustedKey: String?
+    /// Commands run before stackship in jobs that build (`setup:`), per backend.
+    public var setup = PlanInput.Settings.Setup()
     /// GitHub Actions `runs-on` label (`github_runner:`).
     public var githubRunner: String?
     /// GitLab job image (`gitlab_image:`).
@@ -57,7 +66,7 @@ public struct CISettings: Sendable, Hashable {
 
     /// The keys `ci:` knows, in the order the error hints list them.
     static let keys = ["name", "publish", "cache", "signing_key_secret", "registry", "aws_role_arn", "aws_region",
-                       "tool_version", "install_command", "github_runner", "gitlab_image", "codebuild_image",
+                       "tool_version", "install", "install_command", "trusted_key", "setup", "github_runner", "gitlab_image", "codebuild_image",
                        "codebuild_compute_type", "codebuild_image_compute_type", "codebuild_max_builds_per_batch",
                        "publish_branch", "gitlab_max_needs"]
 
@@ -70,6 +79,7 @@ public struct CISettings: Sendable, Hashable {
         "aws_region": \.awsRegion,
         "tool_version": \.toolVersion,
         "install_command": \.installCommand,
+        "trusted_key": \.trustedKey,
         "github_runner": \.githubRunner,
         "gitlab_image": \.gitlabImage,
         "codebuild_image": \.codebuildImage,
@@ -92,7 +102,8 @@ extension StackFileParser {
                             hint: "write settings under it, such as `ci: {registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com}`")
         }
         var ci = CISettings()
-        for field in try entries(of: mapping, context: "in ci", allowed: CISettings.keys) where !isNull(field.value) {
+        let fields = try entries(of: mapping, context: "in ci", allowed: CISettings.keys)
+        for field in fields where !isNull(field.value) {
             let what = "ci.\(field.key)"
             if let path = CISettings.stringKeys[field.key] {
                 let text = try scalar(field, what: what, expected: "a string")
@@ -106,6 +117,7 @@ extension StackFileParser {
                                          message: "`\(what)` must name the CI secret or variable that holds the signing key (letters, digits and underscores, not starting with a digit); the value given is not such a name and is not shown, since it may be the key itself",
                                          hint: "store the key (the text of `stackship cache keygen`'s .key file) as a CI secret and name it here, such as `signing_key_secret: STACKSHIP_SIGNING_KEY`")
                 }
+                if field.key == "trusted_key" { try checkTrustedKey(text, at: valueLocation(field)) }
                 ci[keyPath: path] = text
             } else if let path = CISettings.intKeys[field.key] {
                 let text = try scalar(field, what: what, expected: "a whole number of at least 1")
@@ -114,10 +126,18 @@ extension StackFileParser {
                                          hint: "write a number, such as `\(field.key): 50`")
                 }
                 ci[keyPath: path] = number
+            } else if field.key == "install" {
+                ci.install = try parseInstall(field)
+            } else if field.key == "setup" {
+                ci.setup = try parseSetup(field)
             } else if field.key == "publish" {
                 ci.publish = try nameList(field, what: what, noun: "image")
                 ci.publishLocations = sequenceNodes(field).map(location)
             }
+        }
+        if ci.install != nil, ci.installCommand != nil, let field = fields.first(where: { $0.key == "install_command" }) {
+            throw StackFileError(location: location(field.keyNode), message: "`ci.install_command` and `ci.install` are both set",
+                                 hint: "keep one: `install:` installs the pinned stackship, `install_command:` runs a command of yours instead")
         }
         return ci
     }

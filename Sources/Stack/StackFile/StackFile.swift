@@ -220,6 +220,12 @@ public struct ImageSpec: Sendable {
     var tagLocations: [SourceLocation] = []
     /// How `stackship test` checks the running image (`test:`); nil when it has no test.
     public var test: ImageTestSpec?
+    /// Shell commands `stackship build` runs (in the stack file's folder, in order) before it
+    /// builds the image (`steps:`), such as `go build`: what makes its layer sources. Until they
+    /// have run, a missing layer source of this image is not an error.
+    public var steps: [String] = []
+    /// Where `steps:` is written.
+    public var stepsLocation: SourceLocation?
     /// The Dockerfile the image is built from (`dockerfile:`, with `context:`, `args:` and
     /// `target:`); nil for an image assembled from `base:`, `packages:` and `layers:`.
     public var dockerfile: DockerfileImageSpec?

@@ -26,13 +26,21 @@ extension StackFileParser {
                 throw typeError(entry, what: name, expected: "a mapping of image settings such as `base:` and `layers:`",
                                 subject: "image", hint: "put the image's settings on the lines below its name, indented")
             }
-            for field in try entries(of: mapping, context: context, allowed: Self.imageKeys) where !isNull(field.value) {
+            let fields = try entries(of: mapping, context: context, allowed: Self.imageKeys)
+            // Layer sources that `steps:` make may be missing until the steps run.
+            let hasSteps = fields.contains { $0.key == "steps" && !isNull($0.value) }
+            for field in fields where !isNull(field.value) {
                 switch field.key {
                 case "base": image.base = try parseBase(field)
                 case "tags": (tags, image.tagLocations) = try parseTags(field, image: name)
                 case "platform": image.platform = try parsePlatform(field)
                 case "compression": image.compression = try parseCompression(field)
-                case "layers": image.layers = try parseLayers(field, image: name)
+                case "layers": image.layers = try parseLayers(field, image: name, madeBySteps: hasSteps)
+                case "steps":
+                    image.steps = try sequence(field, what: "steps", expected: "a list of shell commands",
+                                               scalarHint: { "write it as a list: `steps: [\"\($0)\"]`" })
+                        .map { try itemString($0, what: "steps", expected: "a shell command") }
+                    image.stepsLocation = location(field.keyNode)
                 case "packages":
                     image.packages = try nameList(field, what: "packages")
                     image.packagesLocation = location(field.value)

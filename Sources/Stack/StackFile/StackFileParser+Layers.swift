@@ -5,17 +5,17 @@ import Yams
 /// `layers:`: host files and programs copied into an image.
 extension StackFileParser {
 
-    func parseLayers(_ entry: Entry, image: String) throws -> [LayerSpec] {
+    func parseLayers(_ entry: Entry, image: String, madeBySteps: Bool = false) throws -> [LayerSpec] {
         let items = try sequence(entry, what: "layers", expected: "a list of mappings",
                                  scalarHint: { _ in "write each layer as `- source: PATH` with `destination: /PATH` under it" })
         var layers: [LayerSpec] = []
         for (index, item) in items.enumerated() {
-            layers.append(try parseLayer(item, number: index + 1, image: image))
+            layers.append(try parseLayer(item, number: index + 1, image: image, madeBySteps: madeBySteps))
         }
         return layers
     }
 
-    func parseLayer(_ node: Node, number: Int, image: String) throws -> LayerSpec {
+    func parseLayer(_ node: Node, number: Int, image: String, madeBySteps: Bool = false) throws -> LayerSpec {
         let context = "in layer \(number) of image '\(image)'"
         guard case let .mapping(mapping) = node else {
             throw StackFileError(location: location(node),
@@ -48,8 +48,14 @@ extension StackFileParser {
                                          hint: "give the path of \(isExecutable ? "a program" : "a file or directory"), relative to \(directory)")
                 }
                 let path = StackPaths.absolute(raw, relativeTo: directory)
-                let kind = try checkPath(raw: raw, absolute: path, what: what, at: at)
-                try confine(raw: raw, absolute: path, what: what, at: at)
+                let kind: StackPaths.Kind
+                if madeBySteps, case .missing = StackPaths.inspect(path) {
+                    // Made by the image's `steps:`; `stackship build` reads the file again after them.
+                    kind = .file
+                } else {
+                    kind = try checkPath(raw: raw, absolute: path, what: what, at: at)
+                    try confine(raw: raw, absolute: path, what: what, at: at)
+                }
                 layer.sourceLocation = at
                 if isExecutable, kind == .directory {
                     throw StackFileError(location: at, message: "executable '\(raw)' is a directory (\(path))",

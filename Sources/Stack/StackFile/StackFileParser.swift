@@ -21,7 +21,7 @@ struct StackFileParser {
     /// Every section, `ci:` and `aws:` included, is read here (Settings/ holds their models).
     static let topLevelKeys = ["version", "context", "images", "packages", "bases", "prefix", "aws", "ci"]
     static let imageKeys = ["base", "tags", "platform", "compression", "packages", "layers", "config", "annotations", "test",
-                            "dockerfile", "context", "args", "target"]
+                            "dockerfile", "context", "args", "target", "steps"]
     static let testKeys = ["port", "command", "timeout", "env"]
     static let layerKeys = ["source", "executable", "destination", "mode", "follow_symlinks", "exclude", "comment"]
     static let configKeys = ["entrypoint", "cmd", "env", "workdir", "user", "exposed_ports", "labels",

@@ -139,7 +139,21 @@ struct BuildCommand: ParsableCommand {
         }
     }
 
-    private func buildStack(_ file: StackFile) throws {
+    /// Runs the `steps:` of the images this build makes (and of the stack's images they are built
+    /// on), then reads the stack file again, so what the steps made is checked like any source.
+    private func afterImageSteps(_ file: StackFile) throws -> StackFile {
+        guard package.isEmpty else { return file }
+        let wanted = try file.withBaseImagesFirst(image.isEmpty ? file.images : try image.map { try file.image(named: $0) })
+        let stepped = ImageSteps.withSteps(wanted)
+        guard !stepped.isEmpty else { return file }
+        for spec in stepped {
+            try ImageSteps.run(spec, in: file) { FileHandle.standardError.write(Data("==> \($0)\n".utf8)) }
+        }
+        return try StackFile.load(path: file.path)
+    }
+
+    private func buildStack(_ loaded: StackFile) throws {
+        let file = try afterImageSteps(loaded)
         do {
             var selected = image.isEmpty ? file.images : try image.map { try file.image(named: $0) }
             if !tag.isEmpty {

@@ -71,6 +71,9 @@ public struct AWSSettings: Sendable, Hashable, SettingsSection {
         sourceCredentials = try r.attempt { try r.optional("source_credentials", [SourceCredentialSettings].self) }
         ciBuild = try r.attempt { try r.optional("ci_build", CodeBuildSettings.self) }
         releaseBuild = try r.attempt { try r.optional("release_build", CodeBuildSettings.self) }
+        // The release project runs the graph with the publish builds (`ci generate codebuild`
+        // writes it beside buildspec.yml, which pull requests start and which never publishes).
+        if releaseBuild?.source.buildspecIsDefault == true { releaseBuild?.source.buildspec = "buildspec-release.yml" }
         registry = try r.attempt { try r.optional("registry", RegistrySettings.self) }
         service = try r.attempt { try r.optional("service", ServiceSettings.self) }
         eventJob = try r.attempt { try r.optional("event_job", EventJobSettings.self) }

@@ -7,7 +7,8 @@ import Foundation
 ///   source:
 ///     type: GITHUB                   # GITHUB, GITHUB_ENTERPRISE, BITBUCKET, GITLAB, GITLAB_SELF_MANAGED
 ///     location: https://github.com/acme/hello.git
-///     buildspec: buildspec.yml       # path in the repository (default buildspec.yml)
+///     buildspec: buildspec.yml       # path in the repository (default: buildspec.yml for ci_build,
+///                                    #   buildspec-release.yml, the graph with publish builds, for release_build)
 ///     version: main                  # release_build: the branch or tag built by default
 ///   branches: [main]                 # ci_build: the webhook builds pushes/PRs whose head is one of these
 ///   webhook_events: [PUSH, PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED]
@@ -34,6 +35,8 @@ public struct CodeBuildSettings: Sendable, Hashable, SettingsSection {
         public var location: String
         /// The buildspec's path inside the repository.
         public var buildspec: String
+        /// Whether `buildspec:` was left out (the kind's default then applies).
+        public var buildspecIsDefault = false
         /// The default branch, tag or commit built (nil: the repository's default branch).
         public var version: String?
 
@@ -56,7 +59,9 @@ public struct CodeBuildSettings: Sendable, Hashable, SettingsSection {
                     throw r.invalid("location", value: location, reason: "give the repository's https clone URL on your server")
                 }
             }
-            buildspec = try r.optional("buildspec") ?? "buildspec.yml"
+            let given: String? = try r.optional("buildspec")
+            buildspecIsDefault = given == nil
+            buildspec = given ?? "buildspec.yml"
             guard !buildspec.isEmpty, !buildspec.hasPrefix("/"), !buildspec.contains("\n") else {
                 throw r.invalid("buildspec", value: buildspec, reason: "give the buildspec's path relative to the repository root")
             }

@@ -56,7 +56,10 @@ struct CacheKeyOptions: ParsableArguments {
         valueName: "file"))
     var signingKey: String?
 
-    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("A public key whose signatures are trusted (repeatable).", valueName: "file"))
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp(
+        "A public key whose signatures are trusted (repeatable).",
+        discussion: "Default: the files $STACKSHIP_TRUSTED_KEYS lists, separated by ':' (generated CI jobs set it from `ci: trusted_key:`).",
+        valueName: "file"))
     var trustedKeys: [String] = []
 
     @Flag(name: .customLong("allow-unsigned"), help: "Accept packages without a signature (their digests are still checked).")
@@ -71,8 +74,12 @@ struct CacheKeyOptions: ParsableArguments {
         return nil
     }
 
-    /// The trusted public keys from --trusted-key.
+    /// The trusted public keys from --trusted-key, else from the files STACKSHIP_TRUSTED_KEYS lists.
     func loadTrustedKeys() throws -> [PublicKey] {
-        try trustedKeys.map { try PublicKey(contentsOfFile: CLI.absolute($0)) }
+        var files = trustedKeys
+        if files.isEmpty, let list = ProcessInfo.processInfo.environment["STACKSHIP_TRUSTED_KEYS"] {
+            files = list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        return try files.map { try PublicKey(contentsOfFile: CLI.absolute($0)) }
     }
 }
