@@ -40,18 +40,11 @@ struct GitHubActionsRunnerIntegrationTests {
         """
     }
 
-    /// How jobs get stackship: the freshly built binary, installed into the runner's
-    /// a temporary folder of its own (never the machine's /usr/local/bin) and put on the job's PATH.
-    static func installCommand() throws -> String {
-        let binary = try stackshipBinary()
-        return "  install_command: 'bin=$(mktemp -d) && install -m 755 \(binary) \"$bin/stackship\" && echo \"$bin\" >> \"$GITHUB_PATH\"'"
-    }
-
-    /// The `ci:` lines for the settings landing with issue 18 (docs: the CI interface): jobs
-    /// download the freshly built binary from a loopback HTTP server (`install: {url, sha256}`,
-    /// run by the generated .stackship-ci/install-stackship.sh) and verify the cache's packages
+    /// How jobs get stackship (`install: {url, sha256}`, run by the generated
+    /// .stackship-ci/install-stackship.sh): they download the freshly built binary from a loopback
+    /// HTTP server and check its sha256. Image, test and publish jobs verify the cache's packages
     /// with the committed public key (`trusted_key:`, which `runBothWorkflows` commits as
-    /// keys/cache.pub). Use it in place of `installCommand()` once main reads those keys.
+    /// keys/cache.pub); only package jobs see the signing key.
     static func installFromURL(_ world: World) throws -> String {
         """
           install:
@@ -139,6 +132,8 @@ struct GitHubActionsRunnerIntegrationTests {
     /// Generates the workflows into the project (the repository root), pushes it as a feature
     /// branch and as main, and runs the test workflow on a pull request, then the publish
     /// workflow on a push to main, each in a fresh clone. Returns both runs.
+    static let registryPassword = "act-registry-password-\(UUID().uuidString.prefix(8))"
+
     static func runBothWorkflows(_ project: Project, _ world: World) throws -> (test: ActRun, publish: ActRun) {
         // The cache's public key, committed for `ci: trusted_key: keys/cache.pub`.
         try project.write("keys/cache.pub", try String(contentsOfFile: world.harness.root + "/ci.key.pub", encoding: .utf8))
@@ -161,8 +156,10 @@ struct GitHubActionsRunnerIntegrationTests {
 
         try harness.freshClone(branch: "main")
         let push: [String: Any] = ["ref": "refs/heads/main", "after": mainSHA, "repository": ["full_name": "acme/stack", "default_branch": "main"]]
+        // The local registry takes any credentials; the publish jobs log in with these secrets.
         let publish = try harness.act(event: "push", workflow: ".github/workflows/stackship-publish.yml", eventPayload: push,
-                                      secrets: ["STACKSHIP_SIGNING_KEY": world.signingKey])
+                                      secrets: ["STACKSHIP_SIGNING_KEY": world.signingKey,
+                                                "REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": registryPassword])
         return (test, publish)
     }
 
@@ -185,11 +182,11 @@ struct GitHubActionsRunnerIntegrationTests {
         try await Self.withWorld { world in
             let project = Project()
             try Self.writeSmallStack(project, ci: Self.ciSection(name: "small", bucket: world.bucket, registry: world.registry.host,
-                                                                 install: try Self.installCommand()))
+                                                                 install: try Self.installFromURL(world)))
             let machineCopy = FileManager.default.fileExists(atPath: "/usr/local/bin/stackship")
             let (test, publish) = try Self.runBothWorkflows(project, world)
             #expect(FileManager.default.fileExists(atPath: "/usr/local/bin/stackship") == machineCopy, "a job wrote the machine's /usr/local/bin")
-            #expect(Set(test.jobs) == ["package_site", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
+            #expect(Set(test.jobs) == ["package_site", "image_web", "test_web"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")
             #expect(publish.jobs.contains("publish_web_latest") && publish.jobs.contains("publish_web_1_0"), "\(publish.jobs)")
             #expect(publish.status == 0 && publish.notSucceeded.isEmpty, "publish workflow: \(publish.failureReport)")
@@ -199,6 +196,7 @@ struct GitHubActionsRunnerIntegrationTests {
             #expect(!test.log.contains("configure-aws-credentials stand-in"), "the test workflow has no AWS step")
             let secret = world.signingKey.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!test.log.contains(secret) && !publish.log.contains(secret), "the signing key reached a log")
+            #expect(!publish.log.contains(Self.registryPassword), "the registry password reached a log")
             guard publish.status == 0 else { return }
             let answer = try Self.pullRunAndAsk("\(world.registry.host)/web:1.0", containerPort: 8080, path: "/index.html")
             #expect(answer == "hello from the small stack\n")
@@ -239,7 +237,7 @@ struct GitHubActionsRunnerIntegrationTests {
                       entrypoint: [sh, -c, "mkdir -p /tmp/www && cat /opt/stack/*/share/*.txt > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www"]
                       exposed_ports: [80]
                     test: \(WebStack.fetch)
-                """, trailer: Self.ciSection(name: "five", bucket: world.bucket, registry: world.registry.host, install: try Self.installCommand()))
+                """, trailer: Self.ciSection(name: "five", bucket: world.bucket, registry: world.registry.host, install: try Self.installFromURL(world)))
             var stack = try String(contentsOfFile: project.path + "/stack.yaml", encoding: .utf8)
             stack = stack.replacingOccurrences(of: "  builder: builder:latest\n  runtime: builder:latest\n",
                                                with: "  builder: \(base)\n  runtime: \(base)\n")
@@ -252,7 +250,7 @@ struct GitHubActionsRunnerIntegrationTests {
             let pull = try stackship(["pull", base], cwd: project.path, env: ["STACKSHIP_STORE": project.store])
             #expect(pull.status == 0, "\(pull.out)\n\(pull.err)")
             let (test, publish) = try Self.runBothWorkflows(project, world)
-            #expect(Set(test.jobs) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "test_web", "cache_reindex"], "\(test.jobs)")
+            #expect(Set(test.jobs) == ["package_a", "package_b", "package_c", "package_d", "package_e", "image_web", "test_web"], "\(test.jobs)")
             #expect(test.status == 0 && test.notSucceeded.isEmpty, "test workflow: \(test.failureReport)")
             #expect(publish.status == 0 && publish.notSucceeded.isEmpty, "publish workflow: \(publish.failureReport)")
             guard publish.status == 0 else { return }
@@ -290,7 +288,7 @@ struct GitHubActionsRunnerIntegrationTests {
                       port: 80
                       command: [sh, -c, "curl -fsS http://$STACKSHIP_TEST_HOST:$STACKSHIP_TEST_PORT/ping | grep -qx pong"]
                       timeout: 30
-                \(Self.ciSection(name: "go-hello", bucket: world.bucket, registry: world.registry.host, install: try Self.installCommand()))
+                \(Self.ciSection(name: "go-hello", bucket: world.bucket, registry: world.registry.host, install: try Self.installFromURL(world)))
                   setup:
                     - apt-get install -y golang-go
                 """)
