@@ -132,11 +132,16 @@ struct GitHubActionsRunnerIntegrationTests {
     /// Generates the workflows into the project (the repository root), pushes it as a feature
     /// branch and as main, and runs the test workflow on a pull request, then the publish
     /// workflow on a push to main, each in a fresh clone. Returns both runs.
+    /// The cache's public key, committed for `ci: trusted_key: keys/cache.pub` (the stack file
+    /// names it, so it must exist before any command reads the stack).
+    static func writeTrustedKey(_ project: Project, _ world: World) throws {
+        try project.write("keys/cache.pub", try String(contentsOfFile: world.harness.root + "/ci.key.pub", encoding: .utf8))
+    }
+
     static let registryPassword = "act-registry-password-\(UUID().uuidString.prefix(8))"
 
     static func runBothWorkflows(_ project: Project, _ world: World) throws -> (test: ActRun, publish: ActRun) {
-        // The cache's public key, committed for `ci: trusted_key: keys/cache.pub`.
-        try project.write("keys/cache.pub", try String(contentsOfFile: world.harness.root + "/ci.key.pub", encoding: .utf8))
+        try writeTrustedKey(project, world)
         let generate = try stackship(["ci", "generate", "github", "--output", project.path], cwd: project.path, env: ["STACKSHIP_CACHE": ""])
         try #require(generate.status == 0, "ci generate github: \(generate.out)\n\(generate.err)")
         if !FileManager.default.fileExists(atPath: project.path + "/.gitignore") { try project.write(".gitignore", ".stackship/\n") }
@@ -247,6 +252,7 @@ struct GitHubActionsRunnerIntegrationTests {
             try FileManager.default.removeItem(atPath: project.path + "/builder")
             // The plan's package hashes include the builder's digest, so `ci generate` needs the
             // base in the local store: it does not pull it (`build` would), it stops with "not in the store".
+            try Self.writeTrustedKey(project, world)
             let pull = try stackship(["pull", base], cwd: project.path, env: ["STACKSHIP_STORE": project.store])
             #expect(pull.status == 0, "\(pull.out)\n\(pull.err)")
             let (test, publish) = try Self.runBothWorkflows(project, world)
