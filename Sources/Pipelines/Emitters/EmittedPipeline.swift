@@ -53,7 +53,7 @@ enum CommonEnvironment {
         if let region = s.awsRegion { out.append(("AWS_REGION", .string(region))) }
         // Public keys, not secrets: jobs without the signing key verify the cache with them.
         if !s.trustedKeys.isEmpty { out.append(("STACKSHIP_TRUSTED_KEYS", .string(s.trustedKeys.joined(separator: ":")))) }
-        if let install = s.install, s.installCommand == nil { out += InstallScript.variables(install) }
+        if let install = scriptedInstall(s) { out += InstallScript.variables(install) }
         return out
     }
 
@@ -85,12 +85,18 @@ enum CommonEnvironment {
     /// The command that puts stackship on a job's PATH: `ci.install_command`, else the install
     /// script; nil when neither is set (``requireSettings(_:)`` has then failed).
     static func installCommand(_ s: PlanInput.Settings) -> String? {
-        s.installCommand ?? (s.install != nil ? InstallScript.command : nil)
+        s.installCommand ?? (scriptedInstall(s) != nil ? InstallScript.command : nil)
     }
 
     /// The install script, for the files of a backend whose jobs run it.
     static func installFiles(_ s: PlanInput.Settings) -> [String: String] {
-        s.install != nil && s.installCommand == nil ? [InstallScript.path: InstallScript.text] : [:]
+        scriptedInstall(s) != nil ? [InstallScript.path: InstallScript.text] : [:]
+    }
+
+    /// `ci.install` when the install script carries it out: not when `ci.install_command`
+    /// replaces the script with the user's own command.
+    static func scriptedInstall(_ s: PlanInput.Settings) -> PlanInput.Settings.Install? {
+        s.installCommand == nil ? s.install : nil
     }
 
     /// What every backend checks before it writes anything: a plan with packages shares them

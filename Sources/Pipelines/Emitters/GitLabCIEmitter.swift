@@ -107,10 +107,10 @@ public enum GitLabCIEmitter {
             if !job.env.isEmpty {
                 pairs.append(("variables", .map(job.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             }
-            // Set-up, then stackship: per job, so the fan-in jobs (which run no stackship) stay bare.
             if !webIdentity.isEmpty {
                 pairs.append(("id_tokens", .map([(idTokenVariable, .map([("aud", .string("sts.amazonaws.com"))]))])))
             }
+            // Set-up, then stackship: per job, so the fan-in jobs (which run no stackship) stay bare.
             pairs.append(("before_script", .list(webIdentity + (CommonEnvironment.runsSetup(job.kind) ? setup : []) + install)))
             if job.kind == .publish || job.kind == .cleanup {
                 // Only the publish branch and tags push images and collect the shared cache's
